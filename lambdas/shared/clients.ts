@@ -22,6 +22,10 @@ export interface ClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Override the SDK's retry count (tests of failure paths set 1). */
   maxAttempts?: number;
+  /** Explicit endpoint, region and credentials: the CLI passes those of the running local stack. */
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 function requestHandler() {
@@ -37,6 +41,9 @@ function common(options: ClientOptions) {
   return {
     requestHandler: requestHandler(),
     ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   };
 }
 
@@ -56,7 +63,7 @@ export function s3Client(options: ClientOptions = {}): S3Client {
   const env = options.env ?? process.env;
   return new S3Client({
     ...common(options),
-    forcePathStyle: env[ENV.s3ForcePathStyle] === 'true',
+    forcePathStyle: options.endpoint !== undefined || env[ENV.s3ForcePathStyle] === 'true',
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
