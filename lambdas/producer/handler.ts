@@ -1,2 +1,26 @@
-// Placeholder: the producer handler is being written (issue 2).
-export const handler = async () => ({ sent: 0, failed: 0, shards: [] as string[] });
+import type { Context } from 'aws-lambda';
+import { kinesisClient } from '../shared/clients';
+import { producerConfig } from '../shared/config';
+import { createObservability } from '../shared/observability';
+import { produce } from './produce';
+
+const { logger, metrics } = createObservability('shardline-producer');
+const kinesis = kinesisClient();
+
+/**
+ * The producer Lambda: `{ count, seed, invalidRatio, tenants, ratePerSecond? }` in, `{ sent, failed, shards }` out.
+ */
+export const handler = async (event: unknown, context?: Context) => {
+  if (context) logger.addContext(context);
+  const { streamName } = producerConfig();
+  try {
+    const outcome = await produce(kinesis, streamName, event);
+    metrics.addMetric('RecordsSent', 'Count', outcome.sent);
+    metrics.addMetric('RecordsFailed', 'Count', outcome.failed);
+    metrics.addMetric('RecordsRetried', 'Count', outcome.retried);
+    logger.info('produced', { sent: outcome.sent, failed: outcome.failed, retried: outcome.retried });
+    return { sent: outcome.sent, failed: outcome.failed, shards: outcome.shards };
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

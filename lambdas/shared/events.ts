@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CURRENCIES, type Currency } from './currency';
 
 /**
  * The event model: one envelope, a payload per event type. These zod schemas are the single source of
@@ -7,12 +8,12 @@ import { z } from 'zod';
 
 export const SCHEMA_VERSION = 1;
 
-/** ISO-4217-ish three-letter code, normalised to upper case. */
+/** An ISO-4217 code that the USD rate table knows, normalised to upper case. */
 const currency = z
   .string()
   .trim()
   .transform((code) => code.toUpperCase())
-  .pipe(z.string().regex(/^[A-Z]{3}$/, 'expected a three-letter currency code'));
+  .pipe(z.enum(CURRENCIES as [Currency, ...Currency[]]));
 
 const amount = z.number().finite().nonnegative().max(1e12);
 const id = z.string().trim().min(1).max(128);

@@ -1,0 +1,191 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { sortableSequenceNumber } from '../shared/sequence';
+
+/**
+ * The per-shard checkpoint item and the conditional writes of the commit protocol
+ * (docs/EXACTLY_ONCE.md). Every write is a single-item conditional UpdateItem guarded by `version`, a
+ * fencing counter in the style of KCL leases: whoever wrote version N owns the shard until the next
+ * write, and a writer holding a stale version always fails.
+ */
+
+/** What an invocation is about to write, recorded before it writes anything. */
+export interface Intent {
+  id: string;
+  firstSequenceNumber: string;
+  lastSequenceNumber: string;
+  /** Every S3 key the invocation may write; rollback deletes exactly these. */
+  objectKeys: string[];
+  startedAt: number;
+}
+
+export interface Checkpoint {
+  /** 0 when the shard has never been written. */
+  version: number;
+  lastCommittedSequenceNumber: string | null;
+  committedRecords: number;
+  intent: Intent | null;
+  /** The intent of the last commit: how an invocation whose commit response was lost learns it won. */
+  lastCommittedIntentId: string | null;
+}
+
+export interface ShardKey {
+  tableName: string;
+  streamName: string;
+  shardId: string;
+}
+
+/** Another invocation moved the checkpoint first: this one must not commit. */
+export class CheckpointConflictError extends Error {
+  constructor(shardId: string, expectedVersion: number, step: string) {
+    super(`checkpoint of ${shardId} moved past version ${expectedVersion} during ${step}: another invocation owns the shard`);
+    this.name = 'CheckpointConflictError';
+  }
+}
+
+const key = (shard: ShardKey): Record<string, AttributeValue> => ({
+  pk: { S: `${shard.streamName}#${shard.shardId}` },
+  sk: { S: 'checkpoint' },
+});
+
+function parseIntent(value: AttributeValue | undefined): Intent | null {
+  const m = value?.M;
+  if (!m) return null;
+  return {
+    id: m.id?.S ?? '',
+    firstSequenceNumber: m.first?.S ?? '',
+    lastSequenceNumber: m.last?.S ?? '',
+    objectKeys: (m.keys?.L ?? []).map((k) => k.S ?? ''),
+    startedAt: Number(m.startedAt?.N ?? '0'),
+  };
+}
+
+/**
+ * Reads the shard's checkpoint with a strongly consistent read.
+ *
+ * @example
+ * ```ts
+ * const checkpoint = await readCheckpoint(dynamo, { tableName, streamName, shardId });
+ * ```
+ */
+export async function readCheckpoint(dynamo: DynamoDBClient, shard: ShardKey): Promise<Checkpoint> {
+  const { Item } = await dynamo.send(
+    new GetItemCommand({ TableName: shard.tableName, Key: key(shard), ConsistentRead: true }),
+  );
+  return {
+    version: Number(Item?.version?.N ?? '0'),
+    lastCommittedSequenceNumber: Item?.lastSeq?.S ?? null,
+    committedRecords: Number(Item?.committedRecords?.N ?? '0'),
+    intent: parseIntent(Item?.intent),
+    lastCommittedIntentId: Item?.lastIntentId?.S ?? null,
+  };
+}
+
+/** The condition that the item is still at `version` (or absent, for version 0). */
+function fence(version: number): { ConditionExpression: string; values: Record<string, AttributeValue> } {
+  return version === 0
+    ? { ConditionExpression: 'attribute_not_exists(pk)', values: {} }
+    : { ConditionExpression: 'version = :expected', values: { ':expected': { N: String(version) } } };
+}
+
+async function conditionalUpdate(
+  dynamo: DynamoDBClient,
+  shard: ShardKey,
+  expectedVersion: number,
+  step: string,
+  update: { expression: string; condition?: string; values: Record<string, AttributeValue> },
+): Promise<number> {
+  const guard = fence(expectedVersion);
+  const nextVersion = expectedVersion + 1;
+  try {
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: shard.tableName,
+        Key: key(shard),
+        UpdateExpression: update.expression,
+        ConditionExpression: update.condition ? `${guard.ConditionExpression} AND ${update.condition}` : guard.ConditionExpression,
+        ExpressionAttributeValues: {
+          ...guard.values,
+          ...update.values,
+          ':next': { N: String(nextVersion) },
+          ':now': { N: String(Date.now()) },
+        },
+      }),
+    );
+    return nextVersion;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw new CheckpointConflictError(shard.shardId, expectedVersion, step);
+    throw error;
+  }
+}
+
+/**
+ * Records the intent and takes the fence: the returned version is this invocation's token.
+ *
+ * @example
+ * ```ts
+ * const token = await recordIntent(dynamo, shard, checkpoint.version, intent);
+ * ```
+ */
+export function recordIntent(dynamo: DynamoDBClient, shard: ShardKey, expectedVersion: number, intent: Intent) {
+  return conditionalUpdate(dynamo, shard, expectedVersion, 'recordIntent', {
+    expression: 'SET intent = :intent, version = :next, updatedAt = :now',
+    values: {
+      ':intent': {
+        M: {
+          id: { S: intent.id },
+          first: { S: intent.firstSequenceNumber },
+          last: { S: intent.lastSequenceNumber },
+          keys: { L: intent.objectKeys.map((k) => ({ S: k })) },
+          startedAt: { N: String(intent.startedAt) },
+        },
+      },
+    },
+  });
+}
+
+/**
+ * Moves the checkpoint to the intent's last sequence number and clears the intent, in one conditional
+ * write: only the holder of `expectedVersion` with this intent can commit, and never backwards.
+ *
+ * @example
+ * ```ts
+ * await commitIntent(dynamo, shard, token, intent, rows.length);
+ * ```
+ */
+export function commitIntent(
+  dynamo: DynamoDBClient,
+  shard: ShardKey,
+  expectedVersion: number,
+  intent: Intent,
+  recordCount: number,
+) {
+  return conditionalUpdate(dynamo, shard, expectedVersion, 'commitIntent', {
+    expression:
+      'SET lastSeq = :last, lastSeqKey = :lastKey, lastIntentId = :intentId, version = :next, updatedAt = :now, committedAt = :now ADD committedRecords :count REMOVE intent',
+    condition: 'intent.id = :intentId AND (attribute_not_exists(lastSeqKey) OR lastSeqKey < :lastKey)',
+    values: {
+      ':last': { S: intent.lastSequenceNumber },
+      ':lastKey': { S: sortableSequenceNumber(intent.lastSequenceNumber) },
+      ':intentId': { S: intent.id },
+      ':count': { N: String(recordCount) },
+    },
+  });
+}
+
+/**
+ * Clears an intent whose objects have been deleted, taking the fence. Used to roll back a crashed or
+ * failed invocation.
+ */
+export function clearIntent(dynamo: DynamoDBClient, shard: ShardKey, expectedVersion: number, intentId: string) {
+  return conditionalUpdate(dynamo, shard, expectedVersion, 'clearIntent', {
+    expression: 'SET version = :next, updatedAt = :now ADD rolledBack :one REMOVE intent',
+    condition: 'intent.id = :intentId',
+    values: { ':intentId': { S: intentId }, ':one': { N: '1' } },
+  });
+}
