@@ -43,7 +43,9 @@ export interface ShardKey {
 /** Another invocation moved the checkpoint first: this one must not commit. */
 export class CheckpointConflictError extends Error {
   constructor(shardId: string, expectedVersion: number, step: string) {
-    super(`checkpoint of ${shardId} moved past version ${expectedVersion} during ${step}: another invocation owns the shard`);
+    super(
+      `checkpoint of ${shardId} moved past version ${expectedVersion} during ${step}: another invocation owns the shard`,
+    );
     this.name = 'CheckpointConflictError';
   }
 }
@@ -108,7 +110,9 @@ async function conditionalUpdate(
         TableName: shard.tableName,
         Key: key(shard),
         UpdateExpression: update.expression,
-        ConditionExpression: update.condition ? `${guard.ConditionExpression} AND ${update.condition}` : guard.ConditionExpression,
+        ConditionExpression: update.condition
+          ? `${guard.ConditionExpression} AND ${update.condition}`
+          : guard.ConditionExpression,
         ExpressionAttributeValues: {
           ...guard.values,
           ...update.values,
@@ -119,7 +123,8 @@ async function conditionalUpdate(
     );
     return nextVersion;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new CheckpointConflictError(shard.shardId, expectedVersion, step);
+    if (error instanceof ConditionalCheckFailedException)
+      throw new CheckpointConflictError(shard.shardId, expectedVersion, step);
     throw error;
   }
 }
@@ -132,7 +137,12 @@ async function conditionalUpdate(
  * const token = await recordIntent(dynamo, shard, checkpoint.version, intent);
  * ```
  */
-export function recordIntent(dynamo: DynamoDBClient, shard: ShardKey, expectedVersion: number, intent: Intent) {
+export function recordIntent(
+  dynamo: DynamoDBClient,
+  shard: ShardKey,
+  expectedVersion: number,
+  intent: Intent,
+) {
   return conditionalUpdate(dynamo, shard, expectedVersion, 'recordIntent', {
     expression: 'SET intent = :intent, version = :next, updatedAt = :now',
     values: {
@@ -182,7 +192,12 @@ export function commitIntent(
  * Clears an intent whose objects have been deleted, taking the fence. Used to roll back a crashed or
  * failed invocation.
  */
-export function clearIntent(dynamo: DynamoDBClient, shard: ShardKey, expectedVersion: number, intentId: string) {
+export function clearIntent(
+  dynamo: DynamoDBClient,
+  shard: ShardKey,
+  expectedVersion: number,
+  intentId: string,
+) {
   return conditionalUpdate(dynamo, shard, expectedVersion, 'clearIntent', {
     expression: 'SET version = :next, updatedAt = :now ADD rolledBack :one REMOVE intent',
     condition: 'intent.id = :intentId',

@@ -1,5 +1,9 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { InvalidReason, ValidationIssue } from './decode';
 import type { RecordOrigin } from './transform';
 
@@ -62,14 +66,19 @@ export function deadLetterMessage(record: InvalidRecord, streamName: string, now
     kind: DLQ_MESSAGE_KIND,
     recordId: recordIdOf(record.origin),
     reason: record.reason,
-    issues: record.issues.map((issue) => ({ path: issue.path.slice(0, 256), message: issue.message.slice(0, 512) })),
+    issues: record.issues.map((issue) => ({
+      path: issue.path.slice(0, 256),
+      message: issue.message.slice(0, 512),
+    })),
     streamName,
     shardId: record.origin.shardId,
     sequenceNumber: record.origin.sequenceNumber,
     partitionKey: record.origin.partitionKey,
     approximateArrivalTimestamp: new Date(record.origin.arrivalTime).toISOString(),
     payloadBytes: record.raw.byteLength,
-    ...(inline ? { payloadBase64: record.raw.toString('base64') } : { payloadS3Key: claimCheckKey(record.origin) }),
+    ...(inline
+      ? { payloadBase64: record.raw.toString('base64') }
+      : { payloadS3Key: claimCheckKey(record.origin) }),
     failedAt: new Date(now).toISOString(),
   };
 }
@@ -93,11 +102,17 @@ export interface DeadLetterTarget {
  * Sends every invalid record to the DLQ, claim-checking oversized payloads into S3 first. Throws if any
  * message is not accepted, so that the batch fails and is retried: nothing is silently dropped.
  */
-export async function sendToDeadLetterQueue(target: DeadLetterTarget, records: readonly InvalidRecord[], now: number) {
+export async function sendToDeadLetterQueue(
+  target: DeadLetterTarget,
+  records: readonly InvalidRecord[],
+  now: number,
+) {
   const oversized = records.filter((r) => r.raw.byteLength > INLINE_PAYLOAD_LIMIT);
   await Promise.all(
     oversized.map((r) =>
-      target.s3.send(new PutObjectCommand({ Bucket: target.bucketName, Key: claimCheckKey(r.origin), Body: r.raw })),
+      target.s3.send(
+        new PutObjectCommand({ Bucket: target.bucketName, Key: claimCheckKey(r.origin), Body: r.raw }),
+      ),
     ),
   );
   const entries: SendMessageBatchRequestEntry[] = records.map((record, index) => {
@@ -113,7 +128,9 @@ export async function sendToDeadLetterQueue(target: DeadLetterTarget, records: r
     };
   });
   for (const batch of sqsBatches(entries)) {
-    const response = await target.sqs.send(new SendMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: batch }));
+    const response = await target.sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: batch }),
+    );
     const failed = response.Failed ?? [];
     if (failed.length > 0) {
       throw new DeadLetterSendError(failed.length, failed.map((f) => `${f.Code}: ${f.Message}`).join('; '));

@@ -31,18 +31,33 @@ export function decodeRecord(record: KinesisStreamRecord): Decoded {
   try {
     text = utf8.decode(raw);
   } catch {
-    return { ok: false, reason: 'invalid_utf8', issues: [{ path: '', message: 'payload is not valid UTF-8' }], raw };
+    return {
+      ok: false,
+      reason: 'invalid_utf8',
+      issues: [{ path: '', message: 'payload is not valid UTF-8' }],
+      raw,
+    };
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     // RangeError from extreme nesting lands here too: it is a bad record, not a crash.
-    return { ok: false, reason: 'invalid_json', issues: [{ path: '', message: (error as Error).message }], raw };
+    return {
+      ok: false,
+      reason: 'invalid_json',
+      issues: [{ path: '', message: (error as Error).message }],
+      raw,
+    };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-    return { ok: false, reason: 'not_an_object', issues: [{ path: '', message: `expected an object, got ${kind}` }], raw };
+    return {
+      ok: false,
+      reason: 'not_an_object',
+      issues: [{ path: '', message: `expected an object, got ${kind}` }],
+      raw,
+    };
   }
   const parsed = parseEvent(value);
   if (!parsed.success) {

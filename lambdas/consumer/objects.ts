@@ -43,7 +43,11 @@ export interface BatchIdentity {
  * // 'events/parquet/dt=2026-11-01/hour=03/shardId-000000000000-4955…-4955…-v7.parquet'
  * ```
  */
-export function objectKey(format: OutputFormat, partition: { date: string; hour: number }, batch: BatchIdentity) {
+export function objectKey(
+  format: OutputFormat,
+  partition: { date: string; hour: number },
+  batch: BatchIdentity,
+) {
   const hour = partition.hour < 10 ? `0${partition.hour}` : `${partition.hour}`;
   const name = `${batch.shardId}-${batch.firstSequenceNumber}-${batch.lastSequenceNumber}-v${batch.token}`;
   return `${EVENTS_PREFIX}/${format}/dt=${partition.date}/hour=${hour}/${name}.${format}`;

@@ -15,8 +15,8 @@ import {
   recordIntent,
   type ShardKey,
 } from './checkpoint';
-import { decodeRecord } from './decode';
 import { type InvalidRecord, sendToDeadLetterQueue } from './deadLetter';
+import { decodeRecord } from './decode';
 import { type BatchIdentity, groupByPartition, objectKey } from './objects';
 import { encodeCsv } from './sinks/csv';
 import { encodeParquet } from './sinks/parquet';
@@ -62,7 +62,8 @@ const originOf = (record: KinesisStreamRecord, shardId: string): RecordOrigin =>
 });
 
 /** `shardId-000000000001:4955…` → `shardId-000000000001`. */
-export const shardIdOf = (record: KinesisStreamRecord) => record.eventID.slice(0, record.eventID.indexOf(':'));
+export const shardIdOf = (record: KinesisStreamRecord) =>
+  record.eventID.slice(0, record.eventID.indexOf(':'));
 
 /**
  * Processes a Kinesis batch exactly once per record: for each shard in the event it skips what is
@@ -121,7 +122,8 @@ async function processShardBatch(
   }
 
   const committed = checkpoint.lastCommittedSequenceNumber;
-  const pending = committed === null ? records : records.filter((r) => isAfter(r.kinesis.sequenceNumber, committed));
+  const pending =
+    committed === null ? records : records.filter((r) => isAfter(r.kinesis.sequenceNumber, committed));
   result.skipped = records.length - pending.length;
   result.committedSequenceNumber = committed;
   const first = pending[0];
@@ -161,7 +163,12 @@ async function processShardBatch(
     await Promise.all(
       objects.map((o) =>
         deps.s3.send(
-          new PutObjectCommand({ Bucket: deps.config.bucketName, Key: o.key, Body: o.body, ContentType: o.contentType }),
+          new PutObjectCommand({
+            Bucket: deps.config.bucketName,
+            Key: o.key,
+            Body: o.body,
+            ContentType: o.contentType,
+          }),
         ),
       ),
     );
@@ -209,14 +216,20 @@ function planObjects(rows: EventRow[], batch: BatchIdentity): PlannedObject[] {
       body: encodeParquet(group.rows),
       contentType: 'application/vnd.apache.parquet',
     });
-    objects.push({ key: objectKey('csv', group, batch), body: encodeCsv(group.rows), contentType: 'text/csv' });
+    objects.push({
+      key: objectKey('csv', group, batch),
+      body: encodeCsv(group.rows),
+      contentType: 'text/csv',
+    });
   }
   return objects;
 }
 
 async function deleteObjects(deps: ConsumerDeps, keys: readonly string[]) {
   // One DeleteObject per key: deleting a key that was never written succeeds, so this is idempotent.
-  await Promise.all(keys.map((Key) => deps.s3.send(new DeleteObjectCommand({ Bucket: deps.config.bucketName, Key }))));
+  await Promise.all(
+    keys.map((Key) => deps.s3.send(new DeleteObjectCommand({ Bucket: deps.config.bucketName, Key }))),
+  );
 }
 
 /** Deletes an earlier attempt's objects, then clears its intent under the fence. */
@@ -231,7 +244,11 @@ async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpo
  * A commit whose response was lost (a timeout, then an SDK retry that fails its condition) may still have
  * landed. Deleting its objects then would lose data, so ask the checkpoint which intent committed last.
  */
-async function commitLanded(deps: ConsumerDeps, shard: ShardKey, intent: Intent): Promise<'yes' | 'no' | 'unknown'> {
+async function commitLanded(
+  deps: ConsumerDeps,
+  shard: ShardKey,
+  intent: Intent,
+): Promise<'yes' | 'no' | 'unknown'> {
   try {
     return (await readCheckpoint(deps.dynamo, shard)).lastCommittedIntentId === intent.id ? 'yes' : 'no';
   } catch {
@@ -244,10 +261,17 @@ async function commitLanded(deps: ConsumerDeps, shard: ShardKey, intent: Intent)
  * dies first), the next invocation finds the intent and rolls it back; if another invocation already
  * took the fence, only this attempt's own objects (keyed by its token) are deleted.
  */
-async function abandon(deps: ConsumerDeps, shard: ShardKey, intentVersion: number, intent: Intent, cause: unknown) {
+async function abandon(
+  deps: ConsumerDeps,
+  shard: ShardKey,
+  intentVersion: number,
+  intent: Intent,
+  cause: unknown,
+) {
   try {
     await deleteObjects(deps, intent.objectKeys);
-    if (!(cause instanceof CheckpointConflictError)) await clearIntent(deps.dynamo, shard, intentVersion, intent.id);
+    if (!(cause instanceof CheckpointConflictError))
+      await clearIntent(deps.dynamo, shard, intentVersion, intent.id);
   } catch (cleanupError) {
     deps.log?.('cleanup after a failed attempt did not finish; the next invocation rolls it back', {
       shardId: shard.shardId,

@@ -33,7 +33,10 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 /** The UTC date (YYYY-MM-DD) and hour of an epoch-millisecond instant. */
 export function eventTimePartition(epochMs: number): { date: string; hour: number } {
   const d = new Date(epochMs);
-  return { date: `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`, hour: d.getUTCHours() };
+  return {
+    date: `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`,
+    hour: d.getUTCHours(),
+  };
 }
 
 /**

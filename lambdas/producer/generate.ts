@@ -87,7 +87,10 @@ function payloadFor(type: EventType, random: Random): Record<string, unknown> {
         status: random.pick(['succeeded', 'succeeded', 'succeeded', 'failed', 'pending']),
       };
     case 'session_start':
-      return { device: random.pick(['desktop', 'Mobile', 'tablet']), country: random.pick(['de', 'US', 'fr', 'GB', 'JP']) };
+      return {
+        device: random.pick(['desktop', 'Mobile', 'tablet']),
+        country: random.pick(['de', 'US', 'fr', 'GB', 'JP']),
+      };
     case 'session_end':
       return { duration_ms: random.int(1_000, 3_600_000) };
     case 'sensor_reading':
@@ -147,7 +150,8 @@ export function* streamRecords(options: GenerateOptions): Generator<GeneratedRec
     const user = `u-${random.int(1, options.usersPerTenant)}`;
     const type = pickEventType(random);
     const userKey = `${tenant}#${user}`;
-    if (type === 'session_start' || !sessions.has(userKey)) sessions.set(userKey, `s-${random.uuid().slice(0, 18)}`);
+    if (type === 'session_start' || !sessions.has(userKey))
+      sessions.set(userKey, `s-${random.uuid().slice(0, 18)}`);
     const offsetMs = Math.floor((i / Math.max(1, options.count)) * spanMs) + random.int(0, 999);
     const event: EventInput = {
       event_id: random.uuid(),

@@ -1,13 +1,25 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { z } from 'zod';
 import { streamRecords } from './generate';
-import { addOutcome, chunkRecords, DEFAULT_RETRY_POLICY, type PutOutcome, putChunk, type RetryPolicy } from './putRecords';
+import {
+  addOutcome,
+  chunkRecords,
+  DEFAULT_RETRY_POLICY,
+  type PutOutcome,
+  putChunk,
+  type RetryPolicy,
+} from './putRecords';
 
 /** What the producer Lambda accepts. Defaults make `{}` a valid, small request. */
 export const ProduceRequest = z
   .object({
     count: z.number().int().min(1).max(10_000_000).default(1_000),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(1),
     invalidRatio: z.number().min(0).max(1).default(0.02),
     tenants: z
       .union([
@@ -18,7 +30,12 @@ export const ProduceRequest = z
     ratePerSecond: z.number().positive().max(1_000_000).optional(),
     /** ISO-8601 event time of the first event; fixed by default so a seed always means the same events. */
     startTime: z.iso.datetime().default('2026-11-01T00:00:00.000Z'),
-    spanMinutes: z.number().int().min(1).max(7 * 24 * 60).default(180),
+    spanMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(180),
     usersPerTenant: z.number().int().min(1).max(1_000_000).default(200),
   })
   .strict();
@@ -97,7 +114,10 @@ export async function produce(
       const wait = due - now();
       if (wait > 0) await sleep(wait);
     }
-    addOutcome(total, await putChunk(kinesis, streamName, chunk, options.retryPolicy ?? DEFAULT_RETRY_POLICY));
+    addOutcome(
+      total,
+      await putChunk(kinesis, streamName, chunk, options.retryPolicy ?? DEFAULT_RETRY_POLICY),
+    );
     offered += chunk.length;
     options.onProgress?.({ ...total, offered });
   }

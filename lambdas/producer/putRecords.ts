@@ -64,7 +64,11 @@ export function* chunkRecords<T extends StreamRecord>(
 }
 
 /** Full-jitter exponential backoff: a random delay in [0, min(max, base * 2^attempt)). */
-export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
   return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
 }
 
@@ -93,7 +97,10 @@ export async function putChunk(
       outcome.retried += pending.length;
       await sleep(backoffDelayMs(attempt, policy));
     }
-    const entries: PutRecordsRequestEntry[] = pending.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey }));
+    const entries: PutRecordsRequestEntry[] = pending.map((r) => ({
+      Data: r.data,
+      PartitionKey: r.partitionKey,
+    }));
     const response = await kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: entries }));
     const results: PutRecordsResultEntry[] = response.Records ?? [];
     const stillFailing: StreamRecord[] = [];
@@ -118,6 +125,7 @@ export function addOutcome(total: PutOutcome, part: PutOutcome): PutOutcome {
   total.sent += part.sent;
   total.failed += part.failed;
   total.retried += part.retried;
-  for (const [shard, count] of Object.entries(part.shards)) total.shards[shard] = (total.shards[shard] ?? 0) + count;
+  for (const [shard, count] of Object.entries(part.shards))
+    total.shards[shard] = (total.shards[shard] ?? 0) + count;
   return total;
 }

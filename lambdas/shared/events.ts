@@ -34,7 +34,9 @@ export const AddToCartPayload = z.object({
 export const OrderCreatedPayload = z.object({
   order_id: id,
   items: z
-    .array(z.object({ product_id: id, quantity: z.number().int().positive().max(10_000), unit_price: amount }))
+    .array(
+      z.object({ product_id: id, quantity: z.number().int().positive().max(10_000), unit_price: amount }),
+    )
     .min(1)
     .max(500),
   total_amount: amount,
@@ -72,7 +74,11 @@ export const SessionStartPayload = z.object({
 });
 
 export const SessionEndPayload = z.object({
-  duration_ms: z.number().int().nonnegative().max(7 * 86_400_000),
+  duration_ms: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(7 * 86_400_000),
 });
 
 export const SensorReadingPayload = z.object({

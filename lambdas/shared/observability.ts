@@ -7,7 +7,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
  */
 export function createObservability(serviceName: string) {
   const logger = new Logger({ serviceName });
-  const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Shardline' });
+  const metrics = new Metrics({
+    serviceName,
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Shardline',
+  });
   return { logger, metrics };
 }
 

@@ -1,0 +1,89 @@
+/** Rendering query results and summaries as a table, CSV or JSON. */
+
+export type OutputFormat = 'table' | 'csv' | 'json';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json'];
+
+export interface ResultSet {
+  columns: string[];
+  rows: unknown[][];
+}
+
+const cellText = (value: unknown): string => {
+  if (value === null || value === undefined) return 'NULL';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'object')
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  return String(value);
+};
+
+/**
+ * Formats rows as an aligned text table.
+ *
+ * @example
+ * ```ts
+ * formatTable({ columns: ['n'], rows: [[1]] }); // ' n \n---\n 1 '
+ * ```
+ */
+export function formatTable(result: ResultSet): string {
+  const cells = result.rows.map((row) => row.map(cellText));
+  const widths = result.columns.map((name, i) =>
+    Math.max(name.length, ...cells.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((v, i) =>
+        typeof result.rows[0]?.[i] === 'number' ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0),
+      )
+      .join(' │ ');
+  const separator = widths.map((w) => '─'.repeat(w)).join('─┼─');
+  const footer = `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`;
+  return [line(result.columns), separator, ...cells.map(line), footer].join('\n');
+}
+
+const csvField = (value: unknown) => {
+  if (value === null || value === undefined) return '';
+  const text = cellText(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
+
+export function formatCsv(result: ResultSet): string {
+  return [
+    result.columns.map(csvField).join(','),
+    ...result.rows.map((row) => row.map(csvField).join(',')),
+  ].join('\n');
+}
+
+export function toJsonValue(value: unknown): unknown {
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(toJsonValue);
+  if (
+    value &&
+    typeof value === 'object' &&
+    'toString' in value &&
+    value.constructor?.name?.startsWith('DuckDB')
+  ) {
+    return String(value);
+  }
+  return value;
+}
+
+export function formatJson(result: ResultSet): string {
+  const objects = result.rows.map((row) =>
+    Object.fromEntries(result.columns.map((name, i) => [name, toJsonValue(row[i])])),
+  );
+  return JSON.stringify(objects, null, 2);
+}
+
+export function formatResult(result: ResultSet, format: OutputFormat): string {
+  switch (format) {
+    case 'table':
+      return formatTable(result);
+    case 'csv':
+      return formatCsv(result);
+    case 'json':
+      return formatJson(result);
+  }
+}

@@ -1,0 +1,93 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+
+/**
+ * Incremental local mirror of the lake, so DuckDB can read it without httpfs (which cannot be installed
+ * offline). Only new or changed objects are downloaded; objects that vanished from the bucket (a rolled
+ * back attempt) vanish from the mirror too, so a query never counts what the bucket no longer holds.
+ */
+export interface MirrorResult {
+  downloaded: number;
+  removed: number;
+  unchanged: number;
+  bytesDownloaded: number;
+}
+
+type MirrorIndex = Record<string, string>;
+
+const INDEX_FILE = '.mirror-index.json';
+
+async function readIndex(dir: string): Promise<MirrorIndex> {
+  try {
+    return JSON.parse(await readFile(join(dir, INDEX_FILE), 'utf8')) as MirrorIndex;
+  } catch {
+    return {};
+  }
+}
+
+/** Lists every key under a prefix. No delimiter: s3rver loses deep common prefixes with one. */
+export async function listAllObjects(s3: S3Client, bucket: string, prefix: string) {
+  const objects: { key: string; etag: string; size: number }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? []) {
+      if (o.Key) objects.push({ key: o.Key, etag: o.ETag ?? '', size: o.Size ?? 0 });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+/**
+ * Brings `dir` up to date with the bucket's objects under the given prefixes.
+ *
+ * @example
+ * ```ts
+ * await mirrorBucket(s3, 'shardline-dev-lake-…', ['events/'], '.shardline/mirror');
+ * ```
+ */
+export async function mirrorBucket(
+  s3: S3Client,
+  bucket: string,
+  prefixes: readonly string[],
+  dir: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<MirrorResult> {
+  await mkdir(dir, { recursive: true });
+  const index = await readIndex(dir);
+  const listed = (await Promise.all(prefixes.map((p) => listAllObjects(s3, bucket, p)))).flat();
+  const result: MirrorResult = { downloaded: 0, removed: 0, unchanged: 0, bytesDownloaded: 0 };
+  const present = new Set(listed.map((o) => o.key));
+  for (const key of Object.keys(index)) {
+    if (!present.has(key) && prefixes.some((p) => key.startsWith(p))) {
+      await rm(join(dir, key), { force: true });
+      delete index[key];
+      result.removed++;
+    }
+  }
+  const toFetch = listed.filter((o) => index[o.key] !== o.etag);
+  result.unchanged = listed.length - toFetch.length;
+  let done = 0;
+  const queue = [...toFetch];
+  const worker = async () => {
+    for (let o = queue.shift(); o; o = queue.shift()) {
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+      const bytes = await response.Body?.transformToByteArray();
+      if (!bytes) throw new Error(`empty body for s3://${bucket}/${o.key}`);
+      const path = join(dir, o.key);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, bytes);
+      index[o.key] = o.etag;
+      result.downloaded++;
+      result.bytesDownloaded += bytes.byteLength;
+      onProgress?.(++done, toFetch.length);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  await writeFile(join(dir, INDEX_FILE), JSON.stringify(index));
+  return result;
+}

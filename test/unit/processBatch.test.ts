@@ -1,0 +1,176 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { CheckpointConflictError } from '../../lambdas/consumer/checkpoint';
+import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
+import { kinesisEvent, kinesisRecord, validEventJson } from '../helpers/kinesisEvents';
+
+/**
+ * The consumer's AWS calls, step by step, with every client mocked. The crash-and-replay behaviour of the
+ * protocol is tested against the real emulators in test/integration/exactlyOnce.test.ts.
+ */
+const dynamo = mockClient(DynamoDBClient);
+const s3 = mockClient(S3Client);
+const sqs = mockClient(SQSClient);
+const shard = 'shardId-000000000000';
+const deps = () => ({
+  s3: new S3Client({}),
+  dynamo: new DynamoDBClient({}),
+  sqs: new SQSClient({}),
+  config: { bucketName: 'lake', tableName: 'state', dlqUrl: 'http://sqs/dlq', streamName: 'events' },
+  now: () => Date.parse('2026-11-01T04:00:00Z'),
+  newId: () => 'intent-1',
+});
+const batch = kinesisEvent([
+  kinesisRecord(shard, '100', validEventJson(1)),
+  kinesisRecord(shard, '101', '{broken'),
+  kinesisRecord(shard, '102', validEventJson(2, { occurred_at: '2026-11-01T05:00:00Z' })),
+]);
+
+beforeEach(() => {
+  dynamo.reset();
+  s3.reset();
+  sqs.reset();
+  s3.on(PutObjectCommand).resolves({});
+  s3.on(DeleteObjectCommand).resolves({});
+  sqs
+    .on(SendMessageBatchCommand)
+    .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] });
+  dynamo.on(UpdateItemCommand).resolves({});
+});
+afterAll(() => {
+  dynamo.restore();
+  s3.restore();
+  sqs.restore();
+});
+
+describe('processing a batch on a fresh shard', () => {
+  it('records an intent, writes Parquet and CSV per partition, dead-letters the invalid record, then commits', async () => {
+    dynamo.on(GetItemCommand).resolves({});
+    const result = await processKinesisEvent(batch, deps());
+
+    expect(result.batchItemFailures).toEqual([]);
+    const updates = dynamo.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    expect(updates).toHaveLength(2);
+    expect(updates[0]?.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(updates[0]?.UpdateExpression).toMatch(/SET intent = :intent/);
+    expect(updates[1]?.UpdateExpression).toMatch(/SET lastSeq = :last/);
+    expect(updates[1]?.ConditionExpression).toMatch(/version = :expected AND intent.id = :intentId/);
+    expect(updates[1]?.ExpressionAttributeValues?.[':last']).toEqual({ S: '102' });
+
+    const keys = s3
+      .commandCalls(PutObjectCommand)
+      .map((c) => c.args[0].input.Key)
+      .sort();
+    expect(keys).toEqual([
+      `events/csv/dt=2026-11-01/hour=03/${shard}-100-102-v1.csv`,
+      `events/csv/dt=2026-11-01/hour=05/${shard}-100-102-v1.csv`,
+      `events/parquet/dt=2026-11-01/hour=03/${shard}-100-102-v1.parquet`,
+      `events/parquet/dt=2026-11-01/hour=05/${shard}-100-102-v1.parquet`,
+    ]);
+    const dlqEntries = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((c) => c.args[0].input.Entries ?? []);
+    expect(dlqEntries.map((e) => JSON.parse(e.MessageBody ?? '{}').recordId)).toEqual([`${shard}:101`]);
+    expect(result.shards[0]).toMatchObject({
+      received: 3,
+      valid: 2,
+      invalid: 1,
+      skipped: 0,
+      objectsWritten: 4,
+    });
+  });
+});
+
+describe('processing a replayed batch', () => {
+  it('skips records at or below the committed checkpoint and writes only the rest', async () => {
+    dynamo.on(GetItemCommand).resolves({ Item: { version: { N: '6' }, lastSeq: { S: '101' } } });
+    const result = await processKinesisEvent(batch, deps());
+
+    expect(result.shards[0]).toMatchObject({ skipped: 2, valid: 1, invalid: 0 });
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    const keys = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+    expect(keys).toContain(`events/parquet/dt=2026-11-01/hour=05/${shard}-102-102-v7.parquet`);
+  });
+
+  it('writes nothing at all when every record is already committed', async () => {
+    dynamo.on(GetItemCommand).resolves({ Item: { version: { N: '6' }, lastSeq: { S: '102' } } });
+    const result = await processKinesisEvent(batch, deps());
+    expect(result.shards[0]?.skipped).toBe(3);
+    expect(dynamo.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('rolls back an unfinished intent before doing anything else', async () => {
+    dynamo.on(GetItemCommand).resolves({
+      Item: {
+        version: { N: '3' },
+        lastSeq: { S: '99' },
+        intent: {
+          M: {
+            id: { S: 'old' },
+            first: { S: '100' },
+            last: { S: '105' },
+            keys: { L: [{ S: 'events/a' }, { S: 'events/b' }] },
+            startedAt: { N: '0' },
+          },
+        },
+      },
+    });
+    const result = await processKinesisEvent(batch, deps());
+
+    const deleted = s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key);
+    expect(deleted).toEqual(['events/a', 'events/b']);
+    const updates = dynamo.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    expect(updates[0]?.UpdateExpression).toMatch(/REMOVE intent/);
+    expect(updates[0]?.ExpressionAttributeValues?.[':intentId']).toEqual({ S: 'old' });
+    expect(result.shards[0]?.rolledBack?.id).toBe('old');
+    // The new attempt's token comes after the rollback's write.
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(/-v5\./);
+  });
+});
+
+describe('a failing attempt', () => {
+  it('deletes what it wrote, clears its intent and throws so that Lambda retries', async () => {
+    dynamo.on(GetItemCommand).resolves({});
+    s3.on(PutObjectCommand).rejects(new Error('S3 is down'));
+
+    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError('S3 is down');
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(4);
+    const last = dynamo.commandCalls(UpdateItemCommand).at(-1)?.args[0].input;
+    expect(last?.UpdateExpression).toMatch(/REMOVE intent/);
+  });
+
+  it('that loses the checkpoint to another invocation deletes its own objects and does not commit', async () => {
+    dynamo.on(GetItemCommand).resolves({});
+    dynamo
+      .on(UpdateItemCommand)
+      .resolvesOnce({})
+      .rejects(new ConditionalCheckFailedException({ message: 'conditional', $metadata: {} }));
+
+    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError(CheckpointConflictError);
+    expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toHaveLength(4);
+  });
+
+  it('whose commit landed although its response was lost keeps its objects and succeeds', async () => {
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({})
+      .resolves({ Item: { version: { N: '2' }, lastSeq: { S: '102' }, lastIntentId: { S: 'intent-1' } } });
+    dynamo
+      .on(UpdateItemCommand)
+      .resolvesOnce({})
+      .rejects(new ConditionalCheckFailedException({ message: 'conditional', $metadata: {} }));
+
+    const result = await processKinesisEvent(batch, deps());
+    expect(result.batchItemFailures).toEqual([]);
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+  });
+});
