@@ -1,0 +1,259 @@
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { ENV } from '../lambdas/shared/config';
+import { resourceNames } from '../lambdas/shared/naming';
+import { BundledFunction } from './constructs/bundled-function';
+
+export interface ShardlineStackProps extends StackProps {
+  /** Deployment stage; every physical resource name derives from it (see `resourceNames`). */
+  readonly stage: string;
+  /**
+   * Number of shards of the provisioned Kinesis stream.
+   *
+   * @default 2
+   */
+  readonly shardCount?: number;
+  /**
+   * Most records the event source mapping hands the consumer in one invocation (1-10,000).
+   *
+   * @default 1000
+   */
+  readonly batchSize?: number;
+  /**
+   * How long the event source mapping gathers records before invoking the consumer (0-300 s).
+   *
+   * @default Duration.seconds(1)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Retries of a failed batch before it goes to the dead-letter queue (0-10,000). Infinite retries (-1)
+   * are refused: one poison record would block its shard until the record expires.
+   *
+   * @default 3
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Age after which records are sent to the dead-letter queue instead of the consumer (60 s to 7 days).
+   *
+   * @default Duration.hours(1)
+   */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Consumer function timeout (1-900 s).
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly consumerTimeout?: Duration;
+  /**
+   * Consumer function memory in MB (128-10,240).
+   *
+   * @default 1024
+   */
+  readonly consumerMemorySize?: number;
+  /**
+   * Producer function memory in MB (128-10,240).
+   *
+   * @default 512
+   */
+  readonly producerMemorySize?: number;
+}
+
+/** The pipeline settings of `ShardlineStackProps`, every one resolved. */
+type ShardlineSettings = Required<Omit<ShardlineStackProps, keyof StackProps | 'stage'>>;
+
+/** The defaults of every optional `ShardlineStackProps` setting, in one place. */
+export const SHARDLINE_STACK_DEFAULTS: Readonly<ShardlineSettings> = {
+  shardCount: 2,
+  batchSize: 1000,
+  maxBatchingWindow: Duration.seconds(1),
+  retryAttempts: 3,
+  maxRecordAge: Duration.hours(1),
+  consumerTimeout: Duration.seconds(60),
+  consumerMemorySize: 1024,
+  producerMemorySize: 512,
+};
+
+const PRODUCER_TIMEOUT = Duration.minutes(5);
+const POWERTOOLS_METRICS_NAMESPACE = 'Shardline';
+const POWERTOOLS_LOG_LEVEL = 'INFO';
+/** Only what the consumer's checkpoint protocol calls: no Scan, no DeleteItem, no batch or transact writes. */
+const CONSUMER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:Query',
+];
+
+export class InvalidStackPropError extends Error {
+  constructor(prop: string, expected: string, actual: number) {
+    super(`ShardlineStack prop ${prop} must be ${expected} (got ${actual})`);
+    this.name = 'InvalidStackPropError';
+  }
+}
+
+/**
+ * Shardline: producer Lambda → Kinesis stream → consumer Lambda (event source mapping) → S3 lake,
+ * with per-shard state in DynamoDB and an SQS dead-letter queue for batches that exhaust their retries.
+ *
+ * @example
+ * ```ts
+ * const app = new App();
+ * new ShardlineStack(app, 'Shardline-dev', { stage: 'dev', shardCount: 4 });
+ * ```
+ */
+export class ShardlineStack extends Stack {
+  readonly stream: Stream;
+  readonly table: Table;
+  readonly dlq: Queue;
+  readonly bucket: Bucket;
+  readonly producer: BundledFunction;
+  readonly consumer: BundledFunction;
+
+  constructor(scope: Construct, id: string, props: ShardlineStackProps) {
+    super(scope, id, props);
+    const settings = { ...SHARDLINE_STACK_DEFAULTS, ...withoutUndefined(props) };
+    validateSettings(settings);
+    const names = resourceNames(props.stage);
+
+    this.stream = new Stream(this, 'Stream', {
+      streamName: names.streamName,
+      streamMode: StreamMode.PROVISIONED,
+      shardCount: settings.shardCount,
+      encryption: StreamEncryption.MANAGED,
+    });
+
+    this.table = new Table(this, 'StateTable', {
+      tableName: names.tableName,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expires_at',
+      encryption: TableEncryption.AWS_MANAGED,
+    });
+
+    this.dlq = new Queue(this, 'DeadLetterQueue', {
+      queueName: names.dlqName,
+      encryption: QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+
+    this.bucket = new Bucket(this, 'LakeBucket', {
+      bucketName: `${names.bucketNamePrefix}-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // The lake is the product: deleting the stack must not delete the data.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.producer = new BundledFunction(this, 'Producer', {
+      entry: 'lambdas/producer/handler.ts',
+      functionName: names.producerFunctionName,
+      timeout: PRODUCER_TIMEOUT,
+      memorySize: settings.producerMemorySize,
+      environment: {
+        [ENV.streamName]: this.stream.streamName,
+        [ENV.stage]: props.stage,
+        ...powertoolsEnvironment('shardline-producer'),
+      },
+    });
+    this.stream.grantWrite(this.producer);
+
+    this.consumer = new BundledFunction(this, 'Consumer', {
+      entry: 'lambdas/consumer/handler.ts',
+      functionName: names.consumerFunctionName,
+      timeout: settings.consumerTimeout,
+      memorySize: settings.consumerMemorySize,
+      environment: {
+        [ENV.bucketName]: this.bucket.bucketName,
+        [ENV.tableName]: this.table.tableName,
+        [ENV.dlqUrl]: this.dlq.queueUrl,
+        [ENV.streamName]: this.stream.streamName,
+        [ENV.stage]: props.stage,
+        ...powertoolsEnvironment('shardline-consumer'),
+      },
+      // parquet-wasm's node build reads its WebAssembly module from the bundle's own directory.
+      bundledFiles: ['node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'],
+    });
+    this.bucket.grantPut(this.consumer);
+    // The commit protocol rolls back a half-written batch by deleting its objects.
+    this.bucket.grantDelete(this.consumer);
+    this.table.grant(this.consumer, ...CONSUMER_TABLE_ACTIONS);
+    this.dlq.grantSendMessages(this.consumer);
+
+    this.consumer.addEventSource(
+      new KinesisEventSource(this.stream, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: settings.batchSize,
+        maxBatchingWindow: settings.maxBatchingWindow,
+        bisectBatchOnError: true,
+        retryAttempts: settings.retryAttempts,
+        maxRecordAge: settings.maxRecordAge,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.dlq),
+        parallelizationFactor: 1,
+      }),
+    );
+
+    const outputs: Record<string, { value: string; description: string }> = {
+      Stage: { value: props.stage, description: 'Deployment stage' },
+      Region: { value: Aws.REGION, description: 'Region the stack is deployed to' },
+      StreamName: { value: this.stream.streamName, description: 'Kinesis stream the producer writes to' },
+      StreamArn: { value: this.stream.streamArn, description: 'ARN of the Kinesis stream' },
+      TableName: { value: this.table.tableName, description: 'DynamoDB table of per-shard checkpoints' },
+      BucketName: { value: this.bucket.bucketName, description: 'S3 bucket of the Parquet and CSV lake' },
+      DlqUrl: { value: this.dlq.queueUrl, description: 'URL of the dead-letter queue' },
+      DlqArn: { value: this.dlq.queueArn, description: 'ARN of the dead-letter queue' },
+      ProducerFunctionName: { value: this.producer.functionName, description: 'Producer Lambda function' },
+      ConsumerFunctionName: { value: this.consumer.functionName, description: 'Consumer Lambda function' },
+    };
+    for (const [outputId, output] of Object.entries(outputs)) {
+      new CfnOutput(this, outputId, { ...output, exportName: `${this.stackName}-${outputId}` });
+    }
+  }
+}
+
+function powertoolsEnvironment(serviceName: string): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: serviceName,
+    POWERTOOLS_METRICS_NAMESPACE,
+    POWERTOOLS_LOG_LEVEL,
+  };
+}
+
+/** Drops keys set to `undefined`, so an explicit `undefined` prop still gets its default. */
+function withoutUndefined<T extends object>(props: T): Partial<T> {
+  return Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function validateSettings(settings: ShardlineSettings): void {
+  requireInteger('shardCount', settings.shardCount, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+  requireInteger('batchSize', settings.batchSize, 1, 10_000);
+  requireInteger('retryAttempts', settings.retryAttempts, 0, 10_000);
+  requireInteger('consumerMemorySize', settings.consumerMemorySize, 128, 10_240);
+  requireInteger('producerMemorySize', settings.producerMemorySize, 128, 10_240);
+  requireSeconds('maxBatchingWindow', settings.maxBatchingWindow, 0, 300);
+  requireSeconds('maxRecordAge', settings.maxRecordAge, 60, 604_800);
+  requireSeconds('consumerTimeout', settings.consumerTimeout, 1, 900);
+}
+
+function requireInteger(prop: string, value: number, min: number, max: number, expected?: string): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidStackPropError(prop, expected ?? `an integer from ${min} to ${max}`, value);
+  }
+}
+
+function requireSeconds(prop: string, value: Duration, min: number, max: number): void {
+  const seconds = value.toSeconds();
+  if (seconds < min || seconds > max) {
+    throw new InvalidStackPropError(prop, `from ${min} to ${max} seconds`, seconds);
+  }
+}

@@ -1,0 +1,584 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Duration, Token } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ENV } from '../../lambdas/shared/config';
+import { InvalidStageError, resourceNames } from '../../lambdas/shared/naming';
+import { buildApp } from '../../lib/app';
+import { InvalidStackPropError, ShardlineStack, type ShardlineStackProps } from '../../lib/shardline-stack';
+
+const STAGE = 'test';
+const names = resourceNames(STAGE);
+
+const outdirs: string[] = [];
+function temporaryOutdir(): string {
+  const outdir = mkdtempSync(join(tmpdir(), 'shardline-cdk-test-'));
+  outdirs.push(outdir);
+  return outdir;
+}
+
+/** A stack built directly from props, with bundling and template validation off (fast). */
+function stackWith(props: Omit<ShardlineStackProps, 'stage'>): ShardlineStack {
+  const app = new App({
+    outdir: temporaryOutdir(),
+    context: { 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
+  return new ShardlineStack(app, 'Props', { stage: STAGE, ...props });
+}
+
+type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+let template: Template;
+let stack: ShardlineStack;
+
+beforeAll(() => {
+  stack = buildApp({ stage: STAGE, outdir: temporaryOutdir(), bundling: false, validation: false }).stack;
+  template = Template.fromStack(stack);
+});
+
+afterAll(() => {
+  for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
+});
+
+/** The logical id of the one resource of `type` whose properties match. */
+function logicalIdOf(type: string, properties: Record<string, unknown> = {}): string {
+  const ids = Object.keys(template.findResources(type, { Properties: properties }));
+  expect(ids, `resources of type ${type} matching ${JSON.stringify(properties)}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
+function streamId(): string {
+  return logicalIdOf('AWS::Kinesis::Stream');
+}
+function tableId(): string {
+  return logicalIdOf('AWS::DynamoDB::Table');
+}
+function queueId(): string {
+  return logicalIdOf('AWS::SQS::Queue');
+}
+function bucketId(): string {
+  return logicalIdOf('AWS::S3::Bucket');
+}
+function functionId(functionName: string): string {
+  return logicalIdOf('AWS::Lambda::Function', { FunctionName: functionName });
+}
+
+function functionProperties(functionName: string): Record<string, unknown> {
+  const resource = template.toJSON().Resources[functionId(functionName)] as Resource;
+  return resource.Properties;
+}
+
+function eventSourceMapping(): Record<string, unknown> {
+  const resources = template.findResources('AWS::Lambda::EventSourceMapping');
+  const [mapping, ...others] = Object.values(resources) as Resource[];
+  expect(others).toHaveLength(0);
+  return (mapping as Resource).Properties;
+}
+
+/** The Allow statements of the identity policy attached to a function's role. */
+function roleStatements(functionName: string): Statement[] {
+  const role = functionProperties(functionName).Role as { 'Fn::GetAtt': [string, string] };
+  const roleId = role['Fn::GetAtt'][0];
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: roleId }] },
+  }) as Record<string, Resource>;
+  return Object.values(policies).flatMap(
+    (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+  );
+}
+
+function actionsOf(statements: Statement[]): string[] {
+  return statements.flatMap((statement) =>
+    Array.isArray(statement.Action) ? statement.Action : [statement.Action],
+  );
+}
+
+function statementsOn(statements: Statement[], logicalId: string): Statement[] {
+  return statements.filter((statement) => JSON.stringify(statement.Resource).includes(`"${logicalId}"`));
+}
+
+function arnOf(logicalId: string) {
+  return { 'Fn::GetAtt': [logicalId, 'Arn'] };
+}
+
+describe('buildApp', () => {
+  it('names the stack after the stage', () => {
+    expect(stack.stackName).toBe('Shardline-test');
+  });
+
+  it('takes the stage from context when no stage option is given', () => {
+    const { stack } = buildApp({ context: { stage: 'qa' }, outdir: temporaryOutdir(), bundling: false });
+    expect(stack.stackName).toBe('Shardline-qa');
+  });
+
+  it('uses the dev stage when neither option nor context names one', () => {
+    const { stack } = buildApp({ outdir: temporaryOutdir(), bundling: false });
+    expect(stack.stackName).toBe('Shardline-dev');
+  });
+
+  it('rejects a stage that cannot be part of resource names', () => {
+    expect(() => buildApp({ stage: 'Prod_1', outdir: temporaryOutdir(), bundling: false })).toThrow(
+      InvalidStageError,
+    );
+  });
+
+  it('skips bundling when bundling is false', () => {
+    expect(stack.bundlingRequired).toBe(false);
+  });
+
+  it('is environment-agnostic when CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION are unset', () => {
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', undefined);
+    vi.stubEnv('CDK_DEFAULT_REGION', undefined);
+    try {
+      const { stack } = buildApp({ stage: STAGE, outdir: temporaryOutdir(), bundling: false });
+      expect(Token.isUnresolved(stack.account) && Token.isUnresolved(stack.region)).toBe(true);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('deploys to CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION when they are set', () => {
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '123456789012');
+    vi.stubEnv('CDK_DEFAULT_REGION', 'eu-west-1');
+    try {
+      const { stack } = buildApp({ stage: STAGE, outdir: temporaryOutdir(), bundling: false });
+      expect({ account: stack.account, region: stack.region }).toEqual({
+        account: '123456789012',
+        region: 'eu-west-1',
+      });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('Kinesis stream', () => {
+  it('is a provisioned stream named after the stage', () => {
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      Name: names.streamName,
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+    });
+  });
+
+  it('has 2 shards by default', () => {
+    template.hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 2 });
+  });
+
+  it('is encrypted with the AWS-managed Kinesis key', () => {
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+    });
+  });
+});
+
+describe('state table', () => {
+  it('is named after the stage', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: names.tableName });
+  });
+
+  it('keys items by string pk and string sk', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+    });
+  });
+
+  it('bills per request', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { BillingMode: 'PAY_PER_REQUEST' });
+  });
+
+  it('has point-in-time recovery', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('expires items by their expires_at attribute', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+    });
+  });
+
+  it('is encrypted with an AWS-managed key', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true } });
+  });
+});
+
+describe('dead-letter queue', () => {
+  it('is named after the stage', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: names.dlqName });
+  });
+
+  it('is encrypted with SQS-managed keys', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('keeps messages for 14 days', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 24 * 3600 });
+  });
+
+  it('denies every request not made over TLS', () => {
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId() }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('lake bucket', () => {
+  it('is named from the stage prefix, the account and the region', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: {
+        'Fn::Join': [
+          '',
+          [`${names.bucketNamePrefix}-`, { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }],
+        ],
+      },
+    });
+  });
+
+  it('blocks all public access', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+  });
+
+  it('is encrypted with S3-managed keys', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+    });
+  });
+
+  it('denies every request not made over TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId() },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('is kept when the stack is deleted or the bucket replaced', () => {
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('has no auto-delete custom resource', () => {
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+  });
+});
+
+describe('functions', () => {
+  it('are exactly the producer and the consumer, with no helper functions', () => {
+    const functionNames = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (resource) => (resource as Resource).Properties.FunctionName,
+    );
+    expect(functionNames.sort()).toEqual([names.consumerFunctionName, names.producerFunctionName]);
+  });
+
+  it.each([
+    ['producer', names.producerFunctionName],
+    ['consumer', names.consumerFunctionName],
+  ])('run the %s on Node.js 22 on arm64', (_, functionName) => {
+    expect(functionProperties(functionName)).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+    });
+  });
+
+  it('give the producer 5 minutes and 512 MB', () => {
+    expect(functionProperties(names.producerFunctionName)).toMatchObject({ Timeout: 300, MemorySize: 512 });
+  });
+
+  it('give the consumer 60 seconds and 1024 MB', () => {
+    expect(functionProperties(names.consumerFunctionName)).toMatchObject({ Timeout: 60, MemorySize: 1024 });
+  });
+
+  it('tell the producer its stream, its stage and its Powertools settings', () => {
+    expect(functionProperties(names.producerFunctionName).Environment).toEqual({
+      Variables: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [ENV.streamName]: { Ref: streamId() },
+        [ENV.stage]: STAGE,
+        POWERTOOLS_SERVICE_NAME: 'shardline-producer',
+        POWERTOOLS_METRICS_NAMESPACE: 'Shardline',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+    });
+  });
+
+  it('tell the consumer its bucket, table, queue, stream, stage and Powertools settings', () => {
+    expect(functionProperties(names.consumerFunctionName).Environment).toEqual({
+      Variables: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [ENV.bucketName]: { Ref: bucketId() },
+        [ENV.tableName]: { Ref: tableId() },
+        [ENV.dlqUrl]: { Ref: queueId() },
+        [ENV.streamName]: { Ref: streamId() },
+        [ENV.stage]: STAGE,
+        POWERTOOLS_SERVICE_NAME: 'shardline-consumer',
+        POWERTOOLS_METRICS_NAMESPACE: 'Shardline',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+    });
+  });
+
+  it.each([
+    ['producer', names.producerFunctionName],
+    ['consumer', names.consumerFunctionName],
+  ])('send the %s logs to a log group of its own kept for two weeks', (_, functionName) => {
+    const logGroup = (functionProperties(functionName).LoggingConfig as { LogGroup: { Ref: string } })
+      .LogGroup;
+    const resource = template.toJSON().Resources[logGroup.Ref] as Resource;
+    expect(resource).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 14 } });
+  });
+});
+
+describe('event source mapping', () => {
+  it('feeds the stream to the consumer', () => {
+    expect(eventSourceMapping()).toMatchObject({
+      EventSourceArn: arnOf(streamId()),
+      FunctionName: { Ref: functionId(names.consumerFunctionName) },
+    });
+  });
+
+  it('starts from the oldest record in the stream', () => {
+    expect(eventSourceMapping().StartingPosition).toBe('TRIM_HORIZON');
+  });
+
+  it('hands the consumer up to 1000 records per batch', () => {
+    expect(eventSourceMapping().BatchSize).toBe(1000);
+  });
+
+  it('gathers records for at most 1 second', () => {
+    expect(eventSourceMapping().MaximumBatchingWindowInSeconds).toBe(1);
+  });
+
+  it('splits a failing batch in two', () => {
+    expect(eventSourceMapping().BisectBatchOnFunctionError).toBe(true);
+  });
+
+  it('retries a failing batch 3 times', () => {
+    expect(eventSourceMapping().MaximumRetryAttempts).toBe(3);
+  });
+
+  it('gives up on records older than one hour', () => {
+    expect(eventSourceMapping().MaximumRecordAgeInSeconds).toBe(3600);
+  });
+
+  it('lets the consumer report the records that failed', () => {
+    expect(eventSourceMapping().FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  });
+
+  it('sends batches that exhaust their retries to the dead-letter queue', () => {
+    expect(eventSourceMapping().DestinationConfig).toEqual({ OnFailure: { Destination: arnOf(queueId()) } });
+  });
+
+  it('processes one batch per shard at a time', () => {
+    expect(eventSourceMapping().ParallelizationFactor).toBe(1);
+  });
+});
+
+describe('IAM', () => {
+  it('allows no wildcard action in any identity or resource policy', () => {
+    const documents = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')),
+      ...Object.values(template.findResources('AWS::S3::BucketPolicy')),
+      ...Object.values(template.findResources('AWS::SQS::QueuePolicy')),
+    ].map((resource) => (resource as Resource).Properties.PolicyDocument as { Statement: Statement[] });
+    const allowed = actionsOf(documents.flatMap((document) => document.Statement.filter(isAllow)));
+    expect(allowed.filter((action) => action === '*' || action.endsWith(':*'))).toEqual([]);
+  });
+
+  it('grants the roles no inline policies beyond their default policy', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role')) as Resource[]) {
+      expect(role.Properties.Policies).toBeUndefined();
+    }
+  });
+
+  it('gives each role only the basic execution managed policy', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role')) as Resource[]) {
+      expect(role.Properties.ManagedPolicyArns).toEqual([
+        {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+          ],
+        },
+      ]);
+    }
+  });
+
+  it('lets the producer only list shards and put records on the stream', () => {
+    const statements = roleStatements(names.producerFunctionName);
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+        Resource: arnOf(streamId()),
+      },
+    ]);
+  });
+
+  it('lets the consumer use the table only through GetItem, PutItem, UpdateItem and Query', () => {
+    const statements = roleStatements(names.consumerFunctionName);
+    const dynamoActions = actionsOf(statements).filter((action) => action.startsWith('dynamodb:'));
+    expect(dynamoActions.sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOf(statementsOn(statements, tableId())).sort()).toEqual(dynamoActions);
+  });
+
+  it('lets the consumer write and delete lake objects but not read or list them', () => {
+    const statements = statementsOn(roleStatements(names.consumerFunctionName), bucketId());
+    const s3Actions = actionsOf(statements);
+    expect(s3Actions).toEqual(expect.arrayContaining(['s3:PutObject', 's3:DeleteObject*']));
+    expect(s3Actions.filter((action) => !/^s3:(Put|DeleteObject|Abort)/.test(action))).toEqual([]);
+  });
+
+  it('lets the consumer send messages to the dead-letter queue', () => {
+    const statements = statementsOn(roleStatements(names.consumerFunctionName), queueId());
+    expect(actionsOf(statements)).toContain('sqs:SendMessage');
+    expect(actionsOf(statements).filter((action) => !action.startsWith('sqs:'))).toEqual([]);
+  });
+
+  it('lets the consumer read the stream but not write to it', () => {
+    const statements = statementsOn(roleStatements(names.consumerFunctionName), streamId());
+    const kinesisActions = actionsOf(statements);
+    expect(kinesisActions).toEqual(
+      expect.arrayContaining(['kinesis:GetRecords', 'kinesis:GetShardIterator']),
+    );
+    expect(kinesisActions.filter((action) => action.startsWith('kinesis:Put'))).toEqual([]);
+  });
+});
+
+describe('outputs', () => {
+  it('name every resource', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const values = Object.fromEntries(Object.entries(outputs).map(([key, output]) => [key, output.Value]));
+    expect(values).toEqual({
+      Stage: STAGE,
+      Region: { Ref: 'AWS::Region' },
+      StreamName: { Ref: streamId() },
+      StreamArn: arnOf(streamId()),
+      TableName: { Ref: tableId() },
+      BucketName: { Ref: bucketId() },
+      DlqUrl: { Ref: queueId() },
+      DlqArn: arnOf(queueId()),
+      ProducerFunctionName: { Ref: functionId(names.producerFunctionName) },
+      ConsumerFunctionName: { Ref: functionId(names.consumerFunctionName) },
+    });
+  });
+
+  it('are exported under names prefixed with the stack name', () => {
+    template.hasOutput('StreamName', { Export: { Name: 'Shardline-test-StreamName' } });
+  });
+});
+
+describe('ShardlineStack props', () => {
+  let custom: Template;
+
+  beforeAll(() => {
+    custom = Template.fromStack(
+      stackWith({
+        shardCount: 4,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(5),
+        retryAttempts: 7,
+        maxRecordAge: Duration.minutes(10),
+        consumerTimeout: Duration.minutes(2),
+        consumerMemorySize: 2048,
+        producerMemorySize: 256,
+      }),
+    );
+  });
+
+  it('create as many shards as shardCount asks', () => {
+    custom.hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 4 });
+  });
+
+  it('set the batch size, batching window, retries and record age of the event source mapping', () => {
+    custom.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 5,
+      MaximumRetryAttempts: 7,
+      MaximumRecordAgeInSeconds: 600,
+    });
+  });
+
+  it('set the consumer timeout and memory', () => {
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: names.consumerFunctionName,
+      Timeout: 120,
+      MemorySize: 2048,
+    });
+  });
+
+  it('set the producer memory', () => {
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: names.producerFunctionName,
+      MemorySize: 256,
+    });
+  });
+
+  it('fall back to the default when a prop is explicitly undefined', () => {
+    const defaults = Template.fromStack(stackWith({ shardCount: undefined }));
+    defaults.hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 2 });
+  });
+
+  it.each<[string, Omit<ShardlineStackProps, 'stage'>]>([
+    ['no shards', { shardCount: 0 }],
+    ['a fractional shard count', { shardCount: 1.5 }],
+    ['an empty batch', { batchSize: 0 }],
+    ['a batch above the 10,000-record limit', { batchSize: 10_001 }],
+    ['infinite retries', { retryAttempts: -1 }],
+    ['a batching window above 300 seconds', { maxBatchingWindow: Duration.seconds(301) }],
+    ['a record age below 60 seconds', { maxRecordAge: Duration.seconds(59) }],
+    ['a record age above 7 days', { maxRecordAge: Duration.days(8) }],
+    ['a consumer timeout above 15 minutes', { consumerTimeout: Duration.minutes(16) }],
+    ['consumer memory below 128 MB', { consumerMemorySize: 64 }],
+    ['producer memory above 10,240 MB', { producerMemorySize: 20_000 }],
+  ])('refuse %s', (_, props) => {
+    expect(() => stackWith(props)).toThrow(InvalidStackPropError);
+  });
+});
+
+function isAllow(statement: Statement): boolean {
+  return statement.Effect === 'Allow';
+}
