@@ -1,0 +1,3 @@
+export { InvalidEventRowError } from './arrow';
+export { encodeCsv } from './csv';
+export { encodeParquet } from './parquet';
