@@ -1,0 +1,143 @@
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { CliError } from './errors';
+import { OUTPUT_FORMATS } from './format';
+
+/**
+ * The `shardline` command line. Each command lives in cli/commands/<name>.ts and is loaded only when
+ * it runs, so `--help` and light commands start fast.
+ */
+
+export interface GlobalOptions {
+  dataDir: string;
+  json: boolean;
+}
+
+const DEFAULT_DATA_DIR = '.shardline';
+
+export function integer(name: string, min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+export function ratio(value: string) {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
+  return n;
+}
+
+const dataDirOption = () =>
+  new Option('--data-dir <dir>', 'where local data and state live')
+    .default(DEFAULT_DATA_DIR)
+    .argParser((d) => resolve(d));
+const jsonOption = () => new Option('--json', 'print one machine-readable JSON object').default(false);
+
+function buildProgram(): Command {
+  const program = new Command('shardline')
+    .description('Exactly-once Kinesis → Lambda → S3 pipeline, on your laptop and in AWS.')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  program.configureOutput({
+    outputError: (text, write) => write(`shardline: ${text.replace(/^error: /, '')}`),
+  });
+
+  program
+    .command('demo')
+    .description('start everything, produce events, wait until processed, summarise, query, stop')
+    .addOption(
+      new Option('--events <n>', 'events to produce')
+        .default(10_000)
+        .argParser(integer('--events', 1, 10_000_000)),
+    )
+    .addOption(new Option('--invalid-ratio <r>', 'share of invalid records').default(0.02).argParser(ratio))
+    .addOption(
+      new Option('--seed <n>', 'generator seed').default(1).argParser(integer('--seed', 0, 2 ** 32 - 1)),
+    )
+    .addOption(new Option('--stage <stage>', 'stage whose template to run').default('dev'))
+    .addOption(new Option('--keep', 'keep the demo data directory instead of starting clean').default(false))
+    .addOption(dataDirOption().default(resolve(DEFAULT_DATA_DIR, 'demo')))
+    .addOption(jsonOption())
+    .action(async (options) => (await import('./commands/demo')).demo(options));
+
+  program
+    .command('up')
+    .description('run the emulators, provision from the CDK template and run the consumer, in the foreground')
+    .addOption(new Option('--stage <stage>', 'stage whose template to run').default('dev'))
+    .addOption(new Option('--no-synth', 'use the template already in cdk.out'))
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options) => (await import('./commands/up')).up(options));
+
+  program
+    .command('produce')
+    .description('invoke the producer handler against a running `shardline up`')
+    .addOption(
+      new Option('--events <n>', 'events to produce')
+        .default(1_000)
+        .argParser(integer('--events', 1, 10_000_000)),
+    )
+    .addOption(new Option('--invalid-ratio <r>', 'share of invalid records').default(0.02).argParser(ratio))
+    .addOption(
+      new Option('--seed <n>', 'generator seed').default(1).argParser(integer('--seed', 0, 2 ** 32 - 1)),
+    )
+    .addOption(
+      new Option('--tenants <n>', 'number of tenants').default(3).argParser(integer('--tenants', 1, 1_000)),
+    )
+    .addOption(
+      new Option('--rate <n>', 'events per second (default: as fast as possible)').argParser(
+        integer('--rate', 1, 1_000_000),
+      ),
+    )
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options) => (await import('./commands/produce')).produceCommand(options));
+
+  program
+    .command('status')
+    .description('per-shard checkpoint and lag, DLQ depth, object counts and service endpoints')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options) => (await import('./commands/status')).status(options));
+
+  program
+    .command('query')
+    .description('run SQL with DuckDB over a local mirror of the lake (views: events, events_csv)')
+    .argument('<sql>', 'the SQL to run')
+    .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (sql, options) => (await import('./commands/query')).query(sql, options));
+
+  program
+    .command('verify')
+    .description('reconcile every record retained in the stream against Parquet, CSV and the DLQ')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options) => (await import('./commands/verify')).verify(options));
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; errors become one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof CliError) {
+      process.stderr.write(`shardline: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const known = error instanceof Error && error.name !== 'Error' && !(error instanceof TypeError);
+    process.stderr.write(`shardline: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (!known && process.env.SHARDLINE_DEBUG) console.error(error);
+    return 1;
+  }
+}

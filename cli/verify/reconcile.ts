@@ -1,0 +1,106 @@
+/**
+ * The pure core of `shardline verify`: given what the stream holds and what each output holds, find
+ * what is missing, duplicated or unexpected. Records are identified by `<shardId>:<sequenceNumber>`.
+ */
+
+export interface StreamInventory {
+  /** Records that decode to a valid event: each must be in Parquet and CSV exactly once. */
+  valid: Set<string>;
+  /** Records that do not: each must be in the DLQ (deduplicated on read). */
+  invalid: Set<string>;
+  /** Per shard, the oldest sequence number still retained; older outputs cannot be checked. */
+  oldestRetained: Map<string, bigint>;
+}
+
+/** How many times each record id occurs in one output. */
+export type OutputCounts = Map<string, number>;
+
+export interface OutputCheck {
+  output: string;
+  expected: number;
+  found: number;
+  missing: number;
+  duplicated: number;
+  unexpected: number;
+  /** Rows for records older than the stream's retention: not checkable, not counted as errors. */
+  beyondRetention: number;
+  examples: { missing: string[]; duplicated: string[]; unexpected: string[] };
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  streamRecords: number;
+  valid: number;
+  invalid: number;
+  outputs: OutputCheck[];
+}
+
+const EXAMPLES = 5;
+
+function isRetained(recordId: string, inventory: StreamInventory): boolean {
+  const colon = recordId.lastIndexOf(':');
+  const oldest = inventory.oldestRetained.get(recordId.slice(0, colon));
+  if (oldest === undefined) return false;
+  return BigInt(recordId.slice(colon + 1)) >= oldest;
+}
+
+/**
+ * Checks one output against the records it should hold exactly once.
+ *
+ * @example
+ * ```ts
+ * const check = checkOutput('parquet', inventory.valid, parquetCounts, inventory);
+ * check.missing; // 0 when nothing was lost
+ * ```
+ */
+export function checkOutput(
+  output: string,
+  expected: Set<string>,
+  counts: OutputCounts,
+  inventory: StreamInventory,
+): OutputCheck {
+  const check: OutputCheck = {
+    output,
+    expected: expected.size,
+    found: 0,
+    missing: 0,
+    duplicated: 0,
+    unexpected: 0,
+    beyondRetention: 0,
+    examples: { missing: [], duplicated: [], unexpected: [] },
+  };
+  const note = (kind: 'missing' | 'duplicated' | 'unexpected', id: string) => {
+    check[kind]++;
+    if (check.examples[kind].length < EXAMPLES) check.examples[kind].push(id);
+  };
+  for (const id of expected) if (!counts.has(id)) note('missing', id);
+  for (const [id, count] of counts) {
+    check.found += count;
+    if (expected.has(id)) {
+      if (count > 1) note('duplicated', id);
+    } else if (isRetained(id, inventory)) {
+      note('unexpected', id);
+    } else {
+      check.beyondRetention += count;
+    }
+  }
+  return check;
+}
+
+export function reconcile(
+  inventory: StreamInventory,
+  outputs: { parquet: OutputCounts; csv: OutputCounts; dlq: OutputCounts },
+): VerifyReport {
+  const checks = [
+    checkOutput('events (Parquet)', inventory.valid, outputs.parquet, inventory),
+    checkOutput('events_csv (CSV)', inventory.valid, outputs.csv, inventory),
+    checkOutput('DLQ (invalid records)', inventory.invalid, outputs.dlq, inventory),
+  ];
+  return {
+    ok: checks.every((c) => c.missing === 0 && c.duplicated === 0 && c.unexpected === 0),
+    streamRecords: inventory.valid.size + inventory.invalid.size,
+    valid: inventory.valid.size,
+    invalid: inventory.invalid.size,
+    outputs: checks,
+  };
+}

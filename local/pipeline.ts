@@ -1,0 +1,247 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { kinesisClient, sqsClient } from '../lambdas/shared/clients';
+import { resourceNames } from '../lambdas/shared/naming';
+import { clientOptionsFor, lambdaEnvironmentFor, type RunningEmulators, startEmulators } from './emulators';
+import { type EventSourceMapping, type EventSourceMappingSettings, startEventSourceMapping } from './esm';
+import { createFunctionHost, type FunctionHost } from './lambda';
+import { provision, pseudoParametersFor } from './provision';
+import { type LocalFunction, type RuntimeInfo, writeRuntime } from './runtimeState';
+import {
+  describeStack,
+  type FunctionModel,
+  type LocalModel,
+  loadStackTemplate,
+  type PseudoParameters,
+  type ResolvedResources,
+  resolveEnvironment,
+  resolveString,
+} from './template';
+
+/**
+ * The Docker-free local pipeline: synthesize the CDK app, start the emulators, provision exactly what
+ * the template declares, and run every function that has an event source mapping in its own process
+ * behind a local event source mapping. Everything it needs comes from the template.
+ */
+export interface PipelineOptions {
+  dataDir: string;
+  stage: string;
+  /** Where the cloud assembly goes; default `cdk.out` in the project, as `npx cdk synth` does. */
+  cdkOutDir?: string;
+  /** Synthesize first (default) or use the template already in `cdkOutDir`. */
+  synth?: boolean;
+  log?: (line: string) => void;
+  /** Test knobs for the event source mapping: poll interval and retry backoff. */
+  pollIntervalMs?: number;
+  retryBackoffMs?: number;
+}
+
+export interface LocalPipeline {
+  runtime: RuntimeInfo;
+  emulators: RunningEmulators;
+  model: LocalModel;
+  consumerHost: FunctionHost;
+  mapping: EventSourceMapping;
+  stop(): Promise<void>;
+}
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
+
+export class TemplateMismatchError extends Error {
+  constructor(what: string) {
+    super(`the synthesized template does not look like a Shardline stack: ${what}`);
+    this.name = 'TemplateMismatchError';
+  }
+}
+
+export class SynthError extends Error {
+  constructor(exitCode: number | null, output: string) {
+    const tail = output.trim().split('\n').slice(-15).join('\n');
+    super(
+      `synthesizing the CDK app failed (exit ${exitCode}); fix it and check with \`npx cdk synth\`:\n${tail}`,
+    );
+    this.name = 'SynthError';
+  }
+}
+
+/**
+ * Synthesizes the stack with its Lambda bundles (esbuild, no Docker) into `outdir`, exactly as
+ * `npx cdk synth -c stage=<stage>` does: the CDK app runs in a child process, the same way the CDK CLI
+ * runs it, and its output (bundling progress) goes to `log` rather than the terminal.
+ *
+ * @example
+ * ```ts
+ * await synthesize('dev', 'cdk.out', console.log);
+ * ```
+ */
+export async function synthesize(stage: string, outdir: string, log: (line: string) => void = () => {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bin', 'app.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ stage }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const line of chunk.toString().split('\n')) if (line.trim()) log(`[synth] ${line}`);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const [exitCode] = (await once(child, 'exit')) as [number | null];
+  if (exitCode !== 0) throw new SynthError(exitCode, output);
+}
+
+function localFunction(
+  fn: FunctionModel,
+  resolved: ResolvedResources,
+  pseudo: PseudoParameters,
+  emulatorEnv: Record<string, string>,
+): LocalFunction {
+  if (!fn.assetPath) throw new TemplateMismatchError(`function ${fn.logicalId} has no code asset`);
+  return {
+    logicalId: fn.logicalId,
+    name: resolveString(fn.name, resolved, pseudo, `${fn.logicalId}.FunctionName`),
+    assetPath: fn.assetPath,
+    handler: fn.handler,
+    timeoutSeconds: fn.timeoutSeconds,
+    memoryMb: fn.memoryMb,
+    environment: { ...resolveEnvironment(fn.environment, resolved, pseudo), ...emulatorEnv },
+  };
+}
+
+/**
+ * Starts the whole local pipeline and publishes its runtime info in the data directory.
+ *
+ * @example
+ * ```ts
+ * const pipeline = await startLocalPipeline({ dataDir: '.shardline', stage: 'dev' });
+ * await pipeline.stop();
+ * ```
+ */
+export async function startLocalPipeline(options: PipelineOptions): Promise<LocalPipeline> {
+  const log = options.log ?? (() => {});
+  const dataDir = resolve(options.dataDir);
+  const cdkOutDir = resolve(options.cdkOutDir ?? join(PROJECT_ROOT, 'cdk.out'));
+  const names = resourceNames(options.stage);
+  await mkdir(dataDir, { recursive: true });
+
+  if (options.synth !== false) {
+    const started = Date.now();
+    await synthesize(options.stage, cdkOutDir, log);
+    log(`synthesized ${names.stackName} into ${cdkOutDir} in ${Date.now() - started} ms`);
+  }
+  const stack = await loadStackTemplate(cdkOutDir, names.stackName);
+  const model = describeStack(stack.template, { cdkOutDir: stack.cdkOutDir, stackName: stack.stackName });
+
+  const emulators = await startEmulators({ dataDir, log });
+  try {
+    const pseudo = pseudoParametersFor(emulators, stack.stackName);
+    const resolved = await provision(model, emulators, { log, stackName: stack.stackName });
+    // Locally the handlers run on this machine's Node (20), not Lambda's 22: silence the SDK's notice about it.
+    const emulatorEnv = {
+      ...lambdaEnvironmentFor(emulators),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const functionNamed = (name: string) => {
+      const fn = model.functions.find((f) => resolveString(f.name, resolved, pseudo) === name);
+      if (!fn) throw new TemplateMismatchError(`no function named ${name}`);
+      return localFunction(fn, resolved, pseudo, emulatorEnv);
+    };
+    const producer = functionNamed(names.producerFunctionName);
+    const consumer = functionNamed(names.consumerFunctionName);
+    const mappingModel = model.eventSourceMappings.find((m) => m.functionLogicalId === consumer.logicalId);
+    if (!mappingModel) throw new TemplateMismatchError(`${consumer.name} has no event source mapping`);
+    const stream = resolved[mappingModel.eventSourceLogicalId];
+    if (!stream)
+      throw new TemplateMismatchError(
+        `the mapping's event source ${mappingModel.eventSourceLogicalId} was not provisioned`,
+      );
+
+    const consumerHost = createFunctionHost({
+      functionName: consumer.name,
+      assetPath: consumer.assetPath,
+      handler: consumer.handler,
+      environment: consumer.environment,
+      timeoutSeconds: consumer.timeoutSeconds,
+      memoryMb: consumer.memoryMb,
+      region: emulators.region,
+      accountId: emulators.accountId,
+      log: (line) => log(`[${consumer.name}] ${line}`),
+    });
+
+    const env = consumer.environment;
+    const runtime: RuntimeInfo = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      dataDir,
+      stage: options.stage,
+      region: emulators.region,
+      accountId: emulators.accountId,
+      credentials: { ...emulators.credentials },
+      endpoints: { ...emulators.endpoints },
+      resources: {
+        streamName: stream.ref,
+        streamArn: stream.attributes.Arn ?? '',
+        tableName: env.TABLE_NAME ?? '',
+        bucketName: env.BUCKET_NAME ?? '',
+        dlqUrl: env.DLQ_URL ?? '',
+      },
+      functions: { producer, consumer },
+    };
+
+    const onFailure = mappingModel.DestinationConfig.OnFailure;
+    const settings: EventSourceMappingSettings = {
+      ...mappingModel,
+      DestinationConfig: onFailure
+        ? {
+            OnFailure: {
+              Destination: resolveString(onFailure.Destination, resolved, pseudo, 'OnFailure.Destination'),
+            },
+          }
+        : {},
+    };
+    const mapping = await startEventSourceMapping({
+      settings,
+      streamName: runtime.resources.streamName,
+      streamArn: runtime.resources.streamArn,
+      functionArn: consumerHost.functionArn,
+      kinesis: kinesisClient(clientOptionsFor(emulators, 'kinesis')),
+      sqs: sqsClient(clientOptionsFor(emulators, 'sqs')),
+      resolveQueueUrl: (arn: string) => {
+        const queue = Object.values(resolved).find((r) => r.attributes.Arn === arn);
+        if (!queue)
+          throw new TemplateMismatchError(`on-failure destination ${arn} is not a provisioned queue`);
+        return queue.ref;
+      },
+      invoke: (event) => consumerHost.invoke(event),
+      stateDir: join(dataDir, 'esm'),
+      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+      ...(options.retryBackoffMs === undefined
+        ? {}
+        : { retryBackoff: { initialMs: options.retryBackoffMs, maxMs: options.retryBackoffMs * 8 } }),
+      logger: (entry) => log(JSON.stringify({ time: new Date().toISOString(), source: 'esm', ...entry })),
+    });
+    await writeRuntime(runtime);
+
+    let stopped = false;
+    return {
+      runtime,
+      emulators,
+      model,
+      consumerHost,
+      mapping,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await mapping.stop();
+        await consumerHost.stop();
+        await emulators.stop();
+      },
+    };
+  } catch (error) {
+    await emulators.stop();
+    throw error;
+  }
+}
