@@ -48,7 +48,8 @@ export async function up(options: UpOptions): Promise<void> {
 
   const ticker = setInterval(async () => {
     const stats = pipeline.mapping.stats();
-    await writeFile(statsFile(options.dataDir), JSON.stringify({ at: new Date().toISOString(), ...stats }));
+    const published = { at: new Date().toISOString(), consumerPids: pipeline.consumerHost.pids, ...stats };
+    await writeFile(statsFile(options.dataDir), JSON.stringify(published));
     if (process.stdout.isTTY && !options.json) {
       const shards = stats.shards
         .map(
