@@ -30,15 +30,18 @@ export function formatTable(result: ResultSet): string {
   const widths = result.columns.map((name, i) =>
     Math.max(name.length, ...cells.map((row) => (row[i] ?? '').length)),
   );
-  const line = (values: string[]) =>
+  // Numbers align right. DuckDB hands BIGINT and DECIMAL over as strings, so judge by the text.
+  const numeric = result.columns.map((_, i) =>
+    cells.every((row) => row[i] === 'NULL' || /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(row[i] ?? '')),
+  );
+  const line = (values: string[], header = false) =>
     values
-      .map((v, i) =>
-        typeof result.rows[0]?.[i] === 'number' ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0),
-      )
-      .join(' │ ');
+      .map((v, i) => (numeric[i] && !header ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .join(' │ ')
+      .trimEnd();
   const separator = widths.map((w) => '─'.repeat(w)).join('─┼─');
   const footer = `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`;
-  return [line(result.columns), separator, ...cells.map(line), footer].join('\n');
+  return [line(result.columns, true), separator, ...cells.map((row) => line(row)), footer].join('\n');
 }
 
 const csvField = (value: unknown) => {

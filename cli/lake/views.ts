@@ -81,7 +81,18 @@ export async function openLake(mirrorDir: string) {
     async query(sql: string): Promise<ResultSet> {
       try {
         const reader = await connection.runAndReadAll(sql);
-        return { columns: reader.columnNames(), rows: reader.getRowsJson() as unknown[][] };
+        // JSON-safe values (timestamps as ISO text, decimals as text), except that integers that fit a
+        // JavaScript number stay numbers: counts should be 42, not "42".
+        const raw = reader.getRows();
+        const rows = (reader.getRowsJson() as unknown[][]).map((row, r) =>
+          row.map((value, c) => {
+            const original = raw[r]?.[c];
+            return typeof original === 'bigint' && Number.isSafeInteger(Number(original))
+              ? Number(original)
+              : value;
+          }),
+        );
+        return { columns: reader.columnNames(), rows };
       } catch (error) {
         throw new QueryError((error as Error).message.split('\n')[0] ?? 'query failed');
       }
