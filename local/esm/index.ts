@@ -1,0 +1,81 @@
+export { isSqsQueueArn, type ParsedArn, parseArn } from './arn';
+export {
+  type BatchLimits,
+  type BatchPlan,
+  type BatchTiming,
+  eventPayloadBytes,
+  MAX_INVOCATION_PAYLOAD_BYTES,
+  planBatch,
+  shouldInvoke,
+} from './batcher';
+export { CheckpointStore, type MappingState, type ShardCheckpoint } from './checkpointStore';
+export { CheckpointTracker } from './checkpointTracker';
+export {
+  EsmIdleTimeoutError,
+  InvalidArnError,
+  InvalidEventSourceMappingSettingError,
+  UnsupportedOnFailureDestinationError,
+} from './errors';
+export {
+  type EventRecord,
+  type EventRecordSource,
+  kinesisStreamEvent,
+  prepareEventRecord,
+  type StreamRecord,
+  toKinesisEventRecord,
+} from './eventShape';
+export { startEventSourceMapping } from './eventSourceMapping';
+export {
+  type BatchAttempt,
+  decideAfterInvocation,
+  expiredRecordCount,
+  type FailureDecision,
+  type FailurePolicySettings,
+  type InvocationResult,
+  retriesExhausted,
+  retryDelayMs,
+} from './failurePolicy';
+export { type BatchInvocation, invokeBatch } from './invoker';
+export { jsonLineLogger } from './logger';
+export {
+  buildOnFailureMessage,
+  type KinesisOnFailureMessage,
+  type OnFailureCondition,
+  type OnFailureDestination,
+  type OnFailureMessageInput,
+  type ResponseContext,
+  sqsOnFailureDestination,
+} from './onFailureDestination';
+export { laneForPartitionKey } from './parallelization';
+export { type BatchResponseVerdict, interpretBatchResponse } from './partialBatchResponse';
+export { compareSequenceNumbers, isSequenceNumber, lowestSequenceNumber } from './sequenceNumber';
+export {
+  KINESIS_DEFAULTS,
+  reportsBatchItemFailures,
+  unimplementedSettings,
+  validateSettings,
+  withKinesisDefaults,
+} from './settings';
+export {
+  type ListedShard,
+  listShards,
+  planShardStart,
+  type ShardStartContext,
+  type ShardStartPlan,
+} from './shardDiscovery';
+export { InvalidCheckpointError, type PollResult, ShardPoller, type ShardStartPosition } from './shardPoller';
+export type {
+  EsmLogEntry,
+  EsmLogger,
+  EsmStats,
+  EventSourceMapping,
+  EventSourceMappingOptions,
+  EventSourceMappingSettings,
+  InvokeOutcome,
+  KinesisStreamEvent,
+  KinesisStreamRecord,
+  RetryBackoff,
+  ShardStats,
+  StartingPosition,
+  WaitUntilIdleOptions,
+} from './types';

@@ -1,0 +1,554 @@
+/**
+ * The local event source mapping against a real kinesalite and fauxqs, invoking fixture handlers through
+ * the real function host. Each test cites the Lambda behaviour it checks (Lambda developer guide: "Using
+ * Lambda with Kinesis", "Lambda event source mappings", "Retain discarded batch records for a Kinesis
+ * Data Streams event source", "Configuring partial batch response with Kinesis Data Streams").
+ */
+import { SplitShardCommand } from '@aws-sdk/client-kinesis';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { eventPayloadBytes, MAX_INVOCATION_PAYLOAD_BYTES } from '../../local/esm';
+import {
+  createQueue,
+  createStream,
+  delay,
+  type Emulators,
+  eventually,
+  type MappingUnderTest,
+  type MappingUnderTestOptions,
+  putRecords,
+  receiveOnFailureMessages,
+  startEmulators,
+  startMappingUnderTest,
+  waitForActiveStream,
+} from './harness';
+
+let emulators: Emulators;
+const running: MappingUnderTest[] = [];
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+});
+
+afterAll(async () => {
+  await emulators?.stop();
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((under) => under.stop()));
+});
+
+async function start(options: Omit<MappingUnderTestOptions, 'emulators'>): Promise<MappingUnderTest> {
+  const under = await startMappingUnderTest({ emulators, ...options });
+  running.push(under);
+  return under;
+}
+
+function successfulSequenceNumbers(under: MappingUnderTest): string[] {
+  return under.invocations
+    .filter((invocation) => invocation.outcome.ok)
+    .flatMap((invocation) => invocation.sequenceNumbers);
+}
+
+describe('event shape', () => {
+  test('records reach the handler in the exact KinesisStreamEvent shape Lambda sends', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const before = Date.now();
+    const [sequenceNumber] = await putRecords(emulators.kinesis, stream.streamName, [
+      { data: 'héllo', partitionKey: 'customer-1' },
+    ]);
+    const under = await start({ stream, handler: 'succeed.handler' });
+    await under.mapping.waitUntilIdle();
+    const [record] = under.invocations[0]?.event.Records ?? [];
+    expect(Object.keys(record ?? {})).toEqual([
+      'kinesis',
+      'eventSource',
+      'eventVersion',
+      'eventID',
+      'eventName',
+      'invokeIdentityArn',
+      'awsRegion',
+      'eventSourceARN',
+    ]);
+    expect(record).toEqual({
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: 'customer-1',
+        sequenceNumber,
+        data: Buffer.from('héllo').toString('base64'),
+        approximateArrivalTimestamp: expect.any(Number),
+      },
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventID: `shardId-000000000000:${sequenceNumber}`,
+      eventName: 'aws:kinesis:record',
+      invokeIdentityArn: 'arn:aws:iam::000000000000:role/conformance-role',
+      awsRegion: 'us-east-1',
+      eventSourceARN: stream.streamArn,
+    });
+    // Seconds since the epoch, as a float with millisecond precision.
+    const arrival = record?.kinesis.approximateArrivalTimestamp ?? 0;
+    expect(arrival * 1000).toBeGreaterThanOrEqual(before - 1_000);
+    expect(arrival * 1000).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('batching: BatchSize, MaximumBatchingWindowInSeconds and the 6 MB payload limit', () => {
+  test('BatchSize caps the records of each invocation, in shard order', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const sequenceNumbers = await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      Array.from({ length: 10 }, (_, index) => `r${index}`),
+    );
+    const under = await start({ stream, handler: 'succeed.handler', settings: { BatchSize: 4 } });
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.map((invocation) => invocation.sequenceNumbers.length)).toEqual([4, 4, 2]);
+    expect(successfulSequenceNumbers(under)).toEqual(sequenceNumbers);
+    expect(under.mapping.stats().shards[0]?.lastProcessedSequenceNumber).toBe(sequenceNumbers[9]);
+  });
+
+  test('with a batching window, records are gathered until the window (which starts when the previous invocation completed) expires', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { BatchSize: 100, MaximumBatchingWindowInSeconds: 1 },
+    });
+    const started = performance.now();
+    for (const data of ['a', 'b', 'c']) {
+      await putRecords(emulators.kinesis, stream.streamName, [data]);
+      await delay(200);
+    }
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.map((invocation) => invocation.data)).toEqual([['a', 'b', 'c']]);
+    expect((under.invocations[0]?.startedAt ?? 0) - started).toBeGreaterThanOrEqual(900);
+  });
+
+  test('a full batch is invoked at once, before the batching window expires', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { BatchSize: 3, MaximumBatchingWindowInSeconds: 30 },
+    });
+    await putRecords(emulators.kinesis, stream.streamName, ['a', 'b', 'c']);
+    await eventually(() => under.invocations.length === 1, 5_000);
+    expect(under.invocations[0]?.data).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a batch stops growing before its serialized event would exceed the 6 MB invocation payload limit', async () => {
+    const stream = await createStream(emulators.kinesis);
+    // 1,000 KiB of data becomes 1.33 MiB of base64: five of them cannot share one 6 MiB event.
+    const records = Array.from({ length: 6 }, (_, index) => Buffer.alloc(1000 * 1024, 97 + index));
+    const sequenceNumbers = await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      records.map((data) => ({ data })),
+    );
+    const under = await start({ stream, handler: 'succeed.handler', settings: { BatchSize: 100 } });
+    await under.mapping.waitUntilIdle();
+    const sizes = under.invocations.map((invocation) => Buffer.byteLength(JSON.stringify(invocation.event)));
+    expect(sizes.every((size) => size <= MAX_INVOCATION_PAYLOAD_BYTES)).toBe(true);
+    expect(under.invocations.map((invocation) => invocation.sequenceNumbers.length)).toEqual([4, 2]);
+    // The first batch could not take one more record.
+    const recordBytes = Buffer.byteLength(JSON.stringify(under.invocations[0]?.event.Records[0]));
+    expect(eventPayloadBytes(Array.from({ length: 5 }, () => ({ bytes: recordBytes })))).toBeGreaterThan(
+      MAX_INVOCATION_PAYLOAD_BYTES,
+    );
+    expect(successfulSequenceNumbers(under)).toEqual(sequenceNumbers);
+  });
+});
+
+describe('starting position and checkpoints', () => {
+  test('LATEST skips the records already in the stream and processes those written after the start', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, ['old-1', 'old-2']);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { StartingPosition: 'LATEST' },
+    });
+    await putRecords(emulators.kinesis, stream.streamName, ['new-1']);
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.flatMap((invocation) => invocation.data)).toEqual(['new-1']);
+  });
+
+  test('AT_TIMESTAMP starts at the first record that arrived at or after StartingPositionTimestamp', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, ['before-1', 'before-2']);
+    await delay(50);
+    const timestamp = Date.now() / 1000;
+    await delay(50);
+    await putRecords(emulators.kinesis, stream.streamName, ['after-1', 'after-2']);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { StartingPosition: 'AT_TIMESTAMP', StartingPositionTimestamp: timestamp },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.flatMap((invocation) => invocation.data)).toEqual(['after-1', 'after-2']);
+  });
+
+  test('a restarted mapping resumes after its persisted checkpoint, like Lambda’s own mapping', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, ['first-1', 'first-2']);
+    const first = await start({ stream, handler: 'succeed.handler' });
+    await first.mapping.waitUntilIdle();
+    await first.stop();
+    running.splice(running.indexOf(first), 1);
+    await putRecords(emulators.kinesis, stream.streamName, ['second-1']);
+    const second = await start({ stream, handler: 'succeed.handler', stateDir: first.stateDir });
+    await second.mapping.waitUntilIdle();
+    expect(second.invocations.flatMap((invocation) => invocation.data)).toEqual(['second-1']);
+  });
+
+  test('a LATEST mapping restarted before it processed anything still sees the records written while it was down', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const first = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { StartingPosition: 'LATEST' },
+    });
+    await first.mapping.waitUntilIdle();
+    await first.stop();
+    running.splice(running.indexOf(first), 1);
+    await putRecords(emulators.kinesis, stream.streamName, ['while-down']);
+    const second = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { StartingPosition: 'LATEST' },
+      stateDir: first.stateDir,
+    });
+    await second.mapping.waitUntilIdle();
+    expect(second.invocations.flatMap((invocation) => invocation.data)).toEqual(['while-down']);
+  });
+
+  test('a disabled mapping (Enabled: false) polls nothing', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, ['ignored']);
+    const under = await start({ stream, handler: 'succeed.handler', settings: { Enabled: false } });
+    await delay(200);
+    expect(under.invocations).toEqual([]);
+    expect(under.mapping.stats()).toEqual({ idle: true, shards: [] });
+  });
+});
+
+describe('failure policy and the on-failure destination', () => {
+  test('a poison pill is isolated by bisecting, sent on-failure alone with its KinesisBatchInfo, and the shard keeps going', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const queue = await createQueue(emulators.sqs);
+    const data = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'poison', 'r7', 'r8', 'r9'];
+    const sequenceNumbers = await putRecords(emulators.kinesis, stream.streamName, data);
+    const under = await start({
+      stream,
+      queue,
+      handler: 'poisonPill.handler',
+      settings: { BatchSize: 10, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 1 },
+    });
+    await under.mapping.waitUntilIdle();
+    const later = await putRecords(emulators.kinesis, stream.streamName, ['after-1', 'after-2']);
+    await under.mapping.waitUntilIdle();
+
+    const poisonSequence = sequenceNumbers[6] as string;
+    const messages = await receiveOnFailureMessages(emulators.sqs, queue.queueUrl);
+    expect(messages).toHaveLength(1);
+    const [message] = messages;
+    const invocationsWithPoison = under.invocations.filter((invocation) =>
+      invocation.sequenceNumbers.includes(poisonSequence),
+    );
+    const lastPoisonInvocation = invocationsWithPoison[invocationsWithPoison.length - 1];
+    const arrival = under.invocations[0]?.event.Records[6]?.kinesis.approximateArrivalTimestamp ?? 0;
+    expect(message).toEqual({
+      requestContext: {
+        requestId: lastPoisonInvocation?.outcome.requestId,
+        functionArn: under.host.functionArn,
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: invocationsWithPoison.length,
+      },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      version: '1.0',
+      timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      KinesisBatchInfo: {
+        shardId: 'shardId-000000000000',
+        startSequenceNumber: poisonSequence,
+        endSequenceNumber: poisonSequence,
+        approximateArrivalOfFirstRecord: new Date(Math.round(arrival * 1000)).toISOString(),
+        approximateArrivalOfLastRecord: new Date(Math.round(arrival * 1000)).toISOString(),
+        batchSize: 1,
+        streamArn: stream.streamArn,
+      },
+    });
+    // The poison alone was tried once and retried once (MaximumRetryAttempts: 1); splits were free.
+    const alone = invocationsWithPoison.filter((invocation) => invocation.sequenceNumbers.length === 1);
+    expect(alone).toHaveLength(2);
+    // Every other record was processed exactly once, in order, and the shard went on.
+    const expected = [...sequenceNumbers.filter((sequence) => sequence !== poisonSequence), ...later];
+    expect(successfulSequenceNumbers(under)).toEqual(expected);
+    expect(under.mapping.stats().shards[0]).toMatchObject({
+      lastProcessedSequenceNumber: later[1],
+      recordsSentToOnFailure: 1,
+      retries: 1,
+    });
+  });
+
+  test('without bisecting, a failing batch is retried MaximumRetryAttempts times, then sent on-failure whole', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const queue = await createQueue(emulators.sqs);
+    const sequenceNumbers = await putRecords(emulators.kinesis, stream.streamName, ['a', 'poison', 'c']);
+    const under = await start({
+      stream,
+      queue,
+      handler: 'poisonPill.handler',
+      settings: { BatchSize: 10, MaximumRetryAttempts: 2 },
+    });
+    await under.mapping.waitUntilIdle();
+    const next = await putRecords(emulators.kinesis, stream.streamName, ['d']);
+    await under.mapping.waitUntilIdle();
+
+    expect(under.invocations.slice(0, 3).every((invocation) => invocation.outcome.ok === false)).toBe(true);
+    expect(under.invocations.slice(0, 3).map((invocation) => invocation.sequenceNumbers)).toEqual([
+      sequenceNumbers,
+      sequenceNumbers,
+      sequenceNumbers,
+    ]);
+    const [message] = await receiveOnFailureMessages(emulators.sqs, queue.queueUrl);
+    expect(message?.requestContext).toMatchObject({
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 3,
+    });
+    expect(message?.KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: sequenceNumbers[0],
+      endSequenceNumber: sequenceNumbers[2],
+      batchSize: 3,
+    });
+    expect(successfulSequenceNumbers(under)).toEqual(next);
+    expect(under.mapping.stats().shards[0]).toMatchObject({
+      invocations: 4,
+      errors: 3,
+      retries: 2,
+      recordsSentToOnFailure: 3,
+    });
+  });
+
+  test('records older than MaximumRecordAgeInSeconds stop being retried and go on-failure with RecordAgeExceeded', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const queue = await createQueue(emulators.sqs);
+    const [poison] = await putRecords(emulators.kinesis, stream.streamName, ['poison']);
+    const under = await start({
+      stream,
+      queue,
+      handler: 'poisonPill.handler',
+      // MaximumRetryAttempts -1: only the age limit ends the retries.
+      settings: { MaximumRecordAgeInSeconds: 60, MaximumRetryAttempts: -1 },
+    });
+    await eventually(() => under.invocations.length >= 2);
+    under.advanceClock(61_000);
+    await under.mapping.waitUntilIdle();
+    const [message] = await receiveOnFailureMessages(emulators.sqs, queue.queueUrl);
+    expect(message?.requestContext.condition).toBe('RecordAgeExceeded');
+    expect(message?.requestContext.approximateInvokeCount).toBe(under.invocations.length);
+    expect(message?.responseContext).toEqual({
+      statusCode: 200,
+      executedVersion: '$LATEST',
+      functionError: 'Unhandled',
+    });
+    expect(message?.KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: poison,
+      endSequenceNumber: poison,
+      batchSize: 1,
+    });
+  });
+
+  test('records already too old when read are discarded without invoking the function', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const queue = await createQueue(emulators.sqs);
+    await putRecords(emulators.kinesis, stream.streamName, ['stale-1', 'stale-2']);
+    const under = await start({
+      stream,
+      queue,
+      handler: 'succeed.handler',
+      settings: { MaximumRecordAgeInSeconds: 60, StartingPosition: 'TRIM_HORIZON' },
+    });
+    under.advanceClock(3_600_000);
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations).toEqual([]);
+    const [message] = await receiveOnFailureMessages(emulators.sqs, queue.queueUrl);
+    expect(message?.requestContext).toMatchObject({
+      condition: 'RecordAgeExceeded',
+      approximateInvokeCount: 0,
+    });
+    expect(message?.responseContext).toBeUndefined();
+    expect(message?.KinesisBatchInfo.batchSize).toBe(2);
+  });
+
+  test('a function timeout is a function error: retried, then sent on-failure, and the next invocation is a cold start', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const queue = await createQueue(emulators.sqs);
+    await putRecords(emulators.kinesis, stream.streamName, ['sleep:5000']);
+    const under = await start({
+      stream,
+      queue,
+      handler: 'slowRecord.handler',
+      timeoutSeconds: 1,
+      settings: { MaximumRetryAttempts: 0 },
+    });
+    await under.mapping.waitUntilIdle();
+    await putRecords(emulators.kinesis, stream.streamName, ['sleep:0']);
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations[0]?.outcome).toMatchObject({ ok: false, reason: 'timeout' });
+    expect(under.invocations[1]?.outcome.ok).toBe(true);
+    expect(under.host.restarts).toBe(1);
+    const [message] = await receiveOnFailureMessages(emulators.sqs, queue.queueUrl);
+    expect(message?.responseContext?.functionError).toBe('Unhandled');
+  });
+
+  test('a consumer process killed mid-invocation is a crash; the batch is retried in a fresh process', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, ['sleep:800']);
+    const under = await start({ stream, handler: 'slowRecord.handler' });
+    await eventually(() => under.mapping.stats().shards[0]?.inFlight === 1);
+    const victim = under.host.pid as number;
+    process.kill(victim, 'SIGKILL');
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.map((invocation) => invocation.outcome.ok)).toEqual([false, true]);
+    expect(under.invocations[0]?.outcome).toMatchObject({ reason: 'crash', errorType: 'Runtime.ExitError' });
+    expect(under.host.pid).not.toBe(victim);
+    expect(under.mapping.stats().shards[0]).toMatchObject({ errors: 1, retries: 1 });
+  });
+});
+
+describe('ReportBatchItemFailures', () => {
+  test('a partial batch response checkpoints before the lowest failed sequence number and retries from it', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const data = ['d0', 'd1', 'd2', 'fail-3', 'd4', 'd5', 'fail-6', 'd7'];
+    const sequenceNumbers = await putRecords(emulators.kinesis, stream.streamName, data);
+    const under = await start({
+      stream,
+      handler: 'partialFailure.handler',
+      settings: { BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.map((invocation) => invocation.sequenceNumbers)).toEqual([
+      sequenceNumbers,
+      sequenceNumbers.slice(3),
+    ]);
+    expect(under.mapping.stats().shards[0]).toMatchObject({
+      lastProcessedSequenceNumber: sequenceNumbers[7],
+      retries: 1,
+      errors: 0,
+    });
+  });
+
+  test('a malformed item identifier fails the whole batch, which is retried whole', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const sequenceNumbers = await putRecords(emulators.kinesis, stream.streamName, ['d0', 'fail-1', 'd2']);
+    const under = await start({
+      stream,
+      handler: 'partialFailure.handler',
+      environment: { FAILURE_MODE: 'malformed' },
+      settings: { FunctionResponseTypes: ['ReportBatchItemFailures'] },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.map((invocation) => invocation.sequenceNumbers)).toEqual([
+      sequenceNumbers,
+      sequenceNumbers,
+    ]);
+    expect(under.mapping.stats().shards[0]).toMatchObject({ errors: 1, retries: 1 });
+  });
+
+  test('without ReportBatchItemFailures in FunctionResponseTypes, a partial batch response is ignored', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, ['d0', 'fail-1', 'd2']);
+    const under = await start({ stream, handler: 'partialFailure.handler' });
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations).toHaveLength(1);
+  });
+});
+
+describe('function host behaviour seen through the mapping', () => {
+  test('module state survives between the warm invocations of consecutive batches', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, ['a', 'b', 'c']);
+    const under = await start({ stream, handler: 'succeed.handler', settings: { BatchSize: 1 } });
+    await under.mapping.waitUntilIdle();
+    const results = under.invocations.map(
+      (invocation) => (invocation.outcome as { result: { invocations: number; pid: number } }).result,
+    );
+    expect(results.map((result) => result.invocations)).toEqual([1, 2, 3]);
+    expect(new Set(results.map((result) => result.pid)).size).toBe(1);
+  });
+});
+
+describe('ParallelizationFactor', () => {
+  test('with a factor of 3, batches of one shard run concurrently while each partition key stays in order', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const records = Array.from({ length: 24 }, (_, index) => ({
+      data: `sleep:100`,
+      partitionKey: `key-${index % 6}`,
+    }));
+    const sequenceNumbers = await putRecords(emulators.kinesis, stream.streamName, records);
+    const under = await start({
+      stream,
+      handler: 'slowRecord.handler',
+      settings: { BatchSize: 2, ParallelizationFactor: 3 },
+      host: { maxConcurrency: 3 },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(Math.max(...under.invocations.map((invocation) => invocation.concurrency))).toBeGreaterThan(1);
+    const keyOf = new Map(sequenceNumbers.map((sequence, index) => [sequence, records[index]?.partitionKey]));
+    const delivered = [...under.invocations]
+      .sort((a, b) => a.startedAt - b.startedAt)
+      .flatMap((invocation) => invocation.sequenceNumbers);
+    for (const key of new Set(records.map((record) => record.partitionKey))) {
+      const ofKey = delivered.filter((sequence) => keyOf.get(sequence) === key);
+      expect(ofKey).toEqual(sequenceNumbers.filter((sequence) => keyOf.get(sequence) === key));
+    }
+    expect(under.mapping.stats().shards[0]?.lastProcessedSequenceNumber).toBe(sequenceNumbers[23]);
+  });
+});
+
+describe('resharding', () => {
+  test('after a split, the parent shard is processed completely before its children', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const parentRecords = await putRecords(emulators.kinesis, stream.streamName, ['p1', 'p2', 'p3']);
+    await emulators.kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream.streamName,
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
+    await waitForActiveStream(emulators.kinesis, stream.streamName);
+    const childRecords = await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      Array.from({ length: 6 }, (_, index) => ({ data: `c${index}`, partitionKey: `k${index}` })),
+    );
+    const under = await start({ stream, handler: 'succeed.handler' });
+    await under.mapping.waitUntilIdle();
+    const delivered = under.invocations.flatMap((invocation) => invocation.sequenceNumbers);
+    expect(delivered.slice(0, 3)).toEqual(parentRecords);
+    expect(new Set(delivered.slice(3))).toEqual(new Set(childRecords));
+    expect(under.mapping.stats().shards.map((shard) => shard.status)).toEqual([
+      'ended',
+      'processing',
+      'processing',
+    ]);
+  });
+});
+
+describe('settings not implemented yet', () => {
+  test('TumblingWindowInSeconds and FilterCriteria are never ignored silently: each logs a warning', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: {
+        TumblingWindowInSeconds: 60,
+        FilterCriteria: { Filters: [{ Pattern: '{"data":{"a":[1]}}' }] },
+      },
+    });
+    const warnings = under.logs.filter((entry) => entry.level === 'warn').map((entry) => entry.setting);
+    expect(warnings).toEqual(['TumblingWindowInSeconds', 'FilterCriteria']);
+  });
+});

@@ -1,0 +1,356 @@
+/**
+ * The conformance harness: a real kinesalite (Kinesis) and a real fauxqs (SQS, for the on-failure
+ * destination) on 127.0.0.1 with temporary storage, the real function host running fixture handlers,
+ * and the real event source mapping between them. Everything a conformance test starts is here.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire, isBuiltin, register } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { kinesisClient, sqsClient } from '../../lambdas/shared/clients';
+import {
+  type EsmLogEntry,
+  type EventSourceMapping,
+  type EventSourceMappingSettings,
+  type KinesisOnFailureMessage,
+  type KinesisStreamEvent,
+  startEventSourceMapping,
+  withKinesisDefaults,
+} from '../../local/esm';
+import {
+  createFunctionHost,
+  type FunctionHost,
+  type FunctionHostOptions,
+  type InvokeOutcome,
+} from '../../local/lambda';
+
+const REGION = 'us-east-1';
+const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const FIXTURE_HANDLERS = join(import.meta.dirname, '../fixtures/handlers');
+
+export interface Emulators {
+  kinesis: KinesisClient;
+  sqs: SQSClient;
+  stop(): Promise<void>;
+}
+
+interface Closable {
+  close(callback?: () => void): unknown;
+  address(): AddressInfo | string | null;
+  listen(port: number, host: string, callback: () => void): unknown;
+}
+
+/**
+ * Starts kinesalite and fauxqs on loopback with temporary storage.
+ *
+ * @example
+ * ```ts
+ * const emulators = await startEmulators();
+ * afterAll(() => emulators.stop());
+ * ```
+ */
+export async function startEmulators(): Promise<Emulators> {
+  const kinesisDir = mkdtempSync(join(tmpdir(), 'shardline-kinesalite-'));
+  const require = createRequire(import.meta.url);
+  const kinesalite = require('kinesalite') as (options: Record<string, unknown>) => Closable;
+  const kinesisServer = kinesalite({
+    path: kinesisDir,
+    createStreamMs: 50,
+    updateStreamMs: 50,
+    shardLimit: 50,
+  });
+  await new Promise<void>((resolve) => kinesisServer.listen(0, '127.0.0.1', resolve));
+  const kinesisPort = (kinesisServer.address() as AddressInfo).port;
+
+  stubNodeSqliteForFauxqs();
+  const { buildApp } = await import('fauxqs');
+  const sqsServer = buildApp({ logger: false, host: '127.0.0.1' });
+  const sqsEndpoint = await sqsServer.listen({ port: 0, host: '127.0.0.1' });
+
+  const options = { region: REGION, credentials: CREDENTIALS, maxAttempts: 2 };
+  const kinesis = kinesisClient({ ...options, endpoint: `http://127.0.0.1:${kinesisPort}` });
+  const sqs = sqsClient({ ...options, endpoint: sqsEndpoint });
+  return {
+    kinesis,
+    sqs,
+    async stop() {
+      kinesis.destroy();
+      sqs.destroy();
+      await sqsServer.close();
+      await new Promise<void>((resolve) => kinesisServer.close(() => resolve()));
+      rmSync(kinesisDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// fauxqs 2.4 imports node:sqlite at load time (for persistence we do not use); Node 20 has no such module.
+function stubNodeSqliteForFauxqs() {
+  if (isBuiltin('node:sqlite')) return;
+  const stub = `export class DatabaseSync { constructor() { throw new Error('node:sqlite needs Node >= 22.5'); } }`;
+  const hooks = `export async function resolve(specifier, context, nextResolve) {
+    if (specifier === 'node:sqlite') {
+      return { url: ${JSON.stringify(`data:text/javascript,${encodeURIComponent(stub)}`)}, shortCircuit: true };
+    }
+    return nextResolve(specifier, context);
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+}
+
+let streamCounter = 0;
+
+/** Creates a PROVISIONED stream (kinesalite has no ON_DEMAND) and waits until it is ACTIVE. */
+export async function createStream(
+  kinesis: KinesisClient,
+  shardCount = 1,
+): Promise<{ streamName: string; streamArn: string }> {
+  streamCounter += 1;
+  const streamName = `conformance-${process.pid}-${streamCounter}`;
+  await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
+  return { streamName, streamArn: await waitForActiveStream(kinesis, streamName) };
+}
+
+export async function waitForActiveStream(kinesis: KinesisClient, streamName: string): Promise<string> {
+  for (;;) {
+    const { StreamDescriptionSummary: summary } = await kinesis.send(
+      new DescribeStreamSummaryCommand({ StreamName: streamName }),
+    );
+    if (summary?.StreamStatus === 'ACTIVE') return summary.StreamARN as string;
+    await delay(20);
+  }
+}
+
+export async function createQueue(sqs: SQSClient): Promise<{ queueUrl: string; queueArn: string }> {
+  streamCounter += 1;
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: `dlq-${process.pid}-${streamCounter}` }),
+  );
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  return { queueUrl: QueueUrl as string, queueArn: Attributes?.QueueArn as string };
+}
+
+export interface PutRecord {
+  data: string | Buffer;
+  partitionKey?: string;
+}
+
+/** Writes records in order (PutRecords keeps the order within a shard) and returns their sequence numbers. */
+export async function putRecords(
+  kinesis: KinesisClient,
+  streamName: string,
+  records: ReadonlyArray<PutRecord | string>,
+): Promise<string[]> {
+  const sequenceNumbers: string[] = [];
+  const entries = records.map((record) => (typeof record === 'string' ? { data: record } : record));
+  for (let index = 0; index < entries.length; ) {
+    const chunk: PutRecord[] = [];
+    let bytes = 0;
+    while (index < entries.length && chunk.length < 500) {
+      const size = Buffer.byteLength(entries[index]?.data ?? '');
+      if (chunk.length > 0 && bytes + size > 4 * 1024 * 1024) break;
+      chunk.push(entries[index] as PutRecord);
+      bytes += size;
+      index += 1;
+    }
+    const { Records = [] } = await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: chunk.map((entry) => ({
+          Data: Buffer.isBuffer(entry.data) ? entry.data : Buffer.from(entry.data),
+          PartitionKey: entry.partitionKey ?? 'key',
+        })),
+      }),
+    );
+    for (const result of Records) {
+      if (!result.SequenceNumber)
+        throw new Error(`PutRecords failed: ${result.ErrorCode} ${result.ErrorMessage}`);
+      sequenceNumbers.push(result.SequenceNumber);
+    }
+  }
+  return sequenceNumbers;
+}
+
+/** Every message in the queue, parsed as an on-failure record. */
+export async function receiveOnFailureMessages(
+  sqs: SQSClient,
+  queueUrl: string,
+): Promise<KinesisOnFailureMessage[]> {
+  const messages: KinesisOnFailureMessage[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 300,
+      }),
+    );
+    if (Messages.length === 0) return messages;
+    for (const message of Messages)
+      messages.push(JSON.parse(message.Body ?? '{}') as KinesisOnFailureMessage);
+  }
+}
+
+export interface RecordedInvocation {
+  event: KinesisStreamEvent;
+  outcome: InvokeOutcome;
+  startedAt: number;
+  endedAt: number;
+  /** Invocations in flight (this one included) when it started. */
+  concurrency: number;
+  sequenceNumbers: string[];
+  data: string[];
+}
+
+export function decode(event: KinesisStreamEvent): string[] {
+  return event.Records.map((record) => Buffer.from(record.kinesis.data, 'base64').toString('utf8'));
+}
+
+export interface MappingUnderTest {
+  mapping: EventSourceMapping;
+  host: FunctionHost;
+  invocations: RecordedInvocation[];
+  logs: EsmLogEntry[];
+  functionLogs: string[];
+  stateDir: string;
+  /** Moves the mapping's clock (record ages) forward. */
+  advanceClock(ms: number): void;
+  /** Stops the mapping and the host. */
+  stop(): Promise<void>;
+}
+
+export interface MappingUnderTestOptions {
+  emulators: Emulators;
+  stream: { streamName: string; streamArn: string };
+  handler: string;
+  settings?: Partial<EventSourceMappingSettings>;
+  environment?: Record<string, string>;
+  timeoutSeconds?: number;
+  host?: Partial<FunctionHostOptions>;
+  queue?: { queueUrl: string; queueArn: string };
+  /** Reuse a state directory (a restart); a new temporary one by default. */
+  stateDir?: string;
+  /** Reuse a host (a restart of the mapping only). */
+  existingHost?: FunctionHost;
+}
+
+/**
+ * Starts the real function host with a fixture handler and the real event source mapping on a stream,
+ * with fast polling and backoff, recording every invocation.
+ *
+ * @example
+ * ```ts
+ * const under = await startMappingUnderTest({ emulators, stream, handler: 'succeed.handler' });
+ * await under.mapping.waitUntilIdle();
+ * ```
+ */
+export async function startMappingUnderTest(options: MappingUnderTestOptions): Promise<MappingUnderTest> {
+  const functionLogs: string[] = [];
+  const host =
+    options.existingHost ??
+    createFunctionHost({
+      functionName: 'conformance-fn',
+      assetPath: FIXTURE_HANDLERS,
+      handler: options.handler,
+      environment: { AWS_REGION: REGION, ...options.environment },
+      timeoutSeconds: options.timeoutSeconds ?? 10,
+      memoryMb: 256,
+      region: REGION,
+      log: (line) => functionLogs.push(line),
+      ...options.host,
+    });
+  const invocations: RecordedInvocation[] = [];
+  const logs: EsmLogEntry[] = [];
+  let clockOffsetMs = 0;
+  let inFlight = 0;
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'shardline-esm-state-'));
+  const settings = withKinesisDefaults({
+    StartingPosition: 'TRIM_HORIZON',
+    ...options.settings,
+    ...(options.queue ? { DestinationConfig: { OnFailure: { Destination: options.queue.queueArn } } } : {}),
+  });
+  const mapping = await startEventSourceMapping({
+    settings,
+    streamName: options.stream.streamName,
+    streamArn: options.stream.streamArn,
+    functionArn: host.functionArn,
+    executionRoleArn: 'arn:aws:iam::000000000000:role/conformance-role',
+    kinesis: options.emulators.kinesis,
+    sqs: options.emulators.sqs,
+    resolveQueueUrl: (arn) => {
+      if (!options.queue || arn !== options.queue.queueArn) throw new Error(`unknown queue ${arn}`);
+      return options.queue.queueUrl;
+    },
+    invoke: async (event) => {
+      inFlight += 1;
+      const startedAt = performance.now();
+      const concurrency = inFlight;
+      const outcome = await host.invoke(event);
+      inFlight -= 1;
+      invocations.push({
+        event,
+        outcome,
+        startedAt,
+        endedAt: performance.now(),
+        concurrency,
+        sequenceNumbers: event.Records.map((record) => record.kinesis.sequenceNumber),
+        data: decode(event),
+      });
+      return outcome;
+    },
+    stateDir,
+    pollIntervalMs: 50,
+    retryBackoff: { initialMs: 10, maxMs: 40 },
+    shardDiscoveryIntervalMs: 200,
+    clock: () => Date.now() + clockOffsetMs,
+    logger: (entry) => logs.push(entry),
+  });
+  return {
+    mapping,
+    host,
+    invocations,
+    logs,
+    functionLogs,
+    stateDir,
+    advanceClock(ms) {
+      clockOffsetMs += ms;
+    },
+    async stop() {
+      await mapping.stop();
+      if (!options.existingHost) await host.stop();
+    },
+  };
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls a condition until it holds (or fails the test after `timeoutMs`). */
+export async function eventually<T>(
+  probe: () => T | Promise<T>,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
+  const started = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await delay(20);
+  }
+}
