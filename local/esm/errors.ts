@@ -30,3 +30,23 @@ export class EsmIdleTimeoutError extends Error {
     this.name = 'EsmIdleTimeoutError';
   }
 }
+
+export class StreamUnavailableError extends Error {
+  constructor(streamName: string, cause: string) {
+    super(
+      `cannot list the shards of stream ${streamName} (${cause}): create the stream first ` +
+        '(the local runtime provisions it from the CDK template) and check the Kinesis endpoint',
+    );
+    this.name = 'StreamUnavailableError';
+  }
+}
+
+export class StateDirMismatchError extends Error {
+  constructor(stateDir: string, recorded: string, requested: string) {
+    super(
+      `the state directory ${stateDir} holds the checkpoints of a mapping on ${recorded}, not ${requested}: ` +
+        'give each event source mapping its own state directory (or delete this one to start over)',
+    );
+    this.name = 'StateDirMismatchError';
+  }
+}

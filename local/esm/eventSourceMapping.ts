@@ -1,6 +1,11 @@
 import { isSqsQueueArn, parseArn } from './arn';
 import { CheckpointStore, type MappingState } from './checkpointStore';
-import { EsmIdleTimeoutError, UnsupportedOnFailureDestinationError } from './errors';
+import {
+  EsmIdleTimeoutError,
+  StateDirMismatchError,
+  StreamUnavailableError,
+  UnsupportedOnFailureDestinationError,
+} from './errors';
 import { jsonLineLogger } from './logger';
 import { type OnFailureDestination, sqsOnFailureDestination } from './onFailureDestination';
 import { unimplementedSettings, validateSettings } from './settings';
@@ -112,8 +117,23 @@ class ShardCoordinator {
   }
 
   async start(): Promise<void> {
-    const listed = await listShards(this.options.kinesis, this.options.streamName, this.controller.signal);
+    let listed: ListedShard[];
+    try {
+      listed = await listShards(this.options.kinesis, this.options.streamName, this.controller.signal);
+    } catch (error) {
+      throw new StreamUnavailableError(
+        this.options.streamName,
+        `${(error as Error).name}: ${(error as Error).message}`,
+      );
+    }
     this.mappingState = await this.store.loadMapping();
+    if (this.mappingState && this.mappingState.streamArn !== this.options.streamArn) {
+      throw new StateDirMismatchError(
+        this.options.stateDir,
+        this.mappingState.streamArn,
+        this.options.streamArn,
+      );
+    }
     if (!this.mappingState) {
       this.mappingState = {
         streamArn: this.options.streamArn,

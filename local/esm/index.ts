@@ -14,6 +14,8 @@ export {
   EsmIdleTimeoutError,
   InvalidArnError,
   InvalidEventSourceMappingSettingError,
+  StateDirMismatchError,
+  StreamUnavailableError,
   UnsupportedOnFailureDestinationError,
 } from './errors';
 export {

@@ -154,6 +154,14 @@ export class Lane {
       } finally {
         counters.inFlight -= 1;
       }
+      log({
+        level: 'debug',
+        message: `invoked with ${attempt.records.length} records: ${invocation.result.kind}`,
+        shardId: context.shardId,
+        requestId: invocation.requestId,
+        durationMs: invocation.outcome?.durationMs,
+        ...rangeOf(attempt.records),
+      });
       if (invocation.result.kind !== 'not-invoked') attempt.invokeCount += 1;
       attempt.lastInvocation = invocation;
       if (invocation.result.kind === 'function-error' || invocation.result.kind === 'not-invoked') {

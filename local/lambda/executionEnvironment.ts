@@ -98,11 +98,19 @@ export class ExecutionEnvironment {
       if (stream) createInterface({ input: stream }).on('line', (line) => spec.log(line));
     }
     this.child.on('message', (message) => this.onMessage(message as ChildMessage));
-    this.child.on('error', (error) => spec.log(`execution environment error: ${error.message}`));
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
+      let exited = false;
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (exited) return;
+        exited = true;
         this.onExit(code, signal);
         resolve();
+      };
+      this.child.once('exit', onExit);
+      this.child.on('error', (error) => {
+        spec.log(`execution environment error: ${error.message}`);
+        // A process that could not be spawned never emits 'exit'.
+        if (this.child.pid === undefined) onExit(1, null);
       });
     });
     const initTimer = setTimeout(() => {

@@ -6,7 +6,12 @@
  */
 import { SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { eventPayloadBytes, MAX_INVOCATION_PAYLOAD_BYTES } from '../../local/esm';
+import {
+  eventPayloadBytes,
+  MAX_INVOCATION_PAYLOAD_BYTES,
+  StateDirMismatchError,
+  StreamUnavailableError,
+} from '../../local/esm';
 import {
   createQueue,
   createStream,
@@ -456,6 +461,38 @@ describe('ReportBatchItemFailures', () => {
     expect(under.mapping.stats().shards[0]).toMatchObject({ errors: 1, retries: 1 });
   });
 
+  test('when the retries of a partial failure run out, only the records from the lowest failure on go on-failure', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const queue = await createQueue(emulators.sqs);
+    const sequenceNumbers = await putRecords(emulators.kinesis, stream.streamName, [
+      'd0',
+      'd1',
+      'fail-2',
+      'd3',
+    ]);
+    const under = await start({
+      stream,
+      queue,
+      handler: 'partialFailure.handler',
+      settings: { FunctionResponseTypes: ['ReportBatchItemFailures'], MaximumRetryAttempts: 0 },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations).toHaveLength(1);
+    const [message] = await receiveOnFailureMessages(emulators.sqs, queue.queueUrl);
+    // The function answered: no functionError, unlike an error, a timeout or a crash.
+    expect(message?.responseContext).toEqual({ statusCode: 200, executedVersion: '$LATEST' });
+    expect(message?.requestContext).toMatchObject({
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 1,
+    });
+    expect(message?.KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: sequenceNumbers[2],
+      endSequenceNumber: sequenceNumbers[3],
+      batchSize: 2,
+    });
+    expect(under.mapping.stats().shards[0]?.lastProcessedSequenceNumber).toBe(sequenceNumbers[3]);
+  });
+
   test('without ReportBatchItemFailures in FunctionResponseTypes, a partial batch response is ignored', async () => {
     const stream = await createStream(emulators.kinesis);
     await putRecords(emulators.kinesis, stream.streamName, ['d0', 'fail-1', 'd2']);
@@ -534,6 +571,31 @@ describe('resharding', () => {
       'processing',
       'processing',
     ]);
+  });
+});
+
+describe('startup errors', () => {
+  test('a stream that does not exist fails the start with a message that says what to do', async () => {
+    await expect(
+      start({
+        stream: {
+          streamName: 'no-such-stream',
+          streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/no-such-stream',
+        },
+        handler: 'succeed.handler',
+      }),
+    ).rejects.toThrow(StreamUnavailableError);
+  });
+});
+
+describe('state directory', () => {
+  test('a state directory written for another stream is refused rather than misread', async () => {
+    const first = await createStream(emulators.kinesis);
+    const under = await start({ stream: first, handler: 'succeed.handler' });
+    const second = await createStream(emulators.kinesis);
+    await expect(
+      start({ stream: second, handler: 'succeed.handler', stateDir: under.stateDir }),
+    ).rejects.toThrow(StateDirMismatchError);
   });
 });
 

@@ -55,6 +55,23 @@ describe('function host: the Lambda execution environment', () => {
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
     });
     expect(result.env.AWS_LAMBDA_LOG_STREAM_NAME).toMatch(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
+    expect(Object.keys(result.env).sort()).toEqual([
+      'AWS_DEFAULT_REGION',
+      'AWS_EXECUTION_ENV',
+      'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+      'AWS_LAMBDA_FUNCTION_NAME',
+      'AWS_LAMBDA_FUNCTION_VERSION',
+      'AWS_LAMBDA_INITIALIZATION_TYPE',
+      'AWS_LAMBDA_LOG_GROUP_NAME',
+      'AWS_LAMBDA_LOG_STREAM_NAME',
+      'AWS_REGION',
+      'LAMBDA_TASK_ROOT',
+      'LANG',
+      'PATH',
+      'STAGE_NAME',
+      'TZ',
+      '_HANDLER',
+    ]);
     expect(result.env.SHARDLINE_PARENT_ONLY).toBeUndefined();
     delete process.env.SHARDLINE_PARENT_ONLY;
   });

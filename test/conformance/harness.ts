@@ -284,42 +284,48 @@ export async function startMappingUnderTest(options: MappingUnderTestOptions): P
     ...options.settings,
     ...(options.queue ? { DestinationConfig: { OnFailure: { Destination: options.queue.queueArn } } } : {}),
   });
-  const mapping = await startEventSourceMapping({
-    settings,
-    streamName: options.stream.streamName,
-    streamArn: options.stream.streamArn,
-    functionArn: host.functionArn,
-    executionRoleArn: 'arn:aws:iam::000000000000:role/conformance-role',
-    kinesis: options.emulators.kinesis,
-    sqs: options.emulators.sqs,
-    resolveQueueUrl: (arn) => {
-      if (!options.queue || arn !== options.queue.queueArn) throw new Error(`unknown queue ${arn}`);
-      return options.queue.queueUrl;
-    },
-    invoke: async (event) => {
-      inFlight += 1;
-      const startedAt = performance.now();
-      const concurrency = inFlight;
-      const outcome = await host.invoke(event);
-      inFlight -= 1;
-      invocations.push({
-        event,
-        outcome,
-        startedAt,
-        endedAt: performance.now(),
-        concurrency,
-        sequenceNumbers: event.Records.map((record) => record.kinesis.sequenceNumber),
-        data: decode(event),
-      });
-      return outcome;
-    },
-    stateDir,
-    pollIntervalMs: 50,
-    retryBackoff: { initialMs: 10, maxMs: 40 },
-    shardDiscoveryIntervalMs: 200,
-    clock: () => Date.now() + clockOffsetMs,
-    logger: (entry) => logs.push(entry),
-  });
+  let mapping: EventSourceMapping;
+  try {
+    mapping = await startEventSourceMapping({
+      settings,
+      streamName: options.stream.streamName,
+      streamArn: options.stream.streamArn,
+      functionArn: host.functionArn,
+      executionRoleArn: 'arn:aws:iam::000000000000:role/conformance-role',
+      kinesis: options.emulators.kinesis,
+      sqs: options.emulators.sqs,
+      resolveQueueUrl: (arn) => {
+        if (!options.queue || arn !== options.queue.queueArn) throw new Error(`unknown queue ${arn}`);
+        return options.queue.queueUrl;
+      },
+      invoke: async (event) => {
+        inFlight += 1;
+        const startedAt = performance.now();
+        const concurrency = inFlight;
+        const outcome = await host.invoke(event);
+        inFlight -= 1;
+        invocations.push({
+          event,
+          outcome,
+          startedAt,
+          endedAt: performance.now(),
+          concurrency,
+          sequenceNumbers: event.Records.map((record) => record.kinesis.sequenceNumber),
+          data: decode(event),
+        });
+        return outcome;
+      },
+      stateDir,
+      pollIntervalMs: 50,
+      retryBackoff: { initialMs: 10, maxMs: 40 },
+      shardDiscoveryIntervalMs: 200,
+      clock: () => Date.now() + clockOffsetMs,
+      logger: (entry) => logs.push(entry),
+    });
+  } catch (error) {
+    if (!options.existingHost) await host.stop();
+    throw error;
+  }
   return {
     mapping,
     host,
