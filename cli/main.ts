@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError } from './errors';
 import { OUTPUT_FORMATS } from './format';
+import { TARGETS, type TargetName } from './targets';
 
 /**
  * The `shardline` command line. Each command lives in cli/commands/<name>.ts and is loaded only when
@@ -11,6 +12,11 @@ import { OUTPUT_FORMATS } from './format';
 export interface GlobalOptions {
   dataDir: string;
   json: boolean;
+}
+
+export interface TargetOptions extends GlobalOptions {
+  target: TargetName;
+  stage: string;
 }
 
 const DEFAULT_DATA_DIR = '.shardline';
@@ -36,6 +42,12 @@ const dataDirOption = () =>
     .default(DEFAULT_DATA_DIR)
     .argParser((d) => resolve(d));
 const jsonOption = () => new Option('--json', 'print one machine-readable JSON object').default(false);
+const targetOption = () =>
+  new Option('--target <target>', 'where the stack runs: the local runtime, LocalStack or AWS')
+    .choices(TARGETS)
+    .default('local');
+const stageOption = () =>
+  new Option('--stage <stage>', 'stage of the deployed stack (localstack, aws)').default('dev');
 
 function buildProgram(): Command {
   const program = new Command('shardline')
@@ -93,6 +105,8 @@ function buildProgram(): Command {
         integer('--rate', 1, 1_000_000),
       ),
     )
+    .addOption(targetOption())
+    .addOption(stageOption())
     .addOption(dataDirOption())
     .addOption(jsonOption())
     .action(async (options) => (await import('./commands/produce')).produceCommand(options));
@@ -100,6 +114,8 @@ function buildProgram(): Command {
   program
     .command('status')
     .description('per-shard checkpoint and lag, DLQ depth, object counts and service endpoints')
+    .addOption(targetOption())
+    .addOption(stageOption())
     .addOption(dataDirOption())
     .addOption(jsonOption())
     .action(async (options) => (await import('./commands/status')).status(options));
@@ -109,6 +125,8 @@ function buildProgram(): Command {
     .description('run SQL with DuckDB over a local mirror of the lake (views: events, events_csv)')
     .argument('<sql>', 'the SQL to run')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .addOption(targetOption())
+    .addOption(stageOption())
     .addOption(dataDirOption())
     .addOption(jsonOption())
     .action(async (sql, options) => (await import('./commands/query')).query(sql, options));
@@ -116,6 +134,8 @@ function buildProgram(): Command {
   program
     .command('verify')
     .description('reconcile every record retained in the stream against Parquet, CSV and the DLQ')
+    .addOption(targetOption())
+    .addOption(stageOption())
     .addOption(dataDirOption())
     .addOption(jsonOption())
     .action(async (options) => (await import('./commands/verify')).verify(options));

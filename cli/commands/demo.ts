@@ -5,13 +5,13 @@ import { clearRuntime } from '../../local/runtimeState';
 import { readDeadLetters } from '../deadLetters';
 import { CliError } from '../errors';
 import { formatTable } from '../format';
-import { invokeLocal } from '../invokeLocal';
-import { type LocalClients, localClients } from '../localClients';
+import { invokeProducer } from '../invokeProducer';
 import { fileLog } from '../logs';
 import type { GlobalOptions } from '../main';
+import { localTarget, type TargetClients, targetClients } from '../targets';
 import { producerRequest } from './produce';
-import { openLocalLake } from './query';
-import { verifyLocal } from './verify';
+import { openTargetLake } from './query';
+import { verifyTarget } from './verify';
 
 export interface DemoOptions extends GlobalOptions {
   events: number;
@@ -30,7 +30,7 @@ interface ShardProgress {
 }
 
 async function committedPerShard(
-  clients: LocalClients,
+  clients: Pick<TargetClients, 'dynamo'>,
   tableName: string,
   streamName: string,
   shardIds: string[],
@@ -76,23 +76,16 @@ export async function demo(options: DemoOptions): Promise<void> {
         .join(', ')}`,
     );
 
+    const target = localTarget(runtime);
+    const clients = targetClients(target);
     const produceStarted = Date.now();
-    const produced = (await invokeLocal(
-      runtime.functions.producer,
-      producerRequest({ ...options, tenants: 3 }),
-      log,
-    )) as {
-      sent: number;
-      failed: number;
-      shards: Record<string, number>;
-    };
+    const produced = await invokeProducer(target, clients, producerRequest({ ...options, tenants: 3 }), log);
     if (produced.failed > 0)
       throw new CliError(`the producer could not put ${produced.failed} records on the stream`);
     say(
       `  produced ${produced.sent} records in ${Date.now() - produceStarted} ms across ${Object.keys(produced.shards).length} shards`,
     );
 
-    const clients = localClients(runtime);
     const shardIds = Object.keys(produced.shards).sort();
     let shards: ShardProgress[] = [];
     for (const deadline = Date.now() + DRAIN_TIMEOUT_MS; ; ) {
@@ -115,7 +108,7 @@ export async function demo(options: DemoOptions): Promise<void> {
     progressLine('');
     say(`  every shard drained ${(drainedMs / 1000).toFixed(1)} s after the first put`);
 
-    const { lake } = await openLocalLake(options.dataDir);
+    const { lake } = await openTargetLake(target, options.dataDir);
     const scalar = async (sql: string) => Number((await lake.query(sql)).rows[0]?.[0] ?? 0);
     const parquetRows = await scalar('SELECT count(*) FROM events');
     const csvRows = await scalar('SELECT count(*) FROM events_csv');
@@ -126,7 +119,7 @@ export async function demo(options: DemoOptions): Promise<void> {
     lake.close();
     const deadLetters = await readDeadLetters(clients.sqs, runtime.resources.dlqUrl);
     const dlqMessages = deadLetters.invalidRecords.length;
-    const verification = await verifyLocal(options.dataDir);
+    const verification = await verifyTarget(target, options.dataDir);
 
     const elapsedMs = Date.now() - started;
     const summary = {

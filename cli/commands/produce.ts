@@ -1,9 +1,9 @@
-import { readRuntime } from '../../local/runtimeState';
-import { invokeLocal } from '../invokeLocal';
+import { invokeProducer } from '../invokeProducer';
 import { fileLog } from '../logs';
-import type { GlobalOptions } from '../main';
+import type { TargetOptions } from '../main';
+import { resolveTarget, targetClients } from '../targets';
 
-export interface ProduceOptions extends GlobalOptions {
+export interface ProduceOptions extends TargetOptions {
   events: number;
   invalidRatio: number;
   seed: number;
@@ -11,14 +11,8 @@ export interface ProduceOptions extends GlobalOptions {
   rate?: number;
 }
 
-interface ProducerResponse {
-  sent: number;
-  failed: number;
-  shards: Record<string, number>;
-}
-
 /** Builds the producer Lambda's request from CLI options. */
-export const producerRequest = (options: Omit<ProduceOptions, keyof GlobalOptions>) => ({
+export const producerRequest = (options: Omit<ProduceOptions, keyof TargetOptions>) => ({
   count: options.events,
   seed: options.seed,
   invalidRatio: options.invalidRatio,
@@ -27,12 +21,12 @@ export const producerRequest = (options: Omit<ProduceOptions, keyof GlobalOption
 });
 
 export async function produceCommand(options: ProduceOptions): Promise<void> {
-  const runtime = readRuntime(options.dataDir);
+  const target = await resolveTarget(options);
   const started = Date.now();
   const log = await fileLog(options.dataDir, 'producer.log');
-  const response = (await invokeLocal(runtime.functions.producer, producerRequest(options), log).finally(() =>
-    log.close(),
-  )) as ProducerResponse;
+  const response = await invokeProducer(target, targetClients(target), producerRequest(options), log).finally(
+    () => log.close(),
+  );
   const elapsedMs = Date.now() - started;
   if (options.json) {
     console.log(JSON.stringify({ ...response, elapsedMs }));

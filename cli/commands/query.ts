@@ -1,38 +1,52 @@
 import { join } from 'node:path';
-import { readRuntime } from '../../local/runtimeState';
 import { CliError } from '../errors';
 import { formatResult, type OutputFormat } from '../format';
 import { mirrorBucket } from '../lake/mirror';
 import { openLake, QueryError } from '../lake/views';
-import { localClients } from '../localClients';
-import type { GlobalOptions } from '../main';
+import type { TargetOptions } from '../main';
+import { type ResolvedTarget, resolveTarget, targetClients } from '../targets';
 
-export interface QueryOptions extends GlobalOptions {
+export interface QueryOptions extends TargetOptions {
   format: OutputFormat;
 }
 
 export const LAKE_PREFIXES = ['events/'];
 
-/** Mirrors the lake from the running local stack into `<dataDir>/mirror` and opens DuckDB on it. */
-export async function openLocalLake(dataDir: string) {
-  const runtime = readRuntime(dataDir);
-  const { s3 } = localClients(runtime);
-  const mirrorDir = join(dataDir, 'mirror');
+/**
+ * Mirrors the target's lake into `<dataDir>/mirror/<target>-<stage>` (only what changed) and opens DuckDB
+ * on it.
+ *
+ * @example
+ * ```ts
+ * const { lake } = await openTargetLake(target, '.shardline');
+ * ```
+ */
+export async function openTargetLake(target: ResolvedTarget, dataDir: string) {
+  const { s3 } = targetClients(target);
+  const mirrorDir = join(dataDir, 'mirror', `${target.name}-${target.resources.stage}`);
+  const showProgress = process.stderr.isTTY;
   const mirrored = await mirrorBucket(
     s3,
-    runtime.resources.bucketName,
+    target.resources.bucketName,
     LAKE_PREFIXES,
     mirrorDir,
     (done, total) => {
-      if (process.stderr.isTTY && total > 200) process.stderr.write(`\rmirroring ${done}/${total} objects`);
+      if (showProgress && total > 100) {
+        const width = 30;
+        const filled = Math.round((done / total) * width);
+        process.stderr.write(
+          `\r  mirroring [${'█'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} objects`,
+        );
+      }
     },
   );
-  if (process.stderr.isTTY && mirrored.downloaded > 200) process.stderr.write('\n');
+  if (showProgress && mirrored.downloaded > 100) process.stderr.write('\n');
   return { lake: await openLake(mirrorDir), mirrored };
 }
 
 export async function query(sql: string, options: QueryOptions): Promise<void> {
-  const { lake } = await openLocalLake(options.dataDir);
+  const target = await resolveTarget(options);
+  const { lake } = await openTargetLake(target, options.dataDir);
   try {
     const result = await lake.query(sql);
     console.log(formatResult(result, options.json ? 'json' : options.format));

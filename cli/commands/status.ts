@@ -1,11 +1,17 @@
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
-import { type RuntimeInfo, readRuntime, readStats } from '../../local/runtimeState';
+import { readStats } from '../../local/runtimeState';
 import { formatTable } from '../format';
 import { listAllObjects } from '../lake/mirror';
-import { type LocalClients, localClients } from '../localClients';
-import type { GlobalOptions } from '../main';
+import type { TargetOptions } from '../main';
+import {
+  type ResolvedTarget,
+  resolveTarget,
+  type TargetClients,
+  type TargetResources,
+  targetClients,
+} from '../targets';
 
 export interface ShardStatus {
   shardId: string;
@@ -13,18 +19,20 @@ export interface ShardStatus {
   committedRecords: number;
   pendingIntent: boolean;
   millisBehindLatest: number | null;
-  inFlight: boolean | null;
+  iteratorAgeMs: number | null;
+  inFlight: number | null;
   invocations: number | null;
   errors: number | null;
   retries: number | null;
+  recordsSentToOnFailure: number | null;
 }
 
 export interface StatusReport {
-  dataDir: string;
+  target: string;
   stage: string;
-  pid: number;
-  endpoints: RuntimeInfo['endpoints'];
-  resources: RuntimeInfo['resources'];
+  /** The local runtime's process and endpoints; absent on LocalStack and AWS. */
+  local: { pid: number; dataDir: string; endpoints: Record<string, string> } | null;
+  resources: TargetResources;
   shards: ShardStatus[];
   dlqDepth: number;
   objects: { parquet: number; csv: number; bytes: number };
@@ -37,27 +45,33 @@ interface PublishedStats {
   shards?: Array<{
     shardId: string;
     millisBehindLatest?: number;
-    inFlight?: boolean;
+    iteratorAgeMs?: number;
+    inFlight?: number;
     invocations?: number;
     errors?: number;
     retries?: number;
+    recordsSentToOnFailure?: number;
   }>;
 }
 
 /**
- * Gathers the state of a running local pipeline from the emulators themselves and from the event source
- * mapping's published stats.
+ * Gathers the state of a pipeline from its services (checkpoints, DLQ, objects) and, on the local target,
+ * from the event source mapping's published stats.
  */
-export async function collectStatus(runtime: RuntimeInfo, clients: LocalClients): Promise<StatusReport> {
-  const stats = readStats<PublishedStats>(runtime.dataDir);
+export async function collectStatus(
+  target: ResolvedTarget,
+  clients: Pick<TargetClients, 'kinesis' | 'dynamo' | 'sqs' | 's3'>,
+): Promise<StatusReport> {
+  const { resources, runtime } = target;
+  const stats = runtime ? readStats<PublishedStats>(runtime.dataDir) : null;
   const { Shards = [] } = await clients.kinesis.send(
-    new ListShardsCommand({ StreamName: runtime.resources.streamName }),
+    new ListShardsCommand({ StreamName: resources.streamName }),
   );
   const shards = await Promise.all(
     Shards.map(async ({ ShardId = '' }): Promise<ShardStatus> => {
       const checkpoint = await readCheckpoint(clients.dynamo, {
-        tableName: runtime.resources.tableName,
-        streamName: runtime.resources.streamName,
+        tableName: resources.tableName,
+        streamName: resources.streamName,
         shardId: ShardId,
       });
       const esm = stats?.shards?.find((s) => s.shardId === ShardId);
@@ -67,26 +81,27 @@ export async function collectStatus(runtime: RuntimeInfo, clients: LocalClients)
         committedRecords: checkpoint.committedRecords,
         pendingIntent: checkpoint.intent !== null,
         millisBehindLatest: esm?.millisBehindLatest ?? null,
+        iteratorAgeMs: esm?.iteratorAgeMs ?? null,
         inFlight: esm?.inFlight ?? null,
         invocations: esm?.invocations ?? null,
         errors: esm?.errors ?? null,
         retries: esm?.retries ?? null,
+        recordsSentToOnFailure: esm?.recordsSentToOnFailure ?? null,
       };
     }),
   );
   const { Attributes = {} } = await clients.sqs.send(
     new GetQueueAttributesCommand({
-      QueueUrl: runtime.resources.dlqUrl,
+      QueueUrl: resources.dlqUrl,
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
     }),
   );
-  const objects = await listAllObjects(clients.s3, runtime.resources.bucketName, 'events/');
+  const objects = await listAllObjects(clients.s3, resources.bucketName, 'events/');
   return {
-    dataDir: runtime.dataDir,
-    stage: runtime.stage,
-    pid: runtime.pid,
-    endpoints: runtime.endpoints,
-    resources: runtime.resources,
+    target: target.name,
+    stage: resources.stage,
+    local: runtime ? { pid: runtime.pid, dataDir: runtime.dataDir, endpoints: runtime.endpoints } : null,
+    resources,
     shards,
     dlqDepth:
       Number(Attributes.ApproximateNumberOfMessages ?? 0) +
@@ -104,7 +119,17 @@ const orDash = (value: unknown) => (value === null || value === undefined ? '-' 
 
 export function renderStatus(report: StatusReport): string {
   const shardTable = formatTable({
-    columns: ['shard', 'committed records', 'checkpoint', 'ms behind', 'invocations', 'errors', 'retries'],
+    columns: [
+      'shard',
+      'committed records',
+      'checkpoint',
+      'ms behind',
+      'iterator age ms',
+      'invocations',
+      'errors',
+      'retries',
+      'on-failure',
+    ],
     rows: report.shards.map((s) => [
       s.shardId,
       s.committedRecords,
@@ -112,29 +137,34 @@ export function renderStatus(report: StatusReport): string {
         ? `…${s.lastCommittedSequenceNumber.slice(-12)}${s.pendingIntent ? ' (intent)' : ''}`
         : '-',
       orDash(s.millisBehindLatest),
+      orDash(s.iteratorAgeMs),
       orDash(s.invocations),
       orDash(s.errors),
       orDash(s.retries),
+      orDash(s.recordsSentToOnFailure),
     ]),
   });
-  const endpoints = Object.entries(report.endpoints)
-    .map(([service, url]) => `  ${service.padEnd(9)}${url}`)
-    .join('\n');
+  const where = report.local
+    ? `local, pid ${report.local.pid}, ${report.idle ? 'idle' : 'processing'}, data in ${report.local.dataDir}`
+    : report.target;
+  const endpoints = report.local
+    ? Object.entries(report.local.endpoints).map(([service, url]) => `  ${service.padEnd(9)}${url}`)
+    : [`  region   ${report.resources.region}`];
   return [
-    `shardline ${report.stage} (pid ${report.pid}, ${report.idle ? 'idle' : 'processing'}), data in ${report.dataDir}`,
+    `shardline ${report.stage} (${where})`,
     '',
     shardTable,
     '',
     `DLQ depth: ${report.dlqDepth} message(s)`,
     `Lake: ${report.objects.parquet} Parquet and ${report.objects.csv} CSV object(s), ${(report.objects.bytes / 1024).toFixed(1)} KiB`,
     '',
-    'Endpoints:',
-    endpoints,
+    report.local ? 'Endpoints:' : 'AWS:',
+    ...endpoints,
   ].join('\n');
 }
 
-export async function status(options: GlobalOptions): Promise<void> {
-  const runtime = readRuntime(options.dataDir);
-  const report = await collectStatus(runtime, localClients(runtime));
+export async function status(options: TargetOptions): Promise<void> {
+  const target = await resolveTarget(options);
+  const report = await collectStatus(target, targetClients(target));
   console.log(options.json ? JSON.stringify(report, null, 2) : renderStatus(report));
 }

@@ -1,11 +1,10 @@
-import { readRuntime } from '../../local/runtimeState';
 import { readDeadLetters } from '../deadLetters';
 import { formatTable } from '../format';
-import { localClients } from '../localClients';
-import type { GlobalOptions } from '../main';
+import type { TargetOptions } from '../main';
+import { type ResolvedTarget, resolveTarget, targetClients } from '../targets';
 import { readStreamInventory } from '../verify/readStream';
 import { type OutputCounts, reconcile, type VerifyReport } from '../verify/reconcile';
-import { openLocalLake } from './query';
+import { openTargetLake } from './query';
 
 async function countsFrom(lake: { query(sql: string): Promise<{ rows: unknown[][] }> }, view: string) {
   const result = await lake.query(
@@ -16,16 +15,18 @@ async function countsFrom(lake: { query(sql: string): Promise<{ rows: unknown[][
   return counts;
 }
 
-/** Reconciles the stream of a running local pipeline against its lake and DLQ. */
-export async function verifyLocal(dataDir: string): Promise<VerifyReport & { dlqDuplicateCopies: number }> {
-  const runtime = readRuntime(dataDir);
-  const clients = localClients(runtime);
-  const inventory = await readStreamInventory(clients.kinesis, runtime.resources.streamName);
-  const { lake } = await openLocalLake(dataDir);
+/** Reconciles the stream of a target against its lake and DLQ. */
+export async function verifyTarget(
+  target: ResolvedTarget,
+  dataDir: string,
+): Promise<VerifyReport & { dlqDuplicateCopies: number }> {
+  const clients = targetClients(target);
+  const inventory = await readStreamInventory(clients.kinesis, target.resources.streamName);
+  const { lake } = await openTargetLake(target, dataDir);
   try {
     const parquet = await countsFrom(lake, 'events');
     const csv = await countsFrom(lake, 'events_csv');
-    const deadLetters = await readDeadLetters(clients.sqs, runtime.resources.dlqUrl);
+    const deadLetters = await readDeadLetters(clients.sqs, target.resources.dlqUrl);
     const dlq: OutputCounts = new Map(deadLetters.invalidRecords.map((m) => [m.recordId, 1]));
     return {
       ...reconcile(inventory, { parquet, csv, dlq }),
@@ -59,8 +60,8 @@ export function renderVerify(report: VerifyReport & { dlqDuplicateCopies: number
   ].join('\n');
 }
 
-export async function verify(options: GlobalOptions): Promise<void> {
-  const report = await verifyLocal(options.dataDir);
+export async function verify(options: TargetOptions): Promise<void> {
+  const report = await verifyTarget(await resolveTarget(options), options.dataDir);
   console.log(options.json ? JSON.stringify(report, null, 2) : renderVerify(report));
   if (!report.ok) process.exitCode = 1;
 }
