@@ -140,6 +140,20 @@ function buildProgram(): Command {
     .addOption(jsonOption())
     .action(async (options) => (await import('./commands/verify')).verify(options));
 
+  for (const action of ['deploy', 'destroy'] as const) {
+    program
+      .command(action)
+      .description(`${action} the stack to AWS (cdk) or LocalStack (cdklocal)`)
+      .addOption(
+        new Option('--target <target>', 'where to deploy').choices(['aws', 'localstack']).default('aws'),
+      )
+      .addOption(stageOption())
+      .addOption(new Option('--yes', 'do not ask for approval (CI)').default(false))
+      .addOption(dataDirOption())
+      .addOption(jsonOption())
+      .action(async (options) => (await import('./commands/deploy'))[action](options));
+  }
+
   return program;
 }
 

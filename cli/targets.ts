@@ -86,7 +86,7 @@ function readOutputs(dataDir: string, target: Exclude<TargetName, 'local'>, stag
   if (!existsSync(file)) {
     const command = target === 'aws' ? 'npm run deploy' : 'npm run deploy:localstack';
     throw new CliError(
-      `no deployed stack for stage ${stage} on ${target} (${file} is missing): run \`${command} -- --stage ${stage}\``,
+      `no deployed stack for stage ${stage} on ${target}: run \`${command} -- --stage ${stage}\` (no ${file})`,
     );
   }
   return resourcesFromOutputs(JSON.parse(readFileSync(file, 'utf8')) as StackOutputs, stage);
