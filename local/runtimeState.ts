@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Service } from './emulators';
+import { isProcessAlive } from './processes';
 
 export type { Service };
 
@@ -48,15 +49,6 @@ export class NotRunningError extends Error {
   constructor(dataDir: string) {
     super(`shardline up is not running in ${dataDir} (start it with \`npx shardline up\`)`);
     this.name = 'NotRunningError';
-  }
-}
-
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

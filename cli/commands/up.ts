@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { startLocalPipeline } from '../../local/pipeline';
-import { clearRuntime, isProcessAlive, readRuntime, statsFile } from '../../local/runtimeState';
+import { clearRuntime, NotRunningError, readRuntime, statsFile } from '../../local/runtimeState';
 import { CliError } from '../errors';
 import { fileLog } from '../logs';
 import type { GlobalOptions } from '../main';
@@ -11,16 +11,16 @@ export interface UpOptions extends GlobalOptions {
 }
 
 function ensureNotRunning(dataDir: string) {
+  let existing: { pid: number } | undefined;
   try {
-    const existing = readRuntime(dataDir);
-    if (isProcessAlive(existing.pid)) {
-      throw new CliError(
-        `shardline up is already running in ${dataDir} (pid ${existing.pid}); stop it first or use another --data-dir`,
-      );
-    }
+    existing = readRuntime(dataDir);
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (error instanceof NotRunningError) return;
+    throw error;
   }
+  throw new CliError(
+    `shardline up is already running in ${dataDir} (pid ${existing.pid}); stop it first or use another --data-dir`,
+  );
 }
 
 export async function up(options: UpOptions): Promise<void> {

@@ -31,6 +31,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive } from '../processes';
 
 /** A message as fauxqs 2.4 stores it (only the fields the replay reads are typed). */
 export interface JournalMessage {
@@ -462,18 +463,9 @@ function acquireLock(dir: string) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   const owner = Number(readFileSync(lock, 'utf8').trim());
-  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isProcessAlive(owner)) {
     throw new JournalLockedError(dir, owner);
   }
   // The previous owner is gone (e.g. SIGKILLed): take the lock over.
   writeFileSync(lock, `${process.pid}\n`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -1,8 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive } from '../../local/processes';
 import { CLI, PROJECT_ROOT } from './cli';
+
+/** Process ids whose process group is `group`, from /proc. */
+function groupMembers(group: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === group;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 /**
  * `shardline up` as a separate process group (so that a test can SIGKILL it with every emulator it
@@ -56,8 +72,15 @@ export async function startUp(dataDir: string, extraArgs: string[] = []): Promis
       }
     },
     async killGroup() {
-      process.kill(-(child.pid as number), 'SIGKILL');
+      const group = child.pid as number;
+      process.kill(-group, 'SIGKILL');
       await exited;
+      // The emulators die with the group; wait until none is left holding a port or a lock.
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+        if (groupMembers(group).every((pid) => !isProcessAlive(pid))) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`processes of group ${group} survived SIGKILL`);
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
