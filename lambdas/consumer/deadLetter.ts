@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   SendMessageBatchCommand,
@@ -40,6 +41,8 @@ export interface DeadLetterMessage {
   partitionKey: string;
   approximateArrivalTimestamp: string;
   payloadBytes: number;
+  /** SHA-256 of the raw payload (hex), so a reader can check an inline or claim-checked copy. */
+  payloadSha256: string;
   payloadBase64?: string;
   /** Set instead of `payloadBase64` when the payload is too large for SQS. */
   payloadS3Key?: string;
@@ -76,6 +79,7 @@ export function deadLetterMessage(record: InvalidRecord, streamName: string, now
     partitionKey: record.origin.partitionKey,
     approximateArrivalTimestamp: new Date(record.origin.arrivalTime).toISOString(),
     payloadBytes: record.raw.byteLength,
+    payloadSha256: createHash('sha256').update(record.raw).digest('hex'),
     ...(inline
       ? { payloadBase64: record.raw.toString('base64') }
       : { payloadS3Key: claimCheckKey(record.origin) }),

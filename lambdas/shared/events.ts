@@ -15,12 +15,38 @@ const currency = z
   .transform((code) => code.toUpperCase())
   .pipe(z.enum(CURRENCIES as [Currency, ...Currency[]]));
 
-const amount = z.number().finite().nonnegative().max(1e12);
-const id = z.string().trim().min(1).max(128);
+/**
+ * Characters no text field may hold, because the lake would store something other than what was meant:
+ * control characters (C0, DEL, C1: NUL truncates C strings, CR/LF/tab break line-based tools), unpaired
+ * surrogates (not Unicode: every writer turns them into U+FFFD, silently changing the value), and the
+ * bidirectional embedding, override and isolate controls and U+FEFF, which make a value display as
+ * something it is not. Leading and trailing whitespace is trimmed first, so a stray tab or newline at the
+ * ends is cleaned rather than rejected. Right-to-left letters, emoji and joiners are ordinary text.
+ */
+export const FORBIDDEN_CHARACTERS = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069\uFEFF]/u;
+const FORBIDDEN_CHARACTERS_MESSAGE =
+  'contains a control character, an unpaired surrogate, a bidirectional control or U+FEFF';
+
+/** Trimmed text of at most `max` characters with no {@link FORBIDDEN_CHARACTERS}. */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine((value) => !FORBIDDEN_CHARACTERS.test(value), FORBIDDEN_CHARACTERS_MESSAGE);
+
+// -0 is a valid JSON number; written as "-0" it would surprise every reader of a money column.
+const amount = z
+  .number()
+  .finite()
+  .nonnegative()
+  .max(1e12)
+  .transform((value) => (value === 0 ? 0 : value));
+const id = text(128).pipe(z.string().min(1));
 
 export const PageViewPayload = z.object({
-  url: z.string().trim().min(1).max(2048),
-  referrer: z.string().trim().max(2048).optional(),
+  url: text(2048).pipe(z.string().min(1)),
+  referrer: text(2048).optional(),
   duration_ms: z.number().int().nonnegative().max(86_400_000).optional(),
 });
 
@@ -83,7 +109,7 @@ export const SessionEndPayload = z.object({
 
 export const SensorReadingPayload = z.object({
   device_id: id,
-  metric: z.string().trim().min(1).max(64),
+  metric: text(64).pipe(z.string().min(1)),
   value: z.number().finite(),
 });
 
@@ -100,8 +126,25 @@ export const PAYLOADS = {
 export type EventType = keyof typeof PAYLOADS;
 export const EVENT_TYPES = Object.keys(PAYLOADS) as EventType[];
 
+/**
+ * Event times the lake accepts, in UTC: from 2000-01-01 up to, not including, 2100-01-01. Outside it an
+ * event time is a producer bug (an epoch-zero default, a year typed wrong), and the far ends do not fit
+ * the lake at all: an offset can push 9999-12-31 into year 10000, which no `dt=YYYY-MM-DD` partition and
+ * no TIMESTAMP column holds. A fixed window keeps the verdict the same on every replay.
+ */
+export const OCCURRED_AT_RANGE = {
+  fromMs: Date.UTC(2000, 0, 1),
+  toMs: Date.UTC(2100, 0, 1),
+} as const;
+
 /** Timestamps must carry a zone (Z or ±hh:mm); they are normalised to UTC epoch milliseconds. */
-const isoTimestamp = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));
+const isoTimestamp = z.iso
+  .datetime({ offset: true })
+  .transform((value) => Date.parse(value))
+  .refine(
+    (ms) => ms >= OCCURRED_AT_RANGE.fromMs && ms < OCCURRED_AT_RANGE.toMs,
+    'must be from 2000-01-01T00:00:00Z up to, not including, 2100-01-01T00:00:00Z',
+  );
 
 const envelopeFields = {
   event_id: z.uuid(),
