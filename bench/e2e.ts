@@ -1,0 +1,396 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ListShardsCommand } from '@aws-sdk/client-kinesis';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { produce } from '../lambdas/producer/produce';
+import { dynamoClient, kinesisClient } from '../lambdas/shared/clients';
+import { clientOptionsFor, type Service } from '../local/emulators';
+import { type LocalPipeline, startLocalPipeline } from '../local/pipeline';
+import { CpuMeter } from './lib/procStat';
+import { type LatencySummary, latencySummary, type Spread, spread } from './lib/stats';
+
+/**
+ * End to end on the local emulators: the synthesized stack under `startLocalPipeline` (kinesalite,
+ * dynalite, s3rver, fauxqs, the consumer bundle in its own process behind the local event source
+ * mapping), the producer putting events at a fixed rate, and for every record the time from its
+ * ApproximateArrivalTimestamp to the commit of the batch that wrote it.
+ *
+ * Commit times come from the checkpoint item, polled every 20 ms: `committedAt` is the time the consumer
+ * stamped on its commit, the step after which the batch's S3 objects count (docs/EXACTLY_ONCE.md), so it
+ * is the "S3 object committed" instant. A record belongs to the first observed commit at or past its
+ * sequence number; if two commits of a shard fall between polls, the earlier one's records get the later
+ * commit's time (an over-estimate of at most one invocation; `commitsObserved` says how often). Each
+ * record's arrival time and sequence number are read back from the Parquet objects with DuckDB, which
+ * also gives `processed_at`, the start of the invocation, as a lower bound.
+ */
+
+export interface E2eRate {
+  /** `1000/s`, or `max` for as fast as the producer can put. */
+  label: string;
+  ratePerSecond: number | undefined;
+  events: number;
+}
+
+export interface CpuShare {
+  wallSeconds: number;
+  emulators: Record<Service, number>;
+  emulatorsTotal: number;
+  consumer: number;
+  /** This process: the producer, the event source mapping (pollers, batching, invoking) and the poller. */
+  benchProcess: number;
+  total: number;
+  /** Shares of the CPU time used, 0-1. */
+  emulatorShare: number;
+  consumerShare: number;
+  benchProcessShare: number;
+  /** CPU time used over what the machine's cores could give in the same wall time. */
+  machineUtilisation: number;
+}
+
+export interface E2eResult {
+  label: string;
+  offeredRatePerSecond: number | null;
+  events: number;
+  produced: number;
+  produceFailed: number;
+  produceSeconds: number;
+  /** Rate at which the producer actually put the records. */
+  achievedOfferedRate: number;
+  /** First record's arrival to the last commit. */
+  spanSeconds: number;
+  sustainedEventsPerSecond: number;
+  /** ApproximateArrivalTimestamp → checkpoint commit, valid records (read back from Parquet). */
+  latencyToCommitMs: LatencySummary;
+  /** ApproximateArrivalTimestamp → `processed_at` (the invocation's start). */
+  latencyToProcessingStartMs: LatencySummary;
+  commitsObserved: number;
+  commits: number;
+  invocations: number;
+  invocationErrors: number;
+  averageBatchSize: number;
+  /** Duration of each invocation from the function host's REPORT lines (all, and warm ones only). */
+  invocationMs: Spread;
+  warmInvocationMs: Spread;
+  maxMemoryUsedMb: number;
+  cpu: CpuShare;
+}
+
+interface InvocationReport {
+  durationMs: number;
+  maxMemoryUsedMb: number | undefined;
+  initMs: number | undefined;
+}
+
+/**
+ * Reads the function host's `REPORT RequestId: … Duration: 12.34 ms … Max Memory Used: 80 MB` line.
+ *
+ * @example
+ * ```ts
+ * parseReportLine('[fn] REPORT RequestId: 1\tDuration: 12.50 ms\tMax Memory Used: 80 MB')?.durationMs; // 12.5
+ * ```
+ */
+export function parseReportLine(line: string): InvocationReport | undefined {
+  if (!line.includes('REPORT RequestId:')) return undefined;
+  const duration = /Duration: ([\d.]+) ms/.exec(line);
+  if (!duration) return undefined;
+  const memory = /Max Memory Used: (\d+) MB/.exec(line);
+  const init = /Init Duration: ([\d.]+) ms/.exec(line);
+  return {
+    durationMs: Number(duration[1]),
+    maxMemoryUsedMb: memory ? Number(memory[1]) : undefined,
+    initMs: init ? Number(init[1]) : undefined,
+  };
+}
+
+export interface Commit {
+  lastSequenceNumber: bigint;
+  committedAt: number;
+}
+
+const POLL_INTERVAL_MS = 20;
+
+/**
+ * Runs one fixed-rate end-to-end measurement on a fresh pipeline per rate (fresh emulators and data, so
+ * no rate inherits another's backlog), synthesizing once into `cdkOutDir`.
+ *
+ * @example
+ * ```ts
+ * const results = await runE2eBench({ rates: [{ label: '2000/s', ratePerSecond: 2000, events: 30_000 }],
+ *   cdkOutDir: '/tmp/cdk.out', synth: true });
+ * ```
+ */
+export async function runE2eBench(options: {
+  rates: readonly E2eRate[];
+  cdkOutDir: string;
+  synth: boolean;
+  log?: (line: string) => void;
+}): Promise<E2eResult[]> {
+  const results: E2eResult[] = [];
+  let synth = options.synth;
+  for (const rate of options.rates) {
+    results.push(await runRate(rate, options.cdkOutDir, synth, options.log ?? (() => {})));
+    synth = false;
+  }
+  return results;
+}
+
+async function runRate(
+  rate: E2eRate,
+  cdkOutDir: string,
+  synth: boolean,
+  log: (line: string) => void,
+): Promise<E2eResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'shardline-bench-e2e-'));
+  const pipelineLog: string[] = [];
+  const reports: InvocationReport[] = [];
+  const pipeline = await startLocalPipeline({
+    dataDir,
+    stage: 'bench',
+    cdkOutDir,
+    synth,
+    log: (line) => {
+      const report = parseReportLine(line);
+      if (report) reports.push(report);
+      pipelineLog.push(line);
+      if (pipelineLog.length > 200) pipelineLog.shift();
+    },
+  });
+  try {
+    return await measure(rate, pipeline, dataDir, log, reports);
+  } catch (error) {
+    log(`e2e ${rate.label} failed; last pipeline lines:\n${pipelineLog.slice(-20).join('\n')}`);
+    throw error;
+  } finally {
+    await pipeline.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(
+  rate: E2eRate,
+  pipeline: LocalPipeline,
+  dataDir: string,
+  log: (line: string) => void,
+  reports: InvocationReport[],
+) {
+  const { runtime, emulators } = pipeline;
+  const kinesis = kinesisClient(clientOptionsFor(emulators, 'kinesis'));
+  const dynamo = dynamoClient(clientOptionsFor(emulators, 'dynamodb'));
+  const { streamName, tableName, bucketName } = runtime.resources;
+  const shardIds = ((await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []).map(
+    (shard) => shard.ShardId as string,
+  );
+
+  const emulatorMeters = Object.fromEntries(
+    Object.entries(emulators.pids).map(([service, pid]) => {
+      const meter = new CpuMeter();
+      meter.start([pid]);
+      return [service, { meter, pid }];
+    }),
+  ) as Record<Service, { meter: CpuMeter; pid: number }>;
+  const consumerMeter = new CpuMeter();
+  consumerMeter.start(pipeline.consumerHost.pids);
+  const benchCpuStart = process.cpuUsage();
+  const wallStart = performance.now();
+
+  const commits = new Map<string, Commit[]>(shardIds.map((id) => [id, []]));
+  const committedRecords = new Map<string, number>();
+  // Fresh data: every shard starts at version 0, and each committed batch moves it by 2 (intent, commit).
+  const versions = new Map<string, { first: number; last: number }>(
+    shardIds.map((id) => [id, { first: 0, last: 0 }]),
+  );
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      await Promise.all(
+        shardIds.map(async (shardId) => {
+          const item = await readCheckpointItem(dynamo, tableName, streamName, shardId);
+          if (!item) return;
+          const lastSeq = item.lastSeq?.S;
+          const version = Number(item.version?.N ?? 0);
+          versions.set(shardId, { first: 0, last: version });
+          committedRecords.set(shardId, Number(item.committedRecords?.N ?? 0));
+          const list = commits.get(shardId) as Commit[];
+          if (
+            lastSeq &&
+            (list.length === 0 || BigInt(lastSeq) > (list.at(-1) as Commit).lastSequenceNumber)
+          ) {
+            list.push({ lastSequenceNumber: BigInt(lastSeq), committedAt: Number(item.committedAt?.N ?? 0) });
+          }
+        }),
+      );
+      consumerMeter.sample(pipeline.consumerHost.pids);
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+    }
+  })();
+
+  const produceStarted = performance.now();
+  const spanMinutes = Math.max(1, Math.ceil(rate.events / (rate.ratePerSecond ?? 20_000) / 60));
+  const produced = await produce(kinesis, streamName, {
+    count: rate.events,
+    seed: 8,
+    invalidRatio: 0.02,
+    tenants: 3,
+    startTime: new Date().toISOString(),
+    spanMinutes,
+    ...(rate.ratePerSecond === undefined ? {} : { ratePerSecond: rate.ratePerSecond }),
+  });
+  const produceSeconds = (performance.now() - produceStarted) / 1000;
+  log(
+    `  ${rate.label}: put ${produced.sent} events in ${produceSeconds.toFixed(1)} s, waiting for the commits`,
+  );
+
+  const deadline = Date.now() + Math.max(60_000, rate.events * 2);
+  const committed = () => [...committedRecords.values()].reduce((sum, count) => sum + count, 0);
+  while (committed() < produced.sent) {
+    if (Date.now() > deadline)
+      throw new Error(`e2e ${rate.label}: only ${committed()} of ${produced.sent} records committed in time`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  polling = false;
+  await poller;
+  const wallSeconds = (performance.now() - wallStart) / 1000;
+  const benchCpu = process.cpuUsage(benchCpuStart);
+  for (const { meter, pid } of Object.values(emulatorMeters)) meter.sample([pid]);
+  consumerMeter.sample(pipeline.consumerHost.pids);
+  const stats = pipeline.mapping.stats();
+  kinesis.destroy();
+  dynamo.destroy();
+
+  const rows = await readLakeRows(join(dataDir, 's3', bucketName, 'events', 'parquet'));
+  const toCommit: number[] = [];
+  const toStart: number[] = [];
+  let firstArrival = Number.POSITIVE_INFINITY;
+  let lastCommit = 0;
+  for (const row of rows) {
+    const list = commits.get(row.shardId) ?? [];
+    const commit = firstCommitCovering(list, BigInt(row.sequenceNumber));
+    if (!commit) throw new Error(`no observed commit covers ${row.shardId} ${row.sequenceNumber}`);
+    toCommit.push(commit.committedAt - row.arrivalTime);
+    toStart.push(row.processedAt - row.arrivalTime);
+    firstArrival = Math.min(firstArrival, row.arrivalTime);
+    lastCommit = Math.max(lastCommit, commit.committedAt);
+  }
+  const spanSeconds = (lastCommit - firstArrival) / 1000;
+
+  const emulatorSeconds = Object.fromEntries(
+    Object.entries(emulatorMeters).map(([service, { meter }]) => [service, sumValues(meter.used())]),
+  ) as Record<Service, number>;
+  const emulatorsTotal = sumValues(new Map(Object.entries(emulatorSeconds)));
+  const consumer = sumValues(consumerMeter.used());
+  const benchProcess = (benchCpu.user + benchCpu.system) / 1e6;
+  const total = emulatorsTotal + consumer + benchProcess;
+  const invocations = stats.shards.reduce((sum, shard) => sum + shard.invocations, 0);
+  const warm = reports.filter((report) => report.initMs === undefined);
+  const commitCount = [...versions.values()].reduce((sum, v) => sum + (v.last - v.first), 0) / 2;
+  return {
+    label: rate.label,
+    offeredRatePerSecond: rate.ratePerSecond ?? null,
+    events: rate.events,
+    produced: produced.sent,
+    produceFailed: produced.failed,
+    produceSeconds,
+    achievedOfferedRate: produced.sent / produceSeconds,
+    spanSeconds,
+    sustainedEventsPerSecond: produced.sent / spanSeconds,
+    latencyToCommitMs: latencySummary(toCommit),
+    latencyToProcessingStartMs: latencySummary(toStart),
+    commitsObserved: [...commits.values()].reduce((sum, list) => sum + list.length, 0),
+    commits: Math.round(commitCount),
+    invocations,
+    invocationErrors: stats.shards.reduce((sum, shard) => sum + shard.errors, 0),
+    averageBatchSize: produced.sent / Math.max(1, invocations),
+    invocationMs: spread(reports.map((report) => report.durationMs)),
+    warmInvocationMs: spread(warm.map((report) => report.durationMs)),
+    maxMemoryUsedMb: Math.max(0, ...reports.map((report) => report.maxMemoryUsedMb ?? 0)),
+    cpu: {
+      wallSeconds,
+      emulators: emulatorSeconds,
+      emulatorsTotal,
+      consumer,
+      benchProcess,
+      total,
+      emulatorShare: emulatorsTotal / total,
+      consumerShare: consumer / total,
+      benchProcessShare: benchProcess / total,
+      machineUtilisation: total / (wallSeconds * (await cores())),
+    },
+  };
+}
+
+async function cores() {
+  const { availableParallelism } = await import('node:os');
+  return availableParallelism();
+}
+
+function sumValues(values: Map<unknown, number>) {
+  let sum = 0;
+  for (const value of values.values()) sum += value;
+  return sum;
+}
+
+/**
+ * The first commit at or past a sequence number, by binary search over commits in sequence order.
+ *
+ * @example
+ * ```ts
+ * firstCommitCovering([{ lastSequenceNumber: 5n, committedAt: 1 }, { lastSequenceNumber: 9n, committedAt: 2 }], 7n);
+ * // { lastSequenceNumber: 9n, committedAt: 2 }
+ * ```
+ */
+export function firstCommitCovering(commits: readonly Commit[], sequenceNumber: bigint): Commit | undefined {
+  let low = 0;
+  let high = commits.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((commits[middle] as Commit).lastSequenceNumber >= sequenceNumber) high = middle;
+    else low = middle + 1;
+  }
+  return commits[low];
+}
+
+async function readCheckpointItem(
+  dynamo: DynamoDBClient,
+  tableName: string,
+  streamName: string,
+  shardId: string,
+): Promise<Record<string, AttributeValue> | undefined> {
+  const { Item } = await dynamo.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { pk: { S: `${streamName}#${shardId}` }, sk: { S: 'checkpoint' } },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
+
+interface LakeRow {
+  shardId: string;
+  sequenceNumber: string;
+  arrivalTime: number;
+  processedAt: number;
+}
+
+/** Every Parquet row s3rver holds on disk (`<key>._S3rver_object` files), read with DuckDB. */
+async function readLakeRows(parquetDir: string): Promise<LakeRow[]> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      `SELECT shard_id, sequence_number, epoch_ms(arrival_time)::DOUBLE, epoch_ms(processed_at)::DOUBLE
+       FROM read_parquet('${parquetDir}/**/*._S3rver_object')`,
+    );
+    return reader.getRows().map((row) => ({
+      shardId: String(row[0]),
+      sequenceNumber: String(row[1]),
+      arrivalTime: Number(row[2]),
+      processedAt: Number(row[3]),
+    }));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,417 @@
+import type { ConsumerBatchResult } from './consumer';
+import type { DuckDbBatchResult } from './duckdb';
+import type { E2eResult } from './e2e';
+import type { CostBreakdown, PriceList } from './lib/cost';
+import type { ProfileSummary } from './lib/cpuProfile';
+import type { Spread } from './lib/stats';
+import type { MemoryResult } from './memory';
+import type { PackagingResult } from './packaging';
+
+/** The results file (bench/results/latest.json) and its Markdown rendering (latest.md). */
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  nodeVersion: string;
+  totalMemoryGb: number;
+  platform: string;
+  loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
+  /** The core the consumer and DuckDB benchmarks were pinned to with taskset, if any. */
+  pinnedToCore: number | null;
+}
+
+export interface CostScenarioResult {
+  eventsPerSecond: number;
+  recordsPerBatch: number;
+  batchDurationMs: number;
+  shardline: CostBreakdown;
+  firehose: CostBreakdown;
+}
+
+export interface BenchResults {
+  generatedAt: string;
+  gitCommit: string;
+  command: string;
+  machine: MachineInfo;
+  sectionSeconds: Record<string, number>;
+  consumer?: {
+    recordBytes: number;
+    invalidRatio: number;
+    records: string;
+    batches: ConsumerBatchResult[];
+    duckdb: DuckDbBatchResult[];
+    ratios: Array<{ batchSize: number; ratio: number }>;
+    profile?: ProfileSummary & { batchSize: number; batches: number };
+  };
+  e2e?: { method: string; recordBytes: number; results: E2eResult[] };
+  packaging?: PackagingResult;
+  memory?: MemoryResult;
+  cost?: {
+    prices: PriceList;
+    assumptions: string[];
+    scenarios: CostScenarioResult[];
+  };
+}
+
+const int = (value: number) => Math.round(value).toLocaleString('en-US');
+const fixed = (value: number, digits = 1) => value.toFixed(digits);
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+const usd = (value: number) => (value >= 0.01 ? `$${value.toFixed(3)}` : `$${value.toFixed(5)}`);
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+const spreadText = (value: Spread, format: (v: number) => string = int) =>
+  `${format(value.median)} (${format(value.min)}–${format(value.max)})`;
+
+function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
+  const separator = header.map((_, index) => ((align?.[index] ?? 'r') === 'l' ? ':--' : '--:'));
+  return [header, separator, ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/**
+ * Each target of issue 8 against what this run measured (null when the section did not run).
+ *
+ * @example
+ * ```ts
+ * targetChecks(results).filter((check) => check.met === false);
+ * ```
+ */
+export function targetChecks(results: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const ratio = results.consumer?.ratios.at(-1);
+  checks.push({
+    target: 'Consumer core ≥ 1.0× DuckDB (records/s, one core)',
+    measured: ratio ? `${fixed(ratio.ratio, 2)}× at ${int(ratio.batchSize)} records per batch` : 'not run',
+    met: ratio ? ratio.ratio >= 1 : null,
+  });
+  const e2e = results.e2e?.results ?? [];
+  const best = e2e.reduce<E2eResult | undefined>(
+    (top, result) => (!top || result.sustainedEventsPerSecond > top.sustainedEventsPerSecond ? result : top),
+    undefined,
+  );
+  checks.push({
+    target: '≥ 10,000 events/s sustained end to end on 2 cores, emulators included',
+    measured: best ? `${int(best.sustainedEventsPerSecond)} events/s (offered ${best.label})` : 'not run',
+    met: best ? best.sustainedEventsPerSecond >= 10_000 : null,
+  });
+  const at2k = e2e.find((result) => result.offeredRatePerSecond === 2000);
+  checks.push({
+    target: 'p99 ≤ 2 s at 2,000 events/s offered',
+    measured: at2k ? `p99 ${fixed(at2k.latencyToCommitMs.p99 / 1000, 2)} s` : 'not run',
+    met: at2k ? at2k.latencyToCommitMs.p99 <= 2000 : null,
+  });
+  const consumerBundle = results.packaging?.bundles.find((bundle) => /consumer/.test(bundle.functionName));
+  checks.push({
+    target: 'Consumer bundle ≤ 3 MB zipped',
+    measured: consumerBundle
+      ? `${mb(consumerBundle.zippedBytes)} (${(consumerBundle.zippedBytes / 2 ** 20).toFixed(2)} MiB); ${mb(consumerBundle.zippedBytesWithoutSourceMap)} without the source map`
+      : 'not run',
+    met: consumerBundle ? consumerBundle.zippedBytes <= 3_000_000 : null,
+  });
+  const init = results.packaging?.init[0];
+  checks.push({
+    target: 'Consumer init (module load incl. wasm) ≤ 250 ms',
+    measured: init
+      ? `${fixed(init.requireMs.median, 0)} ms median (NODE_OPTIONS="${init.nodeOptions}")`
+      : 'not run',
+    met: init ? init.requireMs.median <= 250 : null,
+  });
+  const cap = results.memory?.cases.filter((entry) => entry.name.startsWith('6 MB')) ?? [];
+  const bundleRss = init?.rssAfterLoadMb.median;
+  if (cap.length > 0) {
+    const worst = Math.max(...cap.map((entry) => (bundleRss ?? entry.rssLoadedMb) + entry.batchRssMb));
+    checks.push({
+      target: 'A 6 MB batch fits comfortably in a 512 MB Lambda',
+      measured: `≈ ${int(worst)} MB peak (bundle after load + what the batch adds)`,
+      met: worst <= 512 * 0.6,
+    });
+  } else {
+    checks.push({
+      target: 'A 6 MB batch fits comfortably in a 512 MB Lambda',
+      measured: 'not run',
+      met: null,
+    });
+  }
+  return checks;
+}
+
+/**
+ * Renders the results as Markdown: the targets first, then one section per benchmark.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('bench/results/latest.md', renderMarkdown(results));
+ * ```
+ */
+export function renderMarkdown(results: BenchResults): string {
+  const out: string[] = [];
+  const m = results.machine;
+  out.push('# Shardline benchmarks');
+  out.push('');
+  out.push(
+    `Run ${results.generatedAt} at ${results.gitCommit.slice(0, 7)} with \`${results.command}\`. Machine: ${m.cores} cores, ${m.cpuModel}, ${m.totalMemoryGb} GB, Node ${m.nodeVersion}, ${m.platform}; load average ${m.loadAverageAtStart.map((v) => v.toFixed(2)).join(' ')} at the start and ${m.loadAverageAtEnd.map((v) => v.toFixed(2)).join(' ')} at the end (other work on the machine shows up as noise). Figures are medians of several runs with (min–max).`,
+  );
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push(
+    table(
+      ['target', 'measured', 'met'],
+      targetChecks(results).map((check) => [
+        check.target,
+        check.measured,
+        check.met === null ? '–' : check.met ? 'yes' : '**no**',
+      ]),
+      ['l', 'l', 'l'],
+    ),
+  );
+  out.push('');
+  out.push('![throughput by batch size and latency by offered load](chart.png)');
+
+  const consumer = results.consumer;
+  if (consumer) {
+    out.push('');
+    out.push('## Consumer core against DuckDB');
+    out.push('');
+    out.push(
+      `${consumer.records} The consumer is the real \`processKinesisEvent\` with in-memory S3, SQS and DynamoDB (conditions evaluated); DuckDB (threads=1) converts the same records as NDJSON to one Snappy Parquet file per batch with an explicit schema. Both in one process${m.pinnedToCore === null ? '' : ` pinned to core ${m.pinnedToCore} (taskset)`}.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        [
+          'records per batch',
+          'Shardline records/s',
+          'MB/s',
+          'ms per batch',
+          'DuckDB rows/s',
+          'Shardline / DuckDB',
+        ],
+        consumer.batches.map((batch, index) => {
+          const duck = consumer.duckdb[index];
+          return [
+            int(batch.batchSize),
+            spreadText(batch.recordsPerSecond),
+            spreadText(batch.megabytesPerSecond, (v) => fixed(v)),
+            spreadText(batch.msPerBatch, (v) => fixed(v, 1)),
+            duck ? spreadText(duck.rowsPerSecond) : '–',
+            `${fixed(consumer.ratios[index]?.ratio ?? Number.NaN, 2)}×`,
+          ];
+        }),
+      ),
+    );
+    out.push('');
+    out.push(
+      'Per batch (from the fakes): ' +
+        consumer.batches
+          .map(
+            (b) =>
+              `${int(b.batchSize)} records → ${b.perBatch.s3Puts} S3 PUTs, ${b.perBatch.dynamoWrites} conditional writes (${b.perBatch.writeRequestUnits} WRU), ${b.perBatch.readRequestUnits} RRU, ${b.perBatch.sqsRequests} SQS requests, ${mb(b.perBatch.bytesWritten)} written`,
+          )
+          .join('; ') +
+        '.',
+    );
+    const profile = consumer.profile;
+    if (profile) {
+      out.push('');
+      out.push(
+        `### Where the consumer's time goes (\`node --cpu-prof\`, ${profile.batches} batches of ${int(profile.batchSize)})`,
+      );
+      out.push('');
+      out.push(
+        `${fixed(profile.busyMs, 0)} ms of CPU profiled after leaving out ${fixed(profile.excludedMs, 0)} ms of set-up (module loading, generating the records); garbage collection ${pct(profile.garbageCollectorMs / profile.busyMs)}.`,
+      );
+      out.push('');
+      out.push(
+        table(
+          ['stage (inclusive)', 'share'],
+          profile.inclusive.map((entry) => [`\`${entry.functionName}\``, pct(entry.share)]),
+          ['l', 'r'],
+        ),
+      );
+      out.push('');
+      out.push(
+        table(
+          ['top functions (self time)', 'where', 'share'],
+          profile.topSelf
+            .slice(0, 12)
+            .map((entry) => [`\`${entry.functionName.slice(0, 60)}\``, entry.location, pct(entry.selfShare)]),
+          ['l', 'l', 'r'],
+        ),
+      );
+      out.push('');
+      out.push(
+        table(
+          ['by area (self time)', 'share'],
+          profile.byArea.filter((area) => area.share >= 0.01).map((area) => [area.area, pct(area.share)]),
+          ['l', 'r'],
+        ),
+      );
+    }
+  }
+
+  const e2e = results.e2e;
+  if (e2e) {
+    out.push('');
+    out.push('## End to end on the local emulators');
+    out.push('');
+    out.push(e2e.method);
+    out.push('');
+    out.push(
+      table(
+        [
+          'offered',
+          'events',
+          'put at',
+          'sustained',
+          'p50',
+          'p95',
+          'p99',
+          'to start p50',
+          'batches (avg size)',
+          'invocation ms',
+          'CPU: emulators / consumer / bench',
+          'machine busy',
+        ],
+        e2e.results.map((result) => [
+          result.label,
+          int(result.produced),
+          `${int(result.achievedOfferedRate)}/s`,
+          `${int(result.sustainedEventsPerSecond)}/s`,
+          `${fixed(result.latencyToCommitMs.p50 / 1000, 2)} s`,
+          `${fixed(result.latencyToCommitMs.p95 / 1000, 2)} s`,
+          `${fixed(result.latencyToCommitMs.p99 / 1000, 2)} s`,
+          `${fixed(result.latencyToProcessingStartMs.p50 / 1000, 2)} s`,
+          `${result.invocations} (${int(result.averageBatchSize)})`,
+          spreadText(result.warmInvocationMs),
+          `${pct(result.cpu.emulatorShare)} / ${pct(result.cpu.consumerShare)} / ${pct(result.cpu.benchProcessShare)}`,
+          pct(result.cpu.machineUtilisation),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      'Emulator CPU seconds per run (kinesis / dynamodb / s3 / sqs): ' +
+        e2e.results
+          .map(
+            (r) =>
+              `${r.label} ${fixed(r.cpu.emulators.kinesis)} / ${fixed(r.cpu.emulators.dynamodb)} / ${fixed(r.cpu.emulators.s3)} / ${fixed(r.cpu.emulators.sqs)} of ${fixed(r.cpu.total)} s total in ${fixed(r.cpu.wallSeconds)} s`,
+          )
+          .join('; ') +
+        '. Commits observed by the poller: ' +
+        e2e.results.map((r) => `${r.commitsObserved}/${r.commits}`).join(', ') +
+        '.',
+    );
+  }
+
+  const packaging = results.packaging;
+  if (packaging) {
+    out.push('');
+    out.push('## Lambda packaging');
+    out.push('');
+    out.push(
+      table(
+        ['function', 'files', 'unzipped', 'zipped', 'zipped without .map'],
+        packaging.bundles.map((bundle) => [
+          bundle.functionName,
+          bundle.files.map((file) => `${file.name} ${mb(file.bytes)} → ${mb(file.zippedBytes)}`).join('<br>'),
+          mb(bundle.bytes),
+          mb(bundle.zippedBytes),
+          mb(bundle.zippedBytesWithoutSourceMap),
+        ]),
+        ['l', 'l', 'r', 'r', 'r'],
+      ),
+    );
+    out.push('');
+    out.push(
+      table(
+        ['consumer init', 'require(bundle) ms', 'process start → loaded ms', 'RSS after load MB'],
+        packaging.init.map((init) => [
+          `NODE_OPTIONS="${init.nodeOptions}"`,
+          spreadText(init.requireMs),
+          spreadText(init.processStartToLoadedMs),
+          spreadText(init.rssAfterLoadMb),
+        ]),
+        ['l', 'r', 'r', 'r'],
+      ),
+    );
+  }
+
+  const memory = results.memory;
+  if (memory) {
+    out.push('');
+    out.push('## Memory');
+    out.push('');
+    out.push(
+      `Each case in a fresh Node process with \`--max-old-space-size=${memory.maxOldSpaceSizeMb}\` (what the function host gives a ${memory.lambdaMemoryMb} MB function); the event is read as JSON text and parsed, as the Lambda runtime does. "Loaded" includes tsx, which the bundle does not carry: the packaging section has the bundle's own RSS after load.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['batch', 'records', 'payload', 'RSS loaded', 'peak RSS', 'added by the batch'],
+        memory.cases.map((entry) => [
+          entry.name,
+          int(entry.records),
+          mb(entry.payloadBytes),
+          `${int(entry.rssLoadedMb)} MB`,
+          `${int(entry.peakRssMb)} MB`,
+          `${int(entry.batchRssMb)} MB`,
+        ]),
+        ['l', 'r', 'r', 'r', 'r', 'r'],
+      ),
+    );
+  }
+
+  const cost = results.cost;
+  if (cost) {
+    out.push('');
+    out.push('## Cost per million events');
+    out.push('');
+    out.push(
+      `Prices: ${cost.prices.name}, read on ${cost.prices.readOn}. Assumptions: ${cost.assumptions.join(' ')}`,
+    );
+    out.push('');
+    const items = cost.scenarios[0]?.shardline.lines.map((line) => line.item) ?? [];
+    out.push(
+      table(
+        [
+          'per million events',
+          ...cost.scenarios.map(
+            (s) =>
+              `${int(s.eventsPerSecond)} events/s (batches of ${int(s.recordsPerBatch)}, ${fixed(s.batchDurationMs, 0)} ms)`,
+          ),
+        ],
+        [
+          ...items.map((item) => [
+            item,
+            ...cost.scenarios.map((s) => usd(s.shardline.lines.find((line) => line.item === item)?.usd ?? 0)),
+          ]),
+          ['**Shardline total**', ...cost.scenarios.map((s) => `**${usd(s.shardline.totalUsd)}**`)],
+          ...(cost.scenarios[0]?.firehose.lines.map((line) => [
+            line.item,
+            ...cost.scenarios.map((s) => usd(s.firehose.lines.find((l) => l.item === line.item)?.usd ?? 0)),
+          ]) ?? []),
+          ['**Firehose total**', ...cost.scenarios.map((s) => `**${usd(s.firehose.totalUsd)}**`)],
+        ],
+        ['l', ...cost.scenarios.map(() => 'r' as const)],
+      ),
+    );
+    out.push('');
+    out.push(
+      `Price sources: ${cost.prices.sources.map((source) => `${source.item}: ${source.source}`).join('; ')}.`,
+    );
+  }
+  out.push('');
+  out.push(
+    `Section times: ${Object.entries(results.sectionSeconds)
+      .map(([name, seconds]) => `${name} ${fixed(seconds, 0)} s`)
+      .join(', ')}.`,
+  );
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,361 @@
+/**
+ * `npm run bench`: the benchmarks of issue 8. Writes bench/results/latest.json, latest.md and chart.png,
+ * and prints the Markdown and the JSON.
+ *
+ *   npm run bench                         every section (about 5 minutes on 2 cores)
+ *   npm run bench -- --only consumer,cost one or more of: consumer, e2e, packaging, memory, cost
+ *   npm run bench -- --quick              fewer runs and events, for a smoke test
+ *
+ * With --only, the other sections keep their figures from the previous latest.json.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { synthesize } from '../local/pipeline';
+import type { ConsumerBatchResult } from './consumer';
+import type { DuckDbBatchResult } from './duckdb';
+import { type E2eRate, runE2eBench } from './e2e';
+import { renderChart } from './lib/chart';
+import { tsxImportFlags } from './lib/child';
+import {
+  firehoseCostPerMillion,
+  fitLine,
+  recordsPerBatch,
+  shardlineCostPerMillion,
+  US_EAST_1_PRICES,
+} from './lib/cost';
+import { summariseProfile } from './lib/cpuProfile';
+import { runMemoryBench } from './memory';
+import { runPackagingBench } from './packaging';
+import { type BenchResults, type MachineInfo, renderMarkdown } from './report';
+
+const run = promisify(execFile);
+const BENCH_DIR = import.meta.dirname;
+const PROJECT_ROOT = resolve(BENCH_DIR, '..');
+const RESULTS_DIR = join(BENCH_DIR, 'results');
+const SECTIONS = ['consumer', 'e2e', 'packaging', 'memory', 'cost'] as const;
+type Section = (typeof SECTIONS)[number];
+const STAGE = 'bench';
+
+/** The stack's settings the cost model needs (lib/shardline-stack.ts defaults). */
+const STACK = { shards: 2, batchSize: 1000, batchingWindowSeconds: 1, consumerMemoryMb: 1024 };
+/** Lambda gives a function one vCPU's worth of CPU at 1,769 MB, proportionally less below. */
+const FULL_VCPU_MB = 1769;
+/** Assumed time per batch waiting on AWS (GetItem, two conditional writes, parallel PUTs, SQS), ms. */
+const AWS_IO_MS_PER_BATCH = 60;
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]) {
+  let only: Section[] = [...SECTIONS];
+  let quick = false;
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index];
+    if (arg === '--quick') quick = true;
+    else if (arg === '--only') {
+      const list = (argv[++index] ?? '').split(',').filter(Boolean);
+      const unknown = list.filter((name) => !SECTIONS.includes(name as Section));
+      if (unknown.length > 0 || list.length === 0)
+        throw new UsageError(
+          `--only takes a comma-separated list of ${SECTIONS.join(', ')} (got ${unknown.join(', ') || 'nothing'})`,
+        );
+      only = list as Section[];
+    } else if (arg === '--help' || arg === '-h') {
+      throw new UsageError('usage: npm run bench -- [--only consumer,e2e,packaging,memory,cost] [--quick]');
+    } else throw new UsageError(`unknown argument ${arg} (try --help)`);
+  }
+  return { only, quick };
+}
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function machineInfo(pinnedToCore: number | null): MachineInfo {
+  return {
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    nodeVersion: process.version,
+    totalMemoryGb: Math.round(totalmem() / 2 ** 30),
+    platform: `${process.platform} ${process.arch}`,
+    loadAverageAtStart: loadavg(),
+    loadAverageAtEnd: [],
+    pinnedToCore,
+  };
+}
+
+async function runNodeChild(args: string[], pinnedToCore: number | null, extraFlags: string[] = []) {
+  const nodeArgs = [...extraFlags, ...tsxImportFlags(), join(BENCH_DIR, 'worker.ts'), ...args];
+  const [command, commandArgs] =
+    pinnedToCore === null
+      ? [process.execPath, nodeArgs]
+      : ['taskset', ['-c', String(pinnedToCore), process.execPath, ...nodeArgs]];
+  const { stdout } = await run(command, commandArgs, {
+    cwd: PROJECT_ROOT,
+    maxBuffer: 64 << 20,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  return JSON.parse(stdout);
+}
+
+async function consumerSection(
+  quick: boolean,
+  pinnedToCore: number | null,
+): Promise<BenchResults['consumer']> {
+  const options = {
+    batchSizes: [100, 1000, 10_000],
+    runs: quick ? 3 : 7,
+    recordsPerRun: quick ? 10_000 : 20_000,
+  };
+  progress(
+    `consumer core and DuckDB: batches of ${options.batchSizes.join(', ')}, ${options.runs} runs each`,
+  );
+  const { consumer, duckdb } = (await runNodeChild(['cpu', JSON.stringify(options)], pinnedToCore)) as {
+    consumer: ConsumerBatchResult[];
+    duckdb: DuckDbBatchResult[];
+  };
+  const profileOptions = { batchSize: 10_000, batches: quick ? 10 : 30 };
+  progress(
+    `profiling the consumer (node --cpu-prof): ${profileOptions.batches} batches of ${profileOptions.batchSize}`,
+  );
+  const profileDir = await mkdtemp(join(tmpdir(), 'shardline-bench-profile-'));
+  await runNodeChild(['profile', JSON.stringify(profileOptions)], pinnedToCore, [
+    '--cpu-prof',
+    `--cpu-prof-dir=${profileDir}`,
+    '--cpu-prof-interval=250',
+  ]);
+  // File names end in <pid>.<thread>.<sequence>.cpuprofile; thread 0 is the main thread.
+  const files = (await readdir(profileDir)).filter((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name));
+  const profileFile = files[0] ? join(profileDir, files[0]) : undefined;
+  const profile = profileFile
+    ? summariseProfile(JSON.parse(await readFile(profileFile, 'utf8')), {
+        projectRoot: PROJECT_ROOT,
+        top: 15,
+        inclusiveOf: [
+          'decodeRecord',
+          'parseEvent',
+          'toRow',
+          'encodeParquet',
+          'buildEventTable',
+          'tableToIPC',
+          'writeParquet',
+          'encodeCsv',
+          'sendToDeadLetterQueue',
+        ],
+        // The benchmark's own set-up: loading modules and generating the records.
+        exclude: (frame) =>
+          frame.url.startsWith('node:internal/modules/') ||
+          frame.url.includes('/node_modules/tsx/') ||
+          frame.functionName === 'benchRecords' ||
+          frame.functionName === 'kinesisEvent',
+      })
+    : undefined;
+  if (profileFile) progress(`  profile kept at ${profileFile} (open it in Chrome DevTools)`);
+  const bytes = consumer.reduce((sum, batch) => sum + batch.recordBytes * batch.batchSize, 0);
+  const records = consumer.reduce((sum, batch) => sum + batch.batchSize, 0);
+  return {
+    recordBytes: bytes / records,
+    invalidRatio: 0.02,
+    records: `Records: the producer's generator (seeded), 2% invalid (malformed JSON, missing field, wrong type, unknown event type), valid events widened to about 500 bytes (longer ids, tracking URLs; bench/lib/records.ts), ${Math.round(bytes / records)} bytes on average.`,
+    batches: consumer,
+    duckdb,
+    ratios: consumer.map((batch, index) => ({
+      batchSize: batch.batchSize,
+      ratio: batch.recordsPerSecond.median / (duckdb[index]?.rowsPerSecond.median ?? Number.NaN),
+    })),
+    ...(profile ? { profile: { ...profile, ...profileOptions } } : {}),
+  };
+}
+
+function e2eRates(quick: boolean): E2eRate[] {
+  if (quick)
+    return [
+      { label: '2K/S', ratePerSecond: 2000, events: 6000 },
+      { label: 'MAX', ratePerSecond: undefined, events: 20_000 },
+    ];
+  return [
+    { label: '1K/S', ratePerSecond: 1000, events: 15_000 },
+    { label: '2K/S', ratePerSecond: 2000, events: 30_000 },
+    { label: '5K/S', ratePerSecond: 5000, events: 50_000 },
+    { label: '20K/S', ratePerSecond: 20_000, events: 100_000 },
+    { label: 'MAX', ratePerSecond: undefined, events: 100_000 },
+  ];
+}
+
+const E2E_METHOD =
+  'Each rate runs on a fresh `startLocalPipeline` (the synthesized stack: kinesalite, dynalite, s3rver, fauxqs, the consumer bundle in its own process behind the local event source mapping: 2 shards, batches of up to 1,000, 1 s batching window), fed by the producer (`produce()` in this process) at a fixed rate; 1K/S and 2K/S offer 15,000 and 30,000 events, 5K/S 50,000, 20K/S and MAX 100,000, to keep the run short. ' +
+  'Latency runs from each record\'s ApproximateArrivalTimestamp to the `committedAt` the consumer wrote on the checkpoint when it committed the batch holding the record (the moment its S3 objects count), polled every 20 ms; arrival times and sequence numbers are read back from the Parquet objects with DuckDB, so the 2% invalid records (DLQ) are not in the latency figures. "To start" is `processed_at`, the start of the invocation. ' +
+  'Sustained is events over first arrival to last commit. CPU is user+system time from /proc/<pid>/stat for the four emulators and the consumer\'s processes, and process.cpuUsage() for this process (producer, event source mapping, poller); "machine busy" is the CPU used over what 2 cores give in the same time.';
+
+async function costSection(consumer: NonNullable<BenchResults['consumer']>): Promise<BenchResults['cost']> {
+  const line = fitLine(consumer.batches.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const));
+  const cpuScale = Math.max(1, FULL_VCPU_MB / STACK.consumerMemoryMb);
+  const batchDurationMs = (records: number) =>
+    (line.interceptMs + line.perRecordMs * records) * cpuScale + AWS_IO_MS_PER_BATCH;
+  const perBatch =
+    consumer.batches.find((batch) => batch.batchSize === 1000)?.perBatch ?? consumer.batches[0]?.perBatch;
+  const scenarios = [2000, 200, 20].map((eventsPerSecond) => {
+    const scenario = {
+      eventsPerSecond,
+      shards: STACK.shards,
+      batchSize: STACK.batchSize,
+      batchingWindowSeconds: STACK.batchingWindowSeconds,
+      recordBytes: consumer.recordBytes,
+      invalidRatio: consumer.invalidRatio,
+      lambdaMemoryMb: STACK.consumerMemoryMb,
+      batchDurationMs,
+      s3PutsPerBatch: perBatch?.s3Puts ?? 2,
+      writeUnitsPerBatch: perBatch?.writeRequestUnits ?? 2,
+      readUnitsPerBatch: perBatch?.readRequestUnits ?? 1,
+      extendedRetention: true,
+    };
+    const batch = recordsPerBatch(scenario);
+    return {
+      eventsPerSecond,
+      recordsPerBatch: batch,
+      batchDurationMs: batchDurationMs(batch),
+      shardline: shardlineCostPerMillion(scenario, US_EAST_1_PRICES),
+      firehose: firehoseCostPerMillion(consumer.recordBytes, US_EAST_1_PRICES),
+    };
+  });
+  return {
+    prices: US_EAST_1_PRICES,
+    assumptions: [
+      `The stack as synthesized: ${STACK.shards} provisioned shards (2,000 events/s is their write limit), batches of up to ${STACK.batchSize} with a ${STACK.batchingWindowSeconds} s window, consumer at ${STACK.consumerMemoryMb} MB arm64, 14-day stream retention (extended-retention shard-hours; the storage beyond 7 days is not counted).`,
+      `Lambda duration per batch = the consumer core's measured time on this machine's core (${line.interceptMs.toFixed(2)} ms + ${(line.perRecordMs * 1000).toFixed(1)} µs per record, a least-squares line through the medians) × ${cpuScale.toFixed(2)} (a ${STACK.consumerMemoryMb} MB function gets ${STACK.consumerMemoryMb}/${FULL_VCPU_MB} of a vCPU; Graviton taken as equal to this core) + ${AWS_IO_MS_PER_BATCH} ms assumed waiting on AWS per batch.`,
+      `Per batch, from the fakes: ${perBatch?.s3Puts} S3 PUTs (one event-time partition), ${perBatch?.writeRequestUnits} WRU, ${perBatch?.readRequestUnits} RRU; SQS one request per 10 invalid records.`,
+      `Records of ${Math.round(consumer.recordBytes)} bytes: one 25 KB PUT payload unit each; Firehose bills each as 5 KB (GB = 2^30 bytes).`,
+      'Not counted, as the same on both sides or small: S3 storage, CloudWatch Logs and metrics, data transfer. Firehose writes one format (Parquet) with no dead-letter queue and no exactly-once; partitioning by event time would add dynamic partitioning (per GB and per object).',
+    ],
+    scenarios,
+  };
+}
+
+async function readPrevious(): Promise<Partial<BenchResults>> {
+  const file = join(RESULTS_DIR, 'latest.json');
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Partial<BenchResults>;
+  } catch {
+    return {};
+  }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main() {
+  const { only, quick } = parseArgs(process.argv.slice(2));
+  // Node 20 is what this machine has; the SDK's notice about its future Node 22 floor is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const pinnedToCore = hasTaskset() ? availableParallelism() - 1 : null;
+  const previous = only.length < SECTIONS.length ? await readPrevious() : {};
+  const results: BenchResults = {
+    ...previous,
+    generatedAt: new Date().toISOString(),
+    gitCommit: gitCommit(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine: machineInfo(pinnedToCore),
+    sectionSeconds: { ...previous.sectionSeconds },
+  };
+  const timed = async <T>(name: Section, work: () => Promise<T>) => {
+    const started = performance.now();
+    const value = await work();
+    results.sectionSeconds[name] = (performance.now() - started) / 1000;
+    return value;
+  };
+
+  let cdkOutDir: string | undefined;
+  const workDir = await mkdtemp(join(tmpdir(), 'shardline-bench-'));
+  try {
+    if (only.includes('consumer'))
+      results.consumer = await timed('consumer', () => consumerSection(quick, pinnedToCore));
+    if (only.includes('e2e')) {
+      cdkOutDir = join(workDir, 'cdk.out');
+      progress('end to end: synthesizing the stack, then one fresh pipeline per offered rate');
+      const rates = e2eRates(quick);
+      results.e2e = await timed('e2e', async () => ({
+        method: E2E_METHOD,
+        recordBytes: 300,
+        results: await runE2eBench({ rates, cdkOutDir: cdkOutDir as string, synth: true, log: progress }),
+      }));
+    }
+    if (only.includes('packaging')) {
+      results.packaging = await timed('packaging', async () => {
+        if (!cdkOutDir) {
+          cdkOutDir = join(workDir, 'cdk.out');
+          progress('packaging: synthesizing the stack with its bundles');
+          await synthesize(STAGE, cdkOutDir);
+        }
+        progress('packaging: zipping the assets and timing the consumer init');
+        return runPackagingBench({ cdkOutDir, stackName: `Shardline-${STAGE}`, initRuns: quick ? 3 : 9 });
+      });
+    }
+    if (only.includes('memory')) {
+      progress('memory: peak RSS of single batches in fresh processes');
+      results.memory = await timed('memory', () => runMemoryBench({ lambdaMemoryMb: 512 }));
+    }
+    if (only.includes('cost')) {
+      const consumer = results.consumer;
+      if (!consumer)
+        throw new UsageError('the cost model needs consumer figures: run with --only consumer,cost');
+      results.cost = await timed('cost', () => costSection(consumer));
+    }
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+  results.machine.loadAverageAtEnd = loadavg();
+
+  await mkdir(RESULTS_DIR, { recursive: true });
+  if (results.consumer || results.e2e) {
+    const m = results.machine;
+    const png = renderChart({
+      title: `SHARDLINE BENCHMARK: ${m.cores} CORES, ${m.cpuModel.slice(0, 24)}, NODE ${m.nodeVersion}`,
+      throughput: (results.consumer?.batches ?? []).map((batch, index) => ({
+        batchSize: batch.batchSize,
+        shardline: batch.recordsPerSecond,
+        ...(results.consumer?.duckdb[index] ? { duckdb: results.consumer.duckdb[index].rowsPerSecond } : {}),
+      })),
+      latency: (results.e2e?.results ?? []).map((result) => ({
+        label: result.label,
+        p50Ms: result.latencyToCommitMs.p50,
+        p95Ms: result.latencyToCommitMs.p95,
+        p99Ms: result.latencyToCommitMs.p99,
+        sustainedPerSecond: result.sustainedEventsPerSecond,
+      })),
+      latencyTargetMs: 2000,
+    });
+    await writeFile(join(RESULTS_DIR, 'chart.png'), png);
+  }
+  const markdown = renderMarkdown(results);
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  await writeFile(join(RESULTS_DIR, 'latest.json'), json);
+  await writeFile(join(RESULTS_DIR, 'latest.md'), markdown);
+  process.stdout.write(`${markdown}\n${json}`);
+  progress(`wrote ${join(RESULTS_DIR, 'latest.json')}, latest.md and chart.png`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  process.stderr.write(`bench: ${(error as Error).stack ?? error}\n`);
+  process.exitCode = 1;
+});

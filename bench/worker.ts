@@ -1,0 +1,55 @@
+/**
+ * Child-process entry for the parts of the benchmark that need a process of their own:
+ *
+ *   cpu <json>      consumer core + DuckDB reference (run pinned to one core by bench/run.ts)
+ *   profile <json>  the consumer core only, for `node --cpu-prof`
+ *   memory <file>   one event from a JSON file through the consumer, reporting peak RSS
+ *
+ * Each prints one JSON document on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { processKinesisEvent } from '../lambdas/consumer/processBatch';
+import { benchBatchSize, fakeDeps, runConsumerBench } from './consumer';
+import { runDuckDbBench } from './duckdb';
+
+const [mode, argument = '{}'] = process.argv.slice(2);
+
+async function main() {
+  switch (mode) {
+    case 'cpu': {
+      const options = JSON.parse(argument) as { batchSizes: number[]; runs: number; recordsPerRun: number };
+      const consumer = await runConsumerBench(options);
+      const duckdb = await runDuckDbBench(options);
+      return { consumer, duckdb };
+    }
+    case 'profile': {
+      const { batchSize, batches } = JSON.parse(argument) as { batchSize: number; batches: number };
+      return benchBatchSize(batchSize, { runs: 1, recordsPerRun: batchSize * batches });
+    }
+    case 'memory': {
+      const { deps } = fakeDeps();
+      const rssLoadedMb = process.memoryUsage().rss / 2 ** 20;
+      // As the Lambda runtime does: the invocation payload arrives as JSON text and is parsed.
+      const text = readFileSync(argument, 'utf8');
+      const event = JSON.parse(text) as KinesisStreamEvent;
+      const started = performance.now();
+      const result = await processKinesisEvent(event, deps);
+      const shard = result.shards[0];
+      return {
+        records: event.Records.length,
+        payloadBytes: Buffer.byteLength(text),
+        valid: shard?.valid ?? 0,
+        invalid: shard?.invalid ?? 0,
+        processMs: performance.now() - started,
+        rssLoadedMb,
+        peakRssMb: process.resourceUsage().maxRSS / 1024,
+        heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
+      };
+    }
+    default:
+      throw new Error(`unknown worker mode ${mode}: use cpu, profile or memory`);
+  }
+}
+
+process.stdout.write(`${JSON.stringify(await main())}\n`);

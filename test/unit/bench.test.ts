@@ -1,0 +1,283 @@
+import { inflateRawSync } from 'node:zlib';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { firstCommitCovering, parseReportLine } from '../../bench/e2e';
+import { compact, niceStep } from '../../bench/lib/chart';
+import {
+  firehoseCostPerMillion,
+  fitLine,
+  recordsPerBatch,
+  type ShardlineScenario,
+  shardlineCostPerMillion,
+  US_EAST_1_PRICES,
+} from '../../bench/lib/cost';
+import { type CpuProfile, locationOf, summariseProfile } from '../../bench/lib/cpuProfile';
+import { applyUpdate, evaluateCondition, FakeDynamoDB, FakeS3, itemBytes } from '../../bench/lib/fakes';
+import { Raster } from '../../bench/lib/png';
+import { cpuSecondsFromStat } from '../../bench/lib/procStat';
+import { benchRecords, kinesisEvent, payloadBytes, widenEvent } from '../../bench/lib/records';
+import { latencySummary, percentile, spread } from '../../bench/lib/stats';
+import { zip } from '../../bench/lib/zip';
+import { commitIntent, readCheckpoint, recordIntent } from '../../lambdas/consumer/checkpoint';
+import { parseEvent } from '../../lambdas/shared/events';
+
+// Pure helpers of the benchmarks (bench/). The benchmarks themselves never run in the test suite.
+
+describe('benchmark statistics', () => {
+  it('interpolates percentiles between ranks', () => {
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2.5);
+    expect(percentile([10, 20, 30], 99)).toBeCloseTo(29.8);
+    expect(percentile([7], 95)).toBe(7);
+  });
+
+  it('summarises samples in any order as median, min and max', () => {
+    expect(spread([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3, runs: 3 });
+  });
+
+  it('reports p50, p95, p99 and the maximum of latencies', () => {
+    const latencies = Array.from({ length: 101 }, (_, index) => 100 - index);
+    expect(latencySummary(latencies)).toEqual({ count: 101, p50: 50, p95: 95, p99: 99, max: 100 });
+  });
+});
+
+describe('benchmark records', () => {
+  it('widens valid events to about 500 bytes and keeps every one of them valid', () => {
+    const records = benchRecords({ count: 2_000 });
+    const valid = records.filter((record) => !record.invalidKind);
+    for (const record of valid) {
+      expect(parseEvent(JSON.parse(Buffer.from(record.data).toString('utf8'))).success).toBe(true);
+    }
+    expect(payloadBytes(records) / records.length).toBeGreaterThan(450);
+    expect(payloadBytes(records) / records.length).toBeLessThan(550);
+    expect(records.length - valid.length).toBe(40);
+  });
+
+  it('widens the same event to the same text every time', () => {
+    const json = '{"event_id":"e","event_type":"page_view","user_id":"u-1","payload":{"url":"/products/7"}}';
+    expect(widenEvent(json)).toBe(widenEvent(json));
+  });
+
+  it('builds a Kinesis event with increasing sequence numbers and base64 data', () => {
+    const records = benchRecords({ count: 3 });
+    const event = kinesisEvent(records, { shardId: 'shardId-000000000007', firstSequenceNumber: 100n });
+    expect(event.Records.map((r) => r.kinesis.sequenceNumber)).toEqual(['100', '101', '102']);
+    expect(event.Records[1]?.eventID).toBe('shardId-000000000007:101');
+    expect(Buffer.from(event.Records[2]?.kinesis.data ?? '', 'base64')).toEqual(
+      Buffer.from(records[2]?.data ?? []),
+    );
+  });
+});
+
+describe('the in-memory DynamoDB used by the consumer benchmark', () => {
+  const shard = { tableName: 't', streamName: 's', shardId: 'shardId-000000000000' };
+  const intent = {
+    id: 'i-1',
+    firstSequenceNumber: '10',
+    lastSequenceNumber: '20',
+    objectKeys: ['k'],
+    startedAt: 1,
+  };
+
+  it('runs the checkpoint protocol: intent, then commit, then the checkpoint reads back', async () => {
+    const fake = new FakeDynamoDB();
+    const dynamo = fake as unknown as DynamoDBClient;
+    const token = await recordIntent(dynamo, shard, 0, intent);
+    await commitIntent(dynamo, shard, token, intent, 11);
+    const checkpoint = await readCheckpoint(dynamo, shard);
+    expect(checkpoint).toMatchObject({
+      version: 2,
+      lastCommittedSequenceNumber: '20',
+      committedRecords: 11,
+      intent: null,
+    });
+    expect(fake.writes).toBe(2);
+  });
+
+  it('fails a write whose fence is stale, as DynamoDB does', async () => {
+    const dynamo = new FakeDynamoDB() as unknown as DynamoDBClient;
+    await recordIntent(dynamo, shard, 0, intent);
+    await expect(recordIntent(dynamo, shard, 0, intent)).rejects.toThrow(/another invocation owns the shard/);
+  });
+
+  it('evaluates AND, OR, parentheses, comparisons and nested paths', () => {
+    const item = { version: { N: '3' }, intent: { M: { id: { S: 'a' } } }, lastSeqKey: { S: '005' } };
+    const values = { ':v': { N: '3' }, ':id': { S: 'a' }, ':k': { S: '007' } };
+    expect(evaluateCondition('version = :v AND intent.id = :id', item, values)).toBe(true);
+    expect(evaluateCondition('(attribute_not_exists(lastSeqKey) OR lastSeqKey < :k)', item, values)).toBe(
+      true,
+    );
+    expect(evaluateCondition('attribute_not_exists(version)', item, values)).toBe(false);
+  });
+
+  it('applies SET, ADD and REMOVE', () => {
+    const updated = applyUpdate(
+      'SET a = :a ADD n :one REMOVE gone',
+      { n: { N: '1' }, gone: { S: 'x' } },
+      { ':a': { S: 'new' }, ':one': { N: '1' } },
+    );
+    expect(updated).toEqual({ a: { S: 'new' }, n: { N: '2' } });
+  });
+
+  it('sizes items as DynamoDB bills them: names plus values', () => {
+    expect(itemBytes({ pk: { S: 'abc' } })).toBe(5);
+  });
+
+  it('refuses commands it does not implement', async () => {
+    await expect(new FakeDynamoDB().send(new PutObjectCommand({ Bucket: 'b', Key: 'k' }))).rejects.toThrow(
+      /does not implement/,
+    );
+    await expect(new FakeS3().send(new GetItemCommand({ TableName: 't', Key: {} }))).rejects.toThrow();
+    expect(new UpdateItemCommand({ TableName: 't', Key: {} })).toBeDefined();
+  });
+});
+
+describe('the cost model', () => {
+  const scenario: ShardlineScenario = {
+    eventsPerSecond: 2000,
+    shards: 2,
+    batchSize: 1000,
+    batchingWindowSeconds: 1,
+    recordBytes: 500,
+    invalidRatio: 0.02,
+    lambdaMemoryMb: 1024,
+    batchDurationMs: () => 100,
+    s3PutsPerBatch: 2,
+    writeUnitsPerBatch: 2,
+    readUnitsPerBatch: 1,
+    extendedRetention: false,
+  };
+
+  it('fills batches from one window of a shard, capped by the batch size', () => {
+    expect(recordsPerBatch(scenario)).toBe(1000);
+    expect(recordsPerBatch({ ...scenario, eventsPerSecond: 20 })).toBe(10);
+    expect(recordsPerBatch({ ...scenario, eventsPerSecond: 0.1 })).toBe(1);
+  });
+
+  it('prices a million events at 2,000/s line by line', () => {
+    const cost = shardlineCostPerMillion(scenario, US_EAST_1_PRICES);
+    const line = (item: string) => cost.lines.find((l) => l.item === item);
+    expect(line('Lambda requests')?.quantity).toBe(1000);
+    expect(line('Lambda duration (arm64)')?.quantity).toBeCloseTo(100); // 1,000 batches × 0.1 s × 1 GB
+    expect(line('Kinesis shard-hours')?.quantity).toBeCloseTo((2 * 500) / 3600);
+    expect(line('S3 PUT requests')?.usd).toBeCloseTo(0.01);
+    expect(line('SQS (DLQ) requests')?.quantity).toBe(2000);
+    expect(cost.totalUsd).toBeCloseTo(cost.lines.reduce((sum, l) => sum + l.usd, 0));
+  });
+
+  it('bills Firehose on each record rounded up to 5 KB', () => {
+    const small = firehoseCostPerMillion(500, US_EAST_1_PRICES);
+    expect(firehoseCostPerMillion(5000, US_EAST_1_PRICES).totalUsd).toBeCloseTo(small.totalUsd);
+    expect(small.lines[0]?.quantity).toBeCloseTo((1e6 * 5120) / 2 ** 30);
+  });
+
+  it('fits a fixed cost and a cost per record through batch timings', () => {
+    const line = fitLine([
+      [100, 3],
+      [1000, 21],
+      [10_000, 201],
+    ]);
+    expect(line.interceptMs).toBeCloseTo(1);
+    expect(line.perRecordMs).toBeCloseTo(0.02);
+  });
+});
+
+describe('CPU profile summaries', () => {
+  const frame = (functionName: string, url = 'file:///repo/lambdas/consumer/decode.ts') => ({
+    functionName,
+    url,
+    lineNumber: 0,
+    columnNumber: 0,
+  });
+  const profile: CpuProfile = {
+    startTime: 0,
+    endTime: 5000,
+    nodes: [
+      { id: 1, callFrame: frame('(root)', ''), children: [2, 5, 6] },
+      { id: 2, callFrame: frame('decodeRecord'), children: [3] },
+      { id: 3, callFrame: frame('parse', ''), children: [4] },
+      { id: 4, callFrame: frame('decodeRecord'), children: [] },
+      { id: 5, callFrame: frame('benchRecords', 'file:///repo/bench/lib/records.ts'), children: [] },
+      { id: 6, callFrame: frame('(garbage collector)', ''), children: [] },
+    ],
+    samples: [2, 3, 4, 5, 6],
+    timeDeltas: [0, 1000, 1000, 1000, 1000],
+  };
+
+  it('counts a recursive function once in its inclusive time and leaves out excluded set-up', () => {
+    const summary = summariseProfile(profile, {
+      projectRoot: '/repo',
+      inclusiveOf: ['decodeRecord'],
+      exclude: (f) => f.functionName === 'benchRecords',
+    });
+    expect(summary.excludedMs).toBe(1);
+    expect(summary.busyMs).toBe(4);
+    expect(summary.inclusive[0]).toEqual({ functionName: 'decodeRecord', ms: 3, share: 0.75 });
+    expect(summary.garbageCollectorMs).toBe(1);
+    expect(summary.topSelf[0]).toMatchObject({
+      functionName: 'decodeRecord',
+      location: 'lambdas/consumer/decode.ts',
+      selfMs: 2,
+    });
+  });
+
+  it('names dependencies by package', () => {
+    expect(locationOf('file:///repo/node_modules/zod/v4/core/schemas.js', '/repo')).toBe(
+      'node_modules/zod/…/schemas.js',
+    );
+    expect(locationOf('', '/repo')).toBe('(V8 built-in)');
+  });
+});
+
+describe('measurement helpers', () => {
+  it('reads user plus system time from a /proc/<pid>/stat line, even with spaces in the name', () => {
+    expect(cpuSecondsFromStat('42 (node (a b)) S 1 42 42 0 -1 4194304 0 0 0 0 250 50 0 0', 100)).toBe(3);
+  });
+
+  it('reads the function host REPORT line', () => {
+    const line =
+      '[fn] REPORT RequestId: 1\tDuration: 12.50 ms\tBilled Duration: 13 ms\tMax Memory Used: 80 MB';
+    expect(parseReportLine(line)).toEqual({ durationMs: 12.5, maxMemoryUsedMb: 80, initMs: undefined });
+    expect(parseReportLine('[fn] START RequestId: 1')).toBeUndefined();
+  });
+
+  it('finds the first commit at or past a sequence number', () => {
+    const commits = [
+      { lastSequenceNumber: 5n, committedAt: 1 },
+      { lastSequenceNumber: 9n, committedAt: 2 },
+    ];
+    expect(firstCommitCovering(commits, 7n)?.committedAt).toBe(2);
+    expect(firstCommitCovering(commits, 5n)?.committedAt).toBe(1);
+    expect(firstCommitCovering(commits, 10n)).toBeUndefined();
+  });
+});
+
+describe('chart and archive encoders', () => {
+  it('writes a ZIP whose entries inflate back to the input', () => {
+    const data = Buffer.from('exports.handler = async () => 1;\n'.repeat(50));
+    const { bytes, entries } = zip([{ name: 'index.js', data }]);
+    expect(bytes.readUInt32LE(0)).toBe(0x04034b50);
+    const compressed = entries[0]?.compressedSize ?? 0;
+    expect(compressed).toBeLessThan(data.byteLength);
+    expect(
+      inflateRawSync(bytes.subarray(30 + 'index.js'.length, 30 + 'index.js'.length + compressed)),
+    ).toEqual(data);
+    expect(bytes.readUInt32LE(bytes.byteLength - 22)).toBe(0x06054b50);
+  });
+
+  it('encodes a raster as a PNG with the right signature and size', () => {
+    const png = new Raster(30, 20).toPng();
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png.subarray(12, 16).toString('ascii')).toBe('IHDR');
+    expect(png.readUInt32BE(16)).toBe(30);
+    expect(png.readUInt32BE(20)).toBe(20);
+  });
+
+  it('picks round axis steps and short labels', () => {
+    expect(niceStep(47_000, 5)).toBe(10_000);
+    expect(niceStep(4.4, 5)).toBe(1);
+    expect(compact(250_000)).toBe('250K');
+    expect(compact(1500)).toBe('1.5K');
+  });
+});
