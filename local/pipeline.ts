@@ -4,7 +4,13 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { kinesisClient, sqsClient } from '../lambdas/shared/clients';
 import { resourceNames } from '../lambdas/shared/naming';
-import { clientOptionsFor, lambdaEnvironmentFor, type RunningEmulators, startEmulators } from './emulators';
+import {
+  clientOptionsFor,
+  lambdaEnvironmentFor,
+  type RunningEmulators,
+  type Service,
+  startEmulators,
+} from './emulators';
 import { type EventSourceMapping, type EventSourceMappingSettings, startEventSourceMapping } from './esm';
 import { createFunctionHost, type FunctionHost } from './lambda';
 import { provision, pseudoParametersFor } from './provision';
@@ -36,6 +42,12 @@ export interface PipelineOptions {
   /** Test knobs for the event source mapping: poll interval and retry backoff. */
   pollIntervalMs?: number;
   retryBackoffMs?: number;
+  /**
+   * Endpoints the functions use instead of the emulators' own, for example a fault-injecting proxy
+   * (local/faultProxy.ts). Called once the emulators are up. Default: none, the functions reach the
+   * emulators directly. The event source mapping and `runtime.endpoints` always use the emulators.
+   */
+  functionEndpoints?: (emulators: RunningEmulators) => Promise<Partial<Record<Service, string>>>;
 }
 
 export interface LocalPipeline {
@@ -140,8 +152,9 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
     const pseudo = pseudoParametersFor(emulators, stack.stackName);
     const resolved = await provision(model, emulators, { log, stackName: stack.stackName });
     // Locally the handlers run on this machine's Node (20), not Lambda's 22: silence the SDK's notice about it.
+    const functionEndpoints = { ...emulators.endpoints, ...(await options.functionEndpoints?.(emulators)) };
     const emulatorEnv = {
-      ...lambdaEnvironmentFor(emulators),
+      ...lambdaEnvironmentFor({ ...emulators, endpoints: functionEndpoints }),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const functionNamed = (name: string) => {
