@@ -121,6 +121,25 @@ function buildProgram(): Command {
     .action(async (options) => (await import('./commands/status')).status(options));
 
   program
+    .command('dashboard')
+    .description('serve a live dashboard of the local pipeline on 127.0.0.1, in the foreground')
+    .addOption(
+      new Option('--port <n>', 'port on 127.0.0.1 (default: a free one)').argParser(
+        integer('--port', 1, 65_535),
+      ),
+    )
+    .addOption(targetOption())
+    .addOption(stageOption())
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options) =>
+      (await import('./commands/dashboard')).dashboard({
+        ...options,
+        defaultDataDir: resolve(DEFAULT_DATA_DIR),
+      }),
+    );
+
+  program
     .command('query')
     .description('run SQL with DuckDB over a local mirror of the lake (views: events, events_csv)')
     .argument('<sql>', 'the SQL to run')
@@ -139,6 +158,46 @@ function buildProgram(): Command {
     .addOption(dataDirOption())
     .addOption(jsonOption())
     .action(async (options) => (await import('./commands/verify')).verify(options));
+
+  const dlq = program.command('dlq').description('inspect and redrive the dead-letter queue');
+  const kindOption = () =>
+    new Option('--kind <kind>', 'invalid records, on-failure batches, or both')
+      .choices(['invalid', 'on-failure', 'all'])
+      .default('all');
+  dlq
+    .command('list')
+    .description('list DLQ entries: invalid records (deduplicated) and on-failure batches')
+    .addOption(kindOption())
+    .addOption(
+      new Option('--limit <n>', 'show at most n entries')
+        .default(50)
+        .argParser(integer('--limit', 1, 100_000)),
+    )
+    .addOption(targetOption())
+    .addOption(stageOption())
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options) => (await import('./commands/dlq')).dlqList(options));
+  dlq
+    .command('show')
+    .description('show one entry in full, with its payload')
+    .argument('<id>', 'a recordId (shardId:sequenceNumber) or an on-failure id (shardId:start-end)')
+    .addOption(targetOption())
+    .addOption(stageOption())
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (id, options) => (await import('./commands/dlq')).dlqShow(id, options));
+  dlq
+    .command('redrive')
+    .description('put DLQ entries back on the stream (invalid ones after an optional fix), idempotently')
+    .addOption(kindOption())
+    .addOption(new Option('--fix <module>', 'JS or TS module exporting (record) => fixedRecord | null'))
+    .addOption(new Option('--dry-run', 'report what would happen, change nothing').default(false))
+    .addOption(targetOption())
+    .addOption(stageOption())
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options) => (await import('./commands/dlq')).dlqRedrive(options));
 
   for (const action of ['deploy', 'destroy'] as const) {
     program

@@ -1,9 +1,10 @@
+import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { readDeadLetters } from '../deadLetters';
 import { formatTable } from '../format';
 import type { TargetOptions } from '../main';
 import { type ResolvedTarget, resolveTarget, targetClients } from '../targets';
 import { readStreamInventory } from '../verify/readStream';
-import { type OutputCounts, reconcile, type VerifyReport } from '../verify/reconcile';
+import { excuseFrom, type OutputCounts, reconcile, type VerifyReport } from '../verify/reconcile';
 import { openTargetLake } from './query';
 
 async function countsFrom(lake: { query(sql: string): Promise<{ rows: unknown[][] }> }, view: string) {
@@ -13,6 +14,25 @@ async function countsFrom(lake: { query(sql: string): Promise<{ rows: unknown[][
   const counts: OutputCounts = new Map();
   for (const [id, n] of result.rows) counts.set(String(id), Number(n));
   return counts;
+}
+
+/** DLQ entries a redrive has put back on the stream (the ledger in the state table). */
+async function redrivenIds(dynamo: DynamoDBClient, tableName: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'redrive' } },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) if (item.status?.S === 'done' && item.sk?.S) ids.add(item.sk.S);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return ids;
 }
 
 /** Reconciles the stream of a target against its lake and DLQ. */
@@ -28,8 +48,16 @@ export async function verifyTarget(
     const csv = await countsFrom(lake, 'events_csv');
     const deadLetters = await readDeadLetters(clients.sqs, target.resources.dlqUrl);
     const dlq: OutputCounts = new Map(deadLetters.invalidRecords.map((m) => [m.recordId, 1]));
+    const excuse = excuseFrom(
+      deadLetters.onFailure.map(({ KinesisBatchInfo: batch }) => ({
+        shardId: batch.shardId,
+        start: batch.startSequenceNumber,
+        end: batch.endSequenceNumber,
+      })),
+      await redrivenIds(clients.dynamo, target.resources.tableName),
+    );
     return {
-      ...reconcile(inventory, { parquet, csv, dlq }),
+      ...reconcile(inventory, { parquet, csv, dlq }, excuse),
       dlqDuplicateCopies: deadLetters.duplicateCopies,
     };
   } finally {
@@ -39,8 +67,16 @@ export async function verifyTarget(
 
 export function renderVerify(report: VerifyReport & { dlqDuplicateCopies: number }): string {
   const table = formatTable({
-    columns: ['output', 'expected', 'found', 'missing', 'duplicated', 'unexpected'],
-    rows: report.outputs.map((o) => [o.output, o.expected, o.found, o.missing, o.duplicated, o.unexpected]),
+    columns: ['output', 'expected', 'found', 'missing', 'duplicated', 'unexpected', 'on-failure/redriven'],
+    rows: report.outputs.map((o) => [
+      o.output,
+      o.expected,
+      o.found,
+      o.missing,
+      o.duplicated,
+      o.unexpected,
+      o.excused,
+    ]),
   });
   const examples = report.outputs.flatMap((o) =>
     (['missing', 'duplicated', 'unexpected'] as const)

@@ -41,7 +41,7 @@ describe('shardline demo', () => {
     expect(summary.shards.reduce((sum: number, s: { records: number }) => sum + s.records, 0)).toBe(3000);
     for (const shard of summary.shards) expect(shard.checkpoint).toMatch(/^\d{20,}$/);
     expect(summary.elapsedMs).toBeGreaterThan(0);
-  });
+  }, 240_000);
 });
 
 describe('shardline commands without a running pipeline', () => {

@@ -111,5 +111,5 @@ describe('the kill test', () => {
       `kill test: ${EVENTS} events, ${kills} consumer kills + 1 process-group kill, ` +
         `${report.valid} valid / ${report.invalid} invalid, missing 0, duplicated 0, repeated DLQ copies folded: ${report.dlqDuplicateCopies}`,
     );
-  });
+  }, 600_000);
 });
