@@ -50,3 +50,18 @@ export class StateDirMismatchError extends Error {
     this.name = 'StateDirMismatchError';
   }
 }
+
+export class InvalidFilterCriteriaError extends Error {
+  /** The index of the offending filter in `FilterCriteria.Filters`, when one filter is at fault. */
+  readonly filterIndex: number | undefined;
+
+  constructor(filterIndex: number | undefined, reason: string) {
+    super(
+      `FilterCriteria${filterIndex === undefined ? '' : ` filter ${filterIndex}`} is invalid: ${reason}. ` +
+        'Lambda refuses such criteria when the event source mapping is created; fix the filters in the ' +
+        'event source (lib/) and synthesize again',
+    );
+    this.name = 'InvalidFilterCriteriaError';
+    this.filterIndex = filterIndex;
+  }
+}

@@ -6,9 +6,10 @@ import {
   StreamUnavailableError,
   UnsupportedOnFailureDestinationError,
 } from './errors';
+import { compileFilterCriteria, type RecordFilter } from './filterCriteria';
 import { jsonLineLogger } from './logger';
 import { type OnFailureDestination, sqsOnFailureDestination } from './onFailureDestination';
-import { unimplementedSettings, validateSettings } from './settings';
+import { settingWarnings, validateSettings } from './settings';
 import { type ListedShard, listShards, planShardStart } from './shardDiscovery';
 import { ShardPoller, type ShardStartPosition } from './shardPoller';
 import { ShardProcessor } from './shardProcessor';
@@ -33,9 +34,11 @@ const DEFAULTS = {
 /**
  * Starts a local Kinesis event source mapping that behaves like Lambda's, setting by setting: it polls
  * every shard (parents before children), batches records (BatchSize, MaximumBatchingWindowInSeconds, the
- * 6 MB payload limit), invokes the function with the exact Kinesis event, applies the failure policy
- * (retries, BisectBatchOnFunctionError, MaximumRecordAgeInSeconds, ReportBatchItemFailures), sends
- * on-failure records to SQS, and persists per-shard checkpoints in `stateDir`. Resolves once every shard's
+ * 6 MB payload limit), drops records that match none of the FilterCriteria, invokes the function with
+ * the exact Kinesis event (with TumblingWindowInSeconds: the window, its state and a final invocation),
+ * applies the failure policy (retries, BisectBatchOnFunctionError, MaximumRecordAgeInSeconds,
+ * ReportBatchItemFailures), sends on-failure records to SQS, and persists per-shard checkpoints in
+ * `stateDir`. Invalid settings or filter patterns are refused with a named error before anything starts. Resolves once every shard's
  * start position is fixed: with LATEST, records written after that are processed.
  *
  * @example
@@ -62,9 +65,10 @@ export async function startEventSourceMapping(
   const { settings } = options;
   validateSettings(settings);
   const log = options.logger ?? jsonLineLogger();
-  for (const { setting, warning } of unimplementedSettings(settings)) {
+  for (const { setting, warning } of settingWarnings(settings)) {
     log({ level: 'warn', message: warning, setting });
   }
+  const filter = compileFilterCriteria(settings.FilterCriteria);
   const destinationArn = settings.DestinationConfig?.OnFailure?.Destination;
   if (destinationArn !== undefined && !isSqsQueueArn(destinationArn)) {
     throw new UnsupportedOnFailureDestinationError(destinationArn);
@@ -80,7 +84,7 @@ export async function startEventSourceMapping(
       waitUntilIdle: async () => {},
     };
   }
-  const coordinator = new ShardCoordinator(options, log, destinationArn);
+  const coordinator = new ShardCoordinator(options, log, destinationArn, filter);
   await coordinator.start();
   return {
     stop: () => coordinator.stop(),
@@ -108,6 +112,7 @@ class ShardCoordinator {
     private readonly options: EventSourceMappingOptions,
     private readonly log: EsmLogger,
     destinationArn: string | undefined,
+    private readonly filter: RecordFilter | undefined,
   ) {
     this.store = new CheckpointStore(options.stateDir);
     this.destination =
@@ -286,6 +291,7 @@ class ShardCoordinator {
       createPoller: (position) => new ShardPoller(options.kinesis, options.streamName, shardId, position),
       fallbackStart: { type: 'TRIM_HORIZON' },
       settings: options.settings,
+      filter: this.filter,
       eventSource: {
         streamArn: options.streamArn,
         awsRegion: streamRegion,
@@ -351,5 +357,6 @@ function emptyStats(
     errors: 0,
     retries: 0,
     recordsSentToOnFailure: 0,
+    recordsFilteredOut: 0,
   };
 }

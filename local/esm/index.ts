@@ -14,6 +14,7 @@ export {
   EsmIdleTimeoutError,
   InvalidArnError,
   InvalidEventSourceMappingSettingError,
+  InvalidFilterCriteriaError,
   StateDirMismatchError,
   StreamUnavailableError,
   UnsupportedOnFailureDestinationError,
@@ -37,6 +38,15 @@ export {
   retriesExhausted,
   retryDelayMs,
 } from './failurePolicy';
+export {
+  compileFilterCriteria,
+  DEFAULT_MAX_FILTERS,
+  filterableRecord,
+  KINESIS_METADATA_KEYS,
+  MAX_FILTERS_WITH_QUOTA_INCREASE,
+  MAX_PATTERN_LENGTH,
+  type RecordFilter,
+} from './filterCriteria';
 export { type BatchInvocation, invokeBatch } from './invoker';
 export { jsonLineLogger } from './logger';
 export {
@@ -54,7 +64,7 @@ export { compareSequenceNumbers, isSequenceNumber, lowestSequenceNumber } from '
 export {
   KINESIS_DEFAULTS,
   reportsBatchItemFailures,
-  unimplementedSettings,
+  settingWarnings,
   validateSettings,
   withKinesisDefaults,
 } from './settings';
@@ -66,6 +76,19 @@ export {
   type ShardStartPlan,
 } from './shardDiscovery';
 export { InvalidCheckpointError, type PollResult, ShardPoller, type ShardStartPosition } from './shardPoller';
+export {
+  formatWindowTime,
+  MAX_WINDOW_STATE_BYTES,
+  readWindowState,
+  stateBytes,
+  tumblingWindowEvent,
+  WINDOW_CLOSE_GRACE_MS,
+  type WindowBounds,
+  type WindowInvocation,
+  type WindowState,
+  windowEnvelopeBytes,
+  windowFor,
+} from './tumblingWindow';
 export type {
   EsmLogEntry,
   EsmLogger,
@@ -76,6 +99,7 @@ export type {
   InvokeOutcome,
   KinesisStreamEvent,
   KinesisStreamRecord,
+  KinesisTimeWindowEvent,
   RetryBackoff,
   ShardStats,
   StartingPosition,

@@ -1,4 +1,5 @@
 import { InvalidEventSourceMappingSettingError } from './errors';
+import { compileFilterCriteria, DEFAULT_MAX_FILTERS, KINESIS_METADATA_KEYS } from './filterCriteria';
 import type { EventSourceMappingSettings } from './types';
 
 /** Lambda's defaults for a Kinesis event source mapping (CreateEventSourceMapping API reference). */
@@ -38,7 +39,7 @@ function requireIntegerIn(setting: string, value: unknown, min: number, max: num
 
 /**
  * Checks every setting against the ranges Lambda accepts for Kinesis, so that a template that AWS would
- * reject does not run locally.
+ * reject does not run locally. FilterCriteria patterns are validated too (InvalidFilterCriteriaError).
  *
  * @example
  * ```ts
@@ -80,38 +81,82 @@ export function validateSettings(settings: EventSourceMappingSettings): void {
       );
     }
   }
+  compileFilterCriteria(settings.FilterCriteria);
 }
 
+/** Why a property the local mapping does not emulate makes no difference here (or what does instead). */
+const UNEMULATED_PROPERTY_NOTES: Record<string, string> = {
+  MetricsConfig:
+    'Lambda publishes no event source mapping metrics locally; stats() (and `shardline status`) carry ' +
+    'per-shard iterator age, invocations, errors, retries, filtered and on-failure counts instead',
+  KmsKeyArn: 'it encrypts the filter criteria at rest in AWS; nothing is stored encrypted locally',
+  Tags: 'tags have no effect on how records are processed',
+  ScalingConfig: 'it applies to Amazon SQS event sources only (maximum concurrency)',
+  ProvisionedPollerConfig: 'provisioned pollers apply to Kafka and SQS event sources, not to Kinesis',
+  LoggingConfig: 'the local mapping always writes its own JSON log lines',
+};
+
 /**
- * Settings this local event source mapping does not implement yet, each with the warning to log: a
- * setting is never ignored silently.
+ * What to warn about at start: properties the local mapping does not emulate, and combinations whose AWS
+ * behaviour is not documented or differs from the emulation. A setting is never ignored silently.
  *
  * @example
  * ```ts
- * unimplementedSettings(withKinesisDefaults({ StartingPosition: 'LATEST', TumblingWindowInSeconds: 60 }));
- * // [{ setting: 'TumblingWindowInSeconds', warning: '…' }]
+ * settingWarnings(withKinesisDefaults({ StartingPosition: 'LATEST', ignoredProperties: ['MetricsConfig'] }));
+ * // [{ setting: 'MetricsConfig', warning: 'MetricsConfig is not emulated locally: …' }]
  * ```
  */
-export function unimplementedSettings(
+export function settingWarnings(
   settings: EventSourceMappingSettings,
 ): Array<{ setting: string; warning: string }> {
-  const missing: Array<{ setting: string; warning: string }> = [];
-  if (settings.TumblingWindowInSeconds > 0) {
-    missing.push({
-      setting: 'TumblingWindowInSeconds',
+  const warnings: Array<{ setting: string; warning: string }> = [];
+  for (const property of settings.ignoredProperties ?? []) {
+    warnings.push({
+      setting: property,
       warning:
-        `TumblingWindowInSeconds = ${settings.TumblingWindowInSeconds} is not implemented locally: batches are ` +
-        'invoked without window, state, isFinalInvokeForWindow or isWindowTerminatedEarly',
+        `${property} is not emulated locally: ` +
+        (UNEMULATED_PROPERTY_NOTES[property] ?? 'the property has no local counterpart'),
     });
   }
-  const filters = settings.FilterCriteria?.Filters ?? [];
-  if (filters.length > 0) {
-    missing.push({
+  if (settings.TumblingWindowInSeconds > 0 && settings.ParallelizationFactor > 1) {
+    warnings.push({
+      setting: 'ParallelizationFactor',
+      warning:
+        `ParallelizationFactor = ${settings.ParallelizationFactor} with a tumbling window: the window state ` +
+        'is per shard, so locally each shard runs one batch at a time (the AWS documentation does not say ' +
+        'how the two combine)',
+    });
+  }
+  const filter = compileFilterCriteria(settings.FilterCriteria);
+  if (filter && filter.filterCount > DEFAULT_MAX_FILTERS) {
+    warnings.push({
       setting: 'FilterCriteria',
-      warning: `FilterCriteria (${filters.length} filter(s)) is not implemented locally: every record is delivered`,
+      warning:
+        `${filter.filterCount} filters: Lambda's default quota is ${DEFAULT_MAX_FILTERS} per event source ` +
+        'mapping (up to 10 after a quota increase); creating this mapping in AWS fails without the increase',
     });
   }
-  return missing;
+  for (const field of filter?.emptyRuleFields ?? []) {
+    warnings.push({
+      setting: 'FilterCriteria',
+      warning:
+        `the filter rule list of ${field} is empty ([]): it matches no record, so its filter drops everything ` +
+        "(to match null use [null]; the CDK's FilterRule.null() renders [])",
+    });
+  }
+  for (const key of filter?.metadataKeys ?? []) {
+    const known = (KINESIS_METADATA_KEYS as readonly string[]).includes(key);
+    warnings.push({
+      setting: 'FilterCriteria',
+      warning: known
+        ? `a filter matches the record metadata key ${key}: the current Lambda guide says Kinesis event ` +
+          'source mappings support filtering on the data key only (earlier editions showed partitionKey ' +
+          'filters); locally it is matched as documented then, check it against AWS before relying on it'
+        : `a filter names ${key}, which is not a field of a Kinesis record (${KINESIS_METADATA_KEYS.join(', ')}, ` +
+          'data): it can only match through { "exists": false }',
+    });
+  }
+  return warnings;
 }
 
 /**

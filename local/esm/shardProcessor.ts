@@ -1,6 +1,12 @@
 import type { CheckpointStore, ShardCheckpoint } from './checkpointStore';
 import { CheckpointTracker } from './checkpointTracker';
-import { type EventRecord, type EventRecordSource, prepareEventRecord } from './eventShape';
+import {
+  type EventRecord,
+  type EventRecordSource,
+  prepareEventRecord,
+  type StreamRecord,
+} from './eventShape';
+import type { RecordFilter } from './filterCriteria';
 import { Lane, type LaneContext, type ShardCounters } from './lane';
 import type { OnFailureDestination } from './onFailureDestination';
 import { laneForPartitionKey } from './parallelization';
@@ -10,6 +16,7 @@ import {
   type ShardPoller,
   type ShardStartPosition,
 } from './shardPoller';
+import { WINDOW_CLOSE_GRACE_MS } from './tumblingWindow';
 import type {
   EsmLogger,
   EventSourceMappingOptions,
@@ -28,6 +35,8 @@ export interface ShardProcessorOptions {
   /** Where to restart if the persisted checkpoint is not in the stream any more. */
   fallbackStart: ShardStartPosition;
   settings: EventSourceMappingSettings;
+  /** The compiled FilterCriteria; undefined when every record goes to the function. */
+  filter: RecordFilter | undefined;
   eventSource: Omit<EventRecordSource, 'shardId'>;
   functionArn: string;
   invoke: EventSourceMappingOptions['invoke'];
@@ -56,6 +65,7 @@ export class ShardProcessor {
     errors: 0,
     retries: 0,
     recordsSentToOnFailure: 0,
+    recordsFilteredOut: 0,
     inFlight: 0,
     iteratorAgeMs: 0,
   };
@@ -67,6 +77,8 @@ export class ShardProcessor {
   private lastProcessedSequenceNumber: string | undefined;
   private millisBehindLatest = 0;
   private caughtUp = false;
+  /** The closed shard's last record was read; not idle until it is marked ended (its children may start). */
+  private endReached = false;
   /** performance.now() at the start of the last poll that completed. */
   private lastCompletedPollStartedAt = Number.NEGATIVE_INFINITY;
 
@@ -90,7 +102,10 @@ export class ShardProcessor {
       complete: (records) => this.complete(records),
       taken: () => this.drained.notify(),
     };
-    this.lanes = Array.from({ length: options.settings.ParallelizationFactor }, () => new Lane(laneContext));
+    // A tumbling window's state is per shard, so a windowed shard runs one lane (see settingWarnings).
+    const laneCount =
+      options.settings.TumblingWindowInSeconds > 0 ? 1 : options.settings.ParallelizationFactor;
+    this.lanes = Array.from({ length: laneCount }, () => new Lane(laneContext));
   }
 
   /**
@@ -149,12 +164,15 @@ export class ShardProcessor {
       errors: this.counters.errors,
       retries: this.counters.retries,
       recordsSentToOnFailure: this.counters.recordsSentToOnFailure,
+      recordsFilteredOut: this.counters.recordsFilteredOut,
+      ...(this.lanes[0]?.openWindow ? { openWindow: this.lanes[0].openWindow } : {}),
     };
   }
 
   /** Caught up with the shard, nothing buffered, in flight or waiting for a retry. */
   get idle(): boolean {
     if (this.status === 'ended') return true;
+    if (this.endReached) return false;
     return this.caughtUp && this.lanes.every((lane) => lane.idle);
   }
 
@@ -176,6 +194,7 @@ export class ShardProcessor {
         continue;
       }
       const startedAt = performance.now();
+      const startedAtClockMs = this.options.clock();
       let result: Awaited<ReturnType<ShardPoller['poll']>>;
       try {
         result = await this.poller.poll(Math.min(room, MAX_GET_RECORDS_LIMIT), signal);
@@ -189,29 +208,75 @@ export class ShardProcessor {
       this.millisBehindLatest = result.millisBehindLatest;
       this.dispatch(result.records);
       this.caughtUp = !result.moreAvailable;
+      // Caught up: every record that arrived before this poll started has been read.
+      if (this.caughtUp) this.advanceWatermark(startedAtClockMs - WINDOW_CLOSE_GRACE_MS);
       this.lastCompletedPollStartedAt = startedAt;
-      if (result.shardEnded) return true;
+      if (result.shardEnded) {
+        this.endReached = true;
+        return true;
+      }
       if (!result.moreAvailable) await sleep(pollIntervalMs, signal);
     }
     return false;
   }
 
-  private dispatch(records: Awaited<ReturnType<ShardPoller['poll']>>['records']) {
+  private dispatch(records: readonly StreamRecord[]) {
     if (records.length === 0) return;
     const source: EventRecordSource = { ...this.options.eventSource, shardId: this.shardId };
-    const factor = this.options.settings.ParallelizationFactor;
+    const { filter } = this.options;
     const perLane: EventRecord[][] = this.lanes.map(() => []);
+    const filteredOut: StreamRecord[] = [];
     for (const record of records) {
-      perLane[laneForPartitionKey(record.partitionKey, factor)]?.push(prepareEventRecord(record, source));
+      if (filter && !filter.matches(record)) {
+        filteredOut.push(record);
+        continue;
+      }
+      const lane = laneForPartitionKey(record.partitionKey, this.lanes.length);
+      perLane[lane]?.push(prepareEventRecord(record, source));
     }
     this.tracker.track(records.map((record) => record.sequenceNumber));
     perLane.forEach((laneRecords, index) => {
       if (laneRecords.length > 0) this.lanes[index]?.push(laneRecords);
     });
+    if (filteredOut.length > 0) this.filterOut(filteredOut);
+    // Arrival times rise along a shard: nothing that arrived before the last record read is still unread.
+    const lastArrivalMs = records.reduce(
+      (latest, record) => Math.max(latest, record.approximateArrivalTimestampMs),
+      Number.NEGATIVE_INFINITY,
+    );
+    this.advanceWatermark(lastArrivalMs);
+  }
+
+  /**
+   * Records that match none of the filters never reach the function; Lambda's iterator moves past them,
+   * so they count as processed and the checkpoint may move over them.
+   */
+  private filterOut(records: readonly StreamRecord[]) {
+    this.counters.recordsFilteredOut += records.length;
+    const last = records[records.length - 1] as StreamRecord;
+    this.counters.iteratorAgeMs = Math.max(0, this.options.clock() - last.approximateArrivalTimestampMs);
+    this.options.log({
+      level: 'debug',
+      message: `filtered out ${records.length} records that match none of the FilterCriteria`,
+      decision: 'filter-out',
+      shardId: this.shardId,
+      records: records.length,
+      firstSequenceNumber: records[0]?.sequenceNumber,
+      lastSequenceNumber: last.sequenceNumber,
+    });
+    this.completeSequenceNumbers(records.map((record) => record.sequenceNumber));
+  }
+
+  private advanceWatermark(ms: number) {
+    for (const lane of this.lanes) lane.advanceWatermark(ms);
   }
 
   private complete(records: readonly EventRecord[]) {
-    const checkpoint = this.tracker.complete(records.map((record) => record.source.sequenceNumber));
+    this.completeSequenceNumbers(records.map((record) => record.source.sequenceNumber));
+  }
+
+  private completeSequenceNumbers(sequenceNumbers: readonly string[]) {
+    const checkpoint = this.tracker.complete(sequenceNumbers);
     if (checkpoint === undefined) return;
     this.lastProcessedSequenceNumber = checkpoint;
     void this.options.store

@@ -5,6 +5,19 @@ import type { InvokeOutcome } from '../lambda/types';
 
 export type { InvokeOutcome, KinesisStreamEvent, KinesisStreamRecord };
 
+/**
+ * The event of an invocation with a tumbling window, as in the AWS example `KinesisTimeWindowEvent`
+ * (`@types/aws-lambda` lacks `shardId` and `eventSourceARN`).
+ */
+export interface KinesisTimeWindowEvent extends KinesisStreamEvent {
+  window: { start: string; end: string };
+  state: Record<string, unknown>;
+  shardId: string;
+  eventSourceARN: string;
+  isFinalInvokeForWindow: boolean;
+  isWindowTerminatedEarly: boolean;
+}
+
 export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
 
 /**
@@ -28,6 +41,11 @@ export interface EventSourceMappingSettings {
   FilterCriteria?: { Filters?: ReadonlyArray<{ Pattern?: string }> };
   Enabled: boolean;
   DestinationConfig?: { OnFailure?: { Destination: string } };
+  /**
+   * Properties the template sets that the local mapping does not emulate (MetricsConfig, KmsKeyArn, …), as
+   * local/template.ts lists them: each is logged at start, never ignored silently.
+   */
+  ignoredProperties?: readonly string[];
 }
 
 /** One structured log entry; `message` says what happened, the other fields are data. */
@@ -57,7 +75,8 @@ export interface EventSourceMappingOptions {
   sqs: SQSClient;
   /** Maps the on-failure destination (an SQS queue ARN) to its queue URL. */
   resolveQueueUrl: (queueArn: string) => string | Promise<string>;
-  invoke: (event: KinesisStreamEvent) => Promise<InvokeOutcome>;
+  /** Invokes the function synchronously; with a tumbling window the event is a KinesisTimeWindowEvent. */
+  invoke: (event: KinesisStreamEvent | KinesisTimeWindowEvent) => Promise<InvokeOutcome>;
   /** Where the per-shard checkpoints live, so that a restart resumes where processing stopped. */
   stateDir: string;
   /** Wait between polls of a caught-up shard. Lambda polls each shard about once a second. Default 1000. */
@@ -91,6 +110,10 @@ export interface ShardStats {
   retries: number;
   /** Records covered by the on-failure messages sent. */
   recordsSentToOnFailure: number;
+  /** Records that matched none of the FilterCriteria: dropped, and counted as processed. */
+  recordsFilteredOut: number;
+  /** The tumbling window being aggregated, if any (TumblingWindowInSeconds > 0). */
+  openWindow?: { start: string; end: string; stateBytes: number; invocations: number };
 }
 
 export interface EsmStats {

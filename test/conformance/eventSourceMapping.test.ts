@@ -599,18 +599,85 @@ describe('state directory', () => {
   });
 });
 
-describe('settings not implemented yet', () => {
-  test('TumblingWindowInSeconds and FilterCriteria are never ignored silently: each logs a warning', async () => {
+describe('observability', () => {
+  test('each decision is one structured log entry: invoke, bisect, retry, and the discard to on-failure with its KinesisBatchInfo', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const queue = await createQueue(emulators.sqs);
+    const [, poison] = await putRecords(emulators.kinesis, stream.streamName, ['a', 'poison', 'c', 'd']);
+    const under = await start({
+      stream,
+      queue,
+      handler: 'poisonPill.handler',
+      settings: { BatchSize: 4, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 1 },
+    });
+    await under.mapping.waitUntilIdle();
+    const byDecision = (decision: string) => under.logs.filter((entry) => entry.decision === decision);
+    expect(byDecision('invoke').length).toBe(under.invocations.length);
+    expect(byDecision('invoke')[0]).toMatchObject({
+      level: 'debug',
+      shardId: 'shardId-000000000000',
+      records: 4,
+      result: 'function-error',
+      requestId: under.invocations[0]?.outcome.requestId,
+    });
+    expect(byDecision('bisect')[0]).toMatchObject({ level: 'info', records: 4, firstHalf: 2, secondHalf: 2 });
+    expect(byDecision('retry')[0]).toMatchObject({
+      level: 'warn',
+      records: 1,
+      retry: 1,
+      maximumRetryAttempts: 1,
+      failure: expect.stringMatching(/PoisonPillError/),
+    });
+    expect(byDecision('discard')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        condition: 'RetryAttemptsExhausted',
+        shardId: 'shardId-000000000000',
+        startSequenceNumber: poison,
+        endSequenceNumber: poison,
+        batchSize: 1,
+        streamArn: stream.streamArn,
+      }),
+    ]);
+    // Every entry is plain data: it serializes as one JSON line.
+    for (const entry of under.logs) expect(JSON.parse(JSON.stringify(entry))).toEqual(entry);
+  });
+
+  test('properties the template sets but the mapping does not emulate are each logged at start, never ignored silently', async () => {
     const stream = await createStream(emulators.kinesis);
     const under = await start({
       stream,
       handler: 'succeed.handler',
-      settings: {
-        TumblingWindowInSeconds: 60,
-        FilterCriteria: { Filters: [{ Pattern: '{"data":{"a":[1]}}' }] },
-      },
+      settings: { ignoredProperties: ['MetricsConfig', 'KmsKeyArn'] },
     });
-    const warnings = under.logs.filter((entry) => entry.level === 'warn').map((entry) => entry.setting);
-    expect(warnings).toEqual(['TumblingWindowInSeconds', 'FilterCriteria']);
+    const warnings = under.logs.filter((entry) => entry.level === 'warn');
+    expect(warnings.map((entry) => entry.setting)).toEqual(['MetricsConfig', 'KmsKeyArn']);
+    expect(warnings[0]?.message).toMatch(/^MetricsConfig is not emulated locally/);
+  });
+
+  test('stats() carry, per shard, the iterator age and the invocation, error, retry, on-failure and filtered counts', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, ['a', 'b']);
+    const under = await start({ stream, handler: 'succeed.handler' });
+    await under.mapping.waitUntilIdle();
+    expect(under.mapping.stats()).toEqual({
+      idle: true,
+      shards: [
+        {
+          shardId: 'shardId-000000000000',
+          status: 'processing',
+          lastProcessedSequenceNumber: expect.any(String),
+          millisBehindLatest: 0,
+          iteratorAgeMs: expect.any(Number),
+          inFlight: 0,
+          bufferedRecords: 0,
+          invocations: 1,
+          errors: 0,
+          retries: 0,
+          recordsSentToOnFailure: 0,
+          recordsFilteredOut: 0,
+        },
+      ],
+    });
   });
 });

@@ -21,6 +21,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { kinesisClient, sqsClient } from '../../lambdas/shared/clients';
 import {
   type EsmLogEntry,
@@ -247,6 +248,8 @@ export interface MappingUnderTestOptions {
   stateDir?: string;
   /** Reuse a host (a restart of the mapping only). */
   existingHost?: FunctionHost;
+  /** Where the mapping's clock starts relative to the wall clock (negative: behind). Default 0. */
+  clockOffsetMs?: number;
 }
 
 /**
@@ -276,7 +279,7 @@ export async function startMappingUnderTest(options: MappingUnderTestOptions): P
     });
   const invocations: RecordedInvocation[] = [];
   const logs: EsmLogEntry[] = [];
-  let clockOffsetMs = 0;
+  let clockOffsetMs = options.clockOffsetMs ?? 0;
   let inFlight = 0;
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'shardline-esm-state-'));
   const settings = withKinesisDefaults({
@@ -341,6 +344,73 @@ export async function startMappingUnderTest(options: MappingUnderTestOptions): P
       if (!options.existingHost) await host.stop();
     },
   };
+}
+
+export interface ConformanceSuite {
+  /** The file's emulators (available inside tests). */
+  readonly emulators: Emulators;
+  /** Starts a mapping under test; afterEach stops it. */
+  start(options: Omit<MappingUnderTestOptions, 'emulators'>): Promise<MappingUnderTest>;
+  /** Stops a mapping inside the test (a restart), so that afterEach does not stop it twice. */
+  stopEarly(under: MappingUnderTest): Promise<void>;
+}
+
+/**
+ * Registers what a conformance file needs: emulators started once for the file, and every mapping started
+ * with `start` stopped after each test.
+ *
+ * @example
+ * ```ts
+ * const suite = conformanceSuite();
+ * test('…', async () => {
+ *   const stream = await createStream(suite.emulators.kinesis);
+ *   const under = await suite.start({ stream, handler: 'succeed.handler' });
+ * });
+ * ```
+ */
+export function conformanceSuite(): ConformanceSuite {
+  let emulators: Emulators | undefined;
+  const running: MappingUnderTest[] = [];
+  beforeAll(async () => {
+    emulators = await startEmulators();
+  });
+  afterAll(async () => {
+    await emulators?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((under) => under.stop()));
+  });
+  return {
+    get emulators() {
+      if (!emulators) throw new Error('the emulators start in beforeAll: use them inside a test');
+      return emulators;
+    },
+    async start(options) {
+      const under = await startMappingUnderTest({ emulators: this.emulators, ...options });
+      running.push(under);
+      return under;
+    },
+    async stopEarly(under) {
+      running.splice(running.indexOf(under), 1);
+      await under.stop();
+    },
+  };
+}
+
+/**
+ * Waits, if needed, until at least `marginMs` remain in the current tumbling window of
+ * `windowSeconds`, so that records written next land in one window.
+ *
+ * @example
+ * ```ts
+ * await awayFromWindowBoundary(60);
+ * await putRecords(kinesis, streamName, records); // all in the same 60 s window
+ * ```
+ */
+export async function awayFromWindowBoundary(windowSeconds: number, marginMs = 3_000): Promise<void> {
+  const lengthMs = windowSeconds * 1000;
+  const remainingMs = lengthMs - (Date.now() % lengthMs);
+  if (remainingMs < marginMs) await delay(remainingMs + 50);
 }
 
 export function delay(ms: number): Promise<void> {

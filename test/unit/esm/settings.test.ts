@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import {
   InvalidEventSourceMappingSettingError,
+  InvalidFilterCriteriaError,
   reportsBatchItemFailures,
-  unimplementedSettings,
+  settingWarnings,
   validateSettings,
   withKinesisDefaults,
 } from '../../../local/esm';
@@ -58,17 +59,68 @@ describe('event source mapping settings', () => {
     }
   });
 
-  test('tumbling windows and filter criteria are reported as not implemented, never ignored silently', () => {
+  test('properties the template sets but the local mapping does not emulate are each warned about, never ignored silently', () => {
+    const settings = withKinesisDefaults({
+      StartingPosition: 'LATEST',
+      ignoredProperties: ['MetricsConfig', 'KmsKeyArn', 'SomethingNew'],
+    });
+    const warnings = settingWarnings(settings);
+    expect(warnings.map((entry) => entry.setting)).toEqual(['MetricsConfig', 'KmsKeyArn', 'SomethingNew']);
+    expect(warnings[0]?.warning).toMatch(/MetricsConfig is not emulated locally: .*stats\(\)/);
+    expect(settingWarnings(withKinesisDefaults({ StartingPosition: 'LATEST' }))).toEqual([]);
+  });
+
+  test('tumbling windows and filtering are implemented: on their own they raise no warning', () => {
     const settings = withKinesisDefaults({
       StartingPosition: 'LATEST',
       TumblingWindowInSeconds: 120,
-      FilterCriteria: { Filters: [{ Pattern: '{}' }] },
+      FilterCriteria: { Filters: [{ Pattern: '{"data":{"type":["buy"]}}' }] },
     });
-    expect(unimplementedSettings(settings).map((entry) => entry.setting)).toEqual([
-      'TumblingWindowInSeconds',
-      'FilterCriteria',
+    expect(settingWarnings(settings)).toEqual([]);
+  });
+
+  test('a tumbling window with ParallelizationFactor > 1 warns that the shard runs one batch at a time', () => {
+    const settings = withKinesisDefaults({
+      StartingPosition: 'LATEST',
+      TumblingWindowInSeconds: 60,
+      ParallelizationFactor: 4,
+    });
+    expect(settingWarnings(settings).map((entry) => entry.setting)).toEqual(['ParallelizationFactor']);
+  });
+
+  // Lambda guide, "Using event filtering with a Kinesis event source": "Kinesis event source mappings only
+  // support filtering on the data key" (earlier editions showed partitionKey filters).
+  test('a filter on record metadata such as partitionKey works but warns that AWS documents data-only filtering', () => {
+    const settings = withKinesisDefaults({
+      StartingPosition: 'LATEST',
+      FilterCriteria: {
+        Filters: [{ Pattern: '{"partitionKey":["a"]}' }, { Pattern: '{"partitionkey":["b"]}' }],
+      },
+    });
+    const warnings = settingWarnings(settings).map((entry) => entry.warning);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/partitionKey: the current Lambda guide says .* data key only/);
+    expect(warnings[1]).toMatch(/partitionkey, which is not a field of a Kinesis record/);
+  });
+
+  test('more than the default quota of 5 filters warns; more than 10 is refused like AWS refuses it', () => {
+    const filters = (count: number) => ({
+      Filters: Array.from({ length: count }, (_, index) => ({ Pattern: `{"data":{"n":[${index}]}}` })),
+    });
+    const six = withKinesisDefaults({ StartingPosition: 'LATEST', FilterCriteria: filters(6) });
+    expect(settingWarnings(six).map((entry) => entry.warning)).toEqual([
+      expect.stringMatching(/default quota is 5/),
     ]);
-    expect(unimplementedSettings(withKinesisDefaults({ StartingPosition: 'LATEST' }))).toEqual([]);
+    const eleven = withKinesisDefaults({ StartingPosition: 'LATEST', FilterCriteria: filters(11) });
+    expect(() => validateSettings(eleven)).toThrow(InvalidFilterCriteriaError);
+  });
+
+  test('an invalid filter pattern fails validation with InvalidFilterCriteriaError', () => {
+    const settings = withKinesisDefaults({
+      StartingPosition: 'LATEST',
+      FilterCriteria: { Filters: [{ Pattern: '{"data":{"a":[{"wildcard":"x*"}]}}' }] },
+    });
+    expect(() => validateSettings(settings)).toThrow(InvalidFilterCriteriaError);
   });
 
   test('partial batch responses are read only when FunctionResponseTypes lists ReportBatchItemFailures', () => {
