@@ -114,6 +114,11 @@ function buildProgram(): Command {
   program
     .command('status')
     .description('per-shard checkpoint and lag, DLQ depth, object counts and service endpoints')
+    .addOption(
+      new Option('--watch [seconds]', 'refresh every few seconds until Ctrl-C').argParser(
+        integer('--watch', 1, 3600),
+      ),
+    )
     .addOption(targetOption())
     .addOption(stageOption())
     .addOption(dataDirOption())

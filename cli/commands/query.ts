@@ -1,4 +1,6 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readDeadLetters } from '../deadLetters';
 import { CliError } from '../errors';
 import { formatResult, type OutputFormat } from '../format';
 import { mirrorBucket } from '../lake/mirror';
@@ -41,7 +43,45 @@ export async function openTargetLake(target: ResolvedTarget, dataDir: string) {
     },
   );
   if (showProgress && mirrored.downloaded > 100) process.stderr.write('\n');
-  return { lake: await openLake(mirrorDir), mirrored };
+  const lake = await openLake(mirrorDir);
+  await lake.query(await errorsView(target, mirrorDir));
+  return { lake, mirrored };
+}
+
+/**
+ * The `errors` view: the DLQ's invalid records (deduplicated) as rows, from a snapshot written next to
+ * the mirror, so SQL can join them with the lake.
+ */
+async function errorsView(target: ResolvedTarget, mirrorDir: string): Promise<string> {
+  const { sqs } = targetClients(target);
+  const snapshot = await readDeadLetters(sqs, target.resources.dlqUrl);
+  const rows = snapshot.invalidRecords.map((m) => ({
+    record_id: m.recordId,
+    reason: m.reason,
+    issues: JSON.stringify(m.issues),
+    shard_id: m.shardId,
+    sequence_number: m.sequenceNumber,
+    partition_key: m.partitionKey,
+    arrival_time: m.approximateArrivalTimestamp,
+    failed_at: m.failedAt,
+    payload_bytes: m.payloadBytes,
+    payload_s3_key: m.payloadS3Key ?? null,
+  }));
+  const file = join(mirrorDir, 'errors.ndjson');
+  await mkdir(mirrorDir, { recursive: true });
+  await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+  const columns =
+    "{record_id: 'VARCHAR', reason: 'VARCHAR', issues: 'VARCHAR', shard_id: 'VARCHAR', sequence_number: 'VARCHAR', " +
+    "partition_key: 'VARCHAR', arrival_time: 'TIMESTAMPTZ', failed_at: 'TIMESTAMPTZ', payload_bytes: 'BIGINT', payload_s3_key: 'VARCHAR'}";
+  if (rows.length === 0) {
+    const empty = columns
+      .slice(1, -1)
+      .split(', ')
+      .map((c) => c.split(': '))
+      .map(([name, type]) => `NULL::${type?.replaceAll("'", '')} AS ${name}`);
+    return `CREATE OR REPLACE VIEW errors AS SELECT ${empty.join(', ')} WHERE false`;
+  }
+  return `CREATE OR REPLACE VIEW errors AS SELECT * FROM read_json('${file.replaceAll("'", "''")}', columns = ${columns}, format = 'newline_delimited')`;
 }
 
 export async function query(sql: string, options: QueryOptions): Promise<void> {

@@ -163,8 +163,28 @@ export function renderStatus(report: StatusReport): string {
   ].join('\n');
 }
 
-export async function status(options: TargetOptions): Promise<void> {
+export async function status(options: TargetOptions & { watch?: number | true }): Promise<void> {
   const target = await resolveTarget(options);
-  const report = await collectStatus(target, targetClients(target));
-  console.log(options.json ? JSON.stringify(report, null, 2) : renderStatus(report));
+  const clients = targetClients(target);
+  const show = async () => {
+    const report = await collectStatus(target, clients);
+    return options.json ? JSON.stringify(report) : renderStatus(report);
+  };
+  if (options.watch === undefined) {
+    console.log(options.json ? JSON.stringify(await collectStatus(target, clients), null, 2) : await show());
+    return;
+  }
+  const everyMs = (options.watch === true ? 2 : options.watch) * 1000;
+  let running = true;
+  process.once('SIGINT', () => {
+    running = false;
+  });
+  while (running) {
+    const text = await show();
+    // --json --watch prints one JSON object per line (NDJSON) for scripts; otherwise redraw the screen.
+    if (options.json) console.log(text);
+    else
+      process.stdout.write(`\x1b[2J\x1b[H${text}\n\n(refreshing every ${everyMs / 1000} s; Ctrl-C stops)\n`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }
