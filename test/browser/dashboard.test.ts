@@ -1,0 +1,204 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusReport } from '../../cli/commands/status';
+import type { RunningState } from '../../cli/dashboard/dashboardState';
+import { CLI, PROJECT_ROOT, runCli } from '../helpers/cli';
+import { startUp, type UpProcess } from '../helpers/upProcess';
+
+/**
+ * `shardline dashboard` in a real browser: Debian's chromium (never a downloaded one), driven by
+ * playwright-core. The page first shows the empty state, recovers by itself when `up` starts, then
+ * charts a live run; the numbers it shows must be the ones `shardline status --json` prints. The last
+ * test saves the README's screenshot, docs/images/dashboard.png, in the middle of a second run.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const APT_LINE = 'apt-get install -y chromium';
+/** The flags these machines need (see the machine notes): without the network ones Chromium keeps calling out. */
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOT = join(PROJECT_ROOT, 'docs', 'images', 'dashboard.png');
+const EVENTS = 3_000;
+
+const scratch = mkdtempSync(join(tmpdir(), 'shardline-dashboard-'));
+const dataDir = join(scratch, 'data');
+let dashboard: ChildProcess | undefined;
+let up: UpProcess | undefined;
+let browser: BrowserContext | undefined;
+let page: Page;
+
+/** Starts `shardline dashboard --json` and returns the URL it prints. */
+async function startDashboard(): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'dashboard', '--json', '--data-dir', dataDir], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  dashboard = child;
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const [line] = (await Promise.race([
+    once(child.stdout as NodeJS.ReadableStream, 'data'),
+    once(child, 'exit').then(() => {
+      throw new Error(`shardline dashboard exited: ${stderr}`);
+    }),
+  ])) as [Buffer];
+  return (JSON.parse(line.toString()) as { url: string }).url;
+}
+
+async function status(): Promise<StatusReport> {
+  const run = await runCli(['status', '--json', '--data-dir', dataDir]);
+  if (run.code !== 0) throw new Error(`shardline status failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as StatusReport;
+}
+
+/** A number as the page prints it ("4,000"), read back. */
+async function shownNumber(testId: string): Promise<number> {
+  const text = (await page.getByTestId(testId).textContent()) ?? '';
+  return Number(text.replaceAll(',', ''));
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `the dashboard's browser test needs Debian's chromium at ${CHROMIUM}; install it with \`${APT_LINE}\``,
+    );
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const url = await startDashboard();
+  browser = await chromium.launchPersistentContext(join(scratch, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1400, height: 1000 },
+  });
+  page = await browser.newPage();
+  await page.goto(url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (dashboard && dashboard.exitCode === null) {
+    dashboard.kill('SIGTERM');
+    await once(dashboard, 'exit');
+  }
+  await up?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('shardline dashboard in headless Chromium', () => {
+  it('shows the empty state, with the command to run, while nothing runs in the data directory', async () => {
+    const empty = page.getByTestId('empty-state');
+    await empty.waitFor({ state: 'visible' });
+    expect(await empty.textContent()).toContain(`shardline up is not running in ${dataDir}`);
+    expect(await page.locator('#empty-command').textContent()).toBe(`npx shardline up --data-dir ${dataDir}`);
+  });
+
+  it('recovers by itself when shardline up starts', async () => {
+    up = await startUp(dataDir);
+    await page.getByTestId('chart-lag').locator('[data-testid^="lag-shardId-"]').first().waitFor();
+    expect(await page.getByTestId('empty-state').isHidden()).toBe(true);
+    await expect
+      .poll(() => page.getByTestId('pipeline-status').textContent(), { timeout: 10_000 })
+      .toMatch(/idle|processing/);
+  }, 120_000);
+
+  it('charts a live run with numbers that match shardline status --json', async () => {
+    const produced = await runCli([
+      'produce',
+      '--events',
+      String(EVENTS),
+      '--rate',
+      '1500',
+      '--seed',
+      '5',
+      '--invalid-ratio',
+      '0.03',
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(produced.stderr).toBe('');
+
+    // The page follows the run until every record is committed and the mapping is idle; from then on
+    // the numbers hold still, so the page and `status --json` must agree.
+    await expect.poll(() => shownNumber('committed-records'), { timeout: 30_000 }).toBe(EVENTS);
+    await expect
+      .poll(() => page.getByTestId('pipeline-status').textContent(), { timeout: 30_000 })
+      .toBe('idle');
+    const report = await status();
+    expect(report.shards.reduce((sum, s) => sum + s.committedRecords, 0)).toBe(EVENTS);
+    const query = runCli([
+      'query',
+      'SELECT event_type, count(*) AS events FROM events GROUP BY ALL',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ]);
+
+    await expect.poll(() => shownNumber('dlq-depth'), { timeout: 10_000 }).toBe(report.dlqDepth);
+    expect(report.dlqDepth).toBeGreaterThan(0);
+    for (const shard of report.shards) {
+      await expect
+        .poll(() => shownNumber(`shard-committed-${shard.shardId}`), { timeout: 10_000 })
+        .toBe(shard.committedRecords);
+      await expect
+        .poll(() => page.getByTestId(`lag-${shard.shardId}`).getAttribute('data-value'), { timeout: 10_000 })
+        .toBe(String(shard.millisBehindLatest ?? ''));
+    }
+
+    // The line chart drew both series, and its "in" points add up to what was put on the stream.
+    const rates = page.getByTestId('chart-rates');
+    expect(Number(await rates.locator('path.series.in').getAttribute('data-points'))).toBeGreaterThan(10);
+    expect(Number(await rates.locator('path.series.out').getAttribute('data-points'))).toBeGreaterThan(0);
+    const state = (await page.evaluate(async () => (await fetch('/api/state')).json())) as RunningState;
+    const putOnStream = state.rates.points.reduce((sum, p) => sum + (p.in ?? 0), 0);
+    expect(putOnStream).toBe(EVENTS);
+
+    // The events-per-type bars, once the lake has been mirrored, count what DuckDB counts.
+    const counts = JSON.parse((await query).stdout) as { event_type: string; events: number }[];
+    expect(counts.reduce((sum, c) => sum + c.events, 0)).toBe(EVENTS - report.dlqDepth);
+    for (const { event_type, events } of counts) {
+      await expect
+        .poll(() => page.getByTestId(`event-type-${event_type}`).getAttribute('data-value'), {
+          timeout: 15_000,
+        })
+        .toBe(String(events));
+    }
+    expect(await page.getByTestId('dlq-sparkline').locator('polyline').count()).toBe(1);
+  });
+
+  it('saves the README screenshot while a second burst flows through', async () => {
+    const burst = runCli([
+      'produce',
+      '--events',
+      '2000',
+      '--rate',
+      '1000',
+      '--seed',
+      '6',
+      '--data-dir',
+      dataDir,
+    ]);
+    await expect
+      .poll(async () => Math.min(await shownNumber('rate-in'), await shownNumber('rate-out')), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(0);
+    mkdirSync(join(PROJECT_ROOT, 'docs', 'images'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect((await burst).code).toBe(0);
+  });
+});
