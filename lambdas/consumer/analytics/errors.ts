@@ -1,0 +1,35 @@
+/** Errors of the analytics state and engine, each saying what to do next. */
+
+/** One bucket of analytics state stays too large even at the maximum bucket count. */
+export class AnalyticsStateTooLargeError extends Error {
+  constructor(part: string, bytes: number, limit: number) {
+    super(
+      `analytics state part "${part}" needs ${bytes} bytes in one item, over the ${limit}-byte budget even with the most buckets: ` +
+        'lower SHARDLINE_ALERT_* caps or the distinct-user exact limit, or shorten the windows',
+    );
+    this.name = 'AnalyticsStateTooLargeError';
+  }
+}
+
+/** A stored analytics item is not in a format this code can read. */
+export class CorruptAnalyticsStateError extends Error {
+  constructor(sk: string, reason: string) {
+    super(
+      `analytics state item ${sk} cannot be read (${reason}); inspect it in the state table before retrying`,
+    );
+    this.name = 'CorruptAnalyticsStateError';
+  }
+}
+
+/**
+ * Another invocation wrote an analytics item after this one read it: this one must not commit. Lambda
+ * retries the batch, and the retry reads the item again.
+ */
+export class AnalyticsStateConflictError extends Error {
+  constructor(shardId: string, sk: string) {
+    super(
+      `analytics state item ${sk} of ${shardId} changed since it was read: another invocation owns the shard`,
+    );
+    this.name = 'AnalyticsStateConflictError';
+  }
+}

@@ -1,0 +1,404 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { WindowKind } from '../../shared/analyticsRows';
+import type { TimedEvent, UserAlertState, VelocityWindow } from './alerts';
+import { type DistinctUsers, hash32 } from './distinctUsers';
+import type { AnalyticsCounters, AnalyticsState, TenantStats } from './engine';
+import { AnalyticsStateTooLargeError, CorruptAnalyticsStateError } from './errors';
+import type { OpenSession } from './sessions';
+import type { WindowAggregate } from './windows';
+
+/**
+ * How the analytics state of a shard is cut into DynamoDB items (docs/ANALYTICS.md, "State layout"):
+ * one meta item (watermark, timers, counters, bucket counts) and, per part, a power-of-two number of
+ * buckets, each holding the entries whose key hashes to it. Each bucket is compact JSON, raw-deflated.
+ * A part whose largest bucket outgrows `splitBytes` doubles its bucket count; the layout never shrinks.
+ * An empty bucket encodes as zero bytes. Entries are written in key order, so equal states always give
+ * equal bytes: that is how the writer knows which items changed.
+ */
+
+export const STATE_PARTS = ['windows', 'sessions', 'users', 'tenants'] as const;
+export type StatePart = (typeof STATE_PARTS)[number];
+export type StateLayout = Record<StatePart, number>;
+
+export const DEFAULT_LAYOUT: StateLayout = { windows: 1, sessions: 1, users: 1, tenants: 1 };
+export const META_SK = 'analytics#meta#0';
+const FORMAT_VERSION = 1;
+
+export interface StateSizing {
+  /** A part doubles its buckets when one bucket's compressed data exceeds this. */
+  splitBytes: number;
+  /** No bucket may exceed this: with its previous version beside it, the item stays under 400 KB. */
+  maxBucketBytes: number;
+  maxBuckets: number;
+}
+
+export const DEFAULT_SIZING: StateSizing = {
+  splitBytes: 64 * 1024,
+  maxBucketBytes: 180 * 1024,
+  maxBuckets: 1024,
+};
+
+/**
+ * The sort key of one bucket.
+ *
+ * @example
+ * ```ts
+ * bucketSk('users', 3); // 'analytics#users#3'
+ * ```
+ */
+export function bucketSk(part: StatePart, bucket: number): string {
+  return `analytics#${part}#${bucket}`;
+}
+
+/**
+ * Every sort key of a layout, meta first.
+ *
+ * @example
+ * ```ts
+ * layoutSks(DEFAULT_LAYOUT).length; // 5
+ * ```
+ */
+export function layoutSks(layout: StateLayout): string[] {
+  return [
+    META_SK,
+    ...STATE_PARTS.flatMap((part) => Array.from({ length: layout[part] }, (_, b) => bucketSk(part, b))),
+  ];
+}
+
+const EMPTY = new Uint8Array(0);
+
+function compress(value: unknown): Uint8Array {
+  return new Uint8Array(deflateRawSync(Buffer.from(JSON.stringify(value), 'utf8')));
+}
+
+function decompress(sk: string, bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(inflateRawSync(bytes).toString('utf8'));
+  } catch (error) {
+    throw new CorruptAnalyticsStateError(sk, (error as Error).message);
+  }
+}
+
+// Compact JSON shapes of the entries. Short names: every byte is stored twice (data and prev).
+
+type DistinctJson = { x: string } | { h: string };
+type WindowJson = {
+  k: WindowKind;
+  t: string;
+  y: string;
+  s: number;
+  e: number;
+  n: number;
+  an: number;
+  sum: number;
+  min: number | null;
+  max: number | null;
+  u: DistinctJson;
+  f: number;
+  l: number;
+};
+type SessionJson = { t: string; u: string; id: string; s: number; l: number; n: number; st: boolean };
+type UserJson = {
+  t: string;
+  u: string;
+  seen: number;
+  a: [number, number, number];
+  v: [number, number, number, string[], boolean][];
+  r: [number, string][];
+  ra: number | null;
+  f: [number, string][];
+  fa: number | null;
+};
+type TenantJson = { s: number; d: number; l: number | null; late: number };
+
+function distinctToJson(users: DistinctUsers): DistinctJson {
+  if (users.kind === 'exact') return { x: [...users.hashes].sort().join('') };
+  return { h: Buffer.from(users.registers).toString('base64') };
+}
+
+function distinctFromJson(json: DistinctJson): DistinctUsers {
+  if ('h' in json) return { kind: 'sketch', registers: new Uint8Array(Buffer.from(json.h, 'base64')) };
+  const hashes = new Set<string>();
+  for (let i = 0; i < json.x.length; i += 16) hashes.add(json.x.slice(i, i + 16));
+  return { kind: 'exact', hashes };
+}
+
+const timed = (list: TimedEvent[]): [number, string][] => list.map((e) => [e.at, e.id]);
+const untimed = (list: [number, string][]): TimedEvent[] => list.map(([at, id]) => ({ at, id }));
+
+const CODECS = {
+  windows: {
+    encode: (w: WindowAggregate): WindowJson => ({
+      k: w.kind,
+      t: w.tenantId,
+      y: w.eventType,
+      s: w.start,
+      e: w.end,
+      n: w.count,
+      an: w.amountCount,
+      sum: w.amountSum,
+      min: w.amountMin,
+      max: w.amountMax,
+      u: distinctToJson(w.users),
+      f: w.firstEventAt,
+      l: w.lastEventAt,
+    }),
+    decode: (j: WindowJson): WindowAggregate => ({
+      kind: j.k,
+      tenantId: j.t,
+      eventType: j.y,
+      start: j.s,
+      end: j.e,
+      count: j.n,
+      amountCount: j.an,
+      amountSum: j.sum,
+      amountMin: j.min,
+      amountMax: j.max,
+      users: distinctFromJson(j.u),
+      firstEventAt: j.f,
+      lastEventAt: j.l,
+    }),
+  },
+  sessions: {
+    encode: (s: OpenSession): SessionJson => ({
+      t: s.tenantId,
+      u: s.userId,
+      id: s.sessionId,
+      s: s.start,
+      l: s.last,
+      n: s.count,
+      st: s.sawStart,
+    }),
+    decode: (j: SessionJson): OpenSession => ({
+      tenantId: j.t,
+      userId: j.u,
+      sessionId: j.id,
+      start: j.s,
+      last: j.l,
+      count: j.n,
+      sawStart: j.st,
+    }),
+  },
+  users: {
+    encode: (u: UserAlertState): UserJson => ({
+      t: u.tenantId,
+      u: u.userId,
+      seen: u.lastSeen,
+      a: [u.amounts.n, u.amounts.mean, u.amounts.m2],
+      v: u.velocity.map((w) => [w.start, w.end, w.count, w.eventIds, w.alerted]),
+      r: timed(u.recent),
+      ra: u.rapidFireAlertedAt,
+      f: timed(u.failures),
+      fa: u.failuresAlertedAt,
+    }),
+    decode: (j: UserJson): UserAlertState => ({
+      tenantId: j.t,
+      userId: j.u,
+      lastSeen: j.seen,
+      amounts: { n: j.a[0], mean: j.a[1], m2: j.a[2] },
+      velocity: j.v.map(
+        ([start, end, count, eventIds, alerted]): VelocityWindow => ({
+          start,
+          end,
+          count,
+          eventIds,
+          alerted,
+        }),
+      ),
+      recent: untimed(j.r),
+      rapidFireAlertedAt: j.ra,
+      failures: untimed(j.f),
+      failuresAlertedAt: j.fa,
+    }),
+  },
+  tenants: {
+    encode: (t: TenantStats): TenantJson => ({
+      s: t.sessions,
+      d: t.totalDurationMs,
+      l: t.lastDurationMs,
+      late: t.lateEvents,
+    }),
+    decode: (j: TenantJson): TenantStats => ({
+      sessions: j.s,
+      totalDurationMs: j.d,
+      lastDurationMs: j.l,
+      lateEvents: j.late,
+    }),
+  },
+} as const;
+
+type PartValue = {
+  windows: WindowAggregate;
+  sessions: OpenSession;
+  users: UserAlertState;
+  tenants: TenantStats;
+};
+
+interface MetaJson {
+  v: number;
+  max: number | null;
+  next: number | null;
+  c: AnalyticsCounters;
+  layout: StateLayout;
+}
+
+/**
+ * The bucket of a key among `buckets` (a power of two).
+ *
+ * @example
+ * ```ts
+ * bucketOf('acme#u-1', 4); // 0..3
+ * ```
+ */
+export function bucketOf(key: string, buckets: number): number {
+  return hash32(key) & (buckets - 1);
+}
+
+function encodePart<P extends StatePart>(
+  part: P,
+  map: Map<string, PartValue[P]>,
+  buckets: number,
+): Uint8Array[] {
+  const encode = CODECS[part].encode as (value: PartValue[P]) => unknown;
+  const grouped: [string, unknown][][] = Array.from({ length: buckets }, () => []);
+  const keys = [...map.keys()].sort();
+  for (const key of keys) grouped[bucketOf(key, buckets)]?.push([key, encode(map.get(key) as PartValue[P])]);
+  return grouped.map((entries) => (entries.length === 0 ? EMPTY : compress(entries)));
+}
+
+export interface EncodedState {
+  layout: StateLayout;
+  /** Every item of the layout by sort key; an empty bucket has zero bytes. */
+  items: Map<string, Uint8Array>;
+}
+
+/**
+ * Cuts the state into items, starting from `layout` and doubling a part's buckets while its largest
+ * bucket exceeds `sizing.splitBytes`. Throws {@link AnalyticsStateTooLargeError} when a bucket still
+ * exceeds `sizing.maxBucketBytes` at `sizing.maxBuckets`.
+ *
+ * @example
+ * ```ts
+ * const { layout, items } = encodeState(state, DEFAULT_LAYOUT);
+ * ```
+ */
+export function encodeState(
+  state: AnalyticsState,
+  layout: StateLayout,
+  sizing: StateSizing = DEFAULT_SIZING,
+): EncodedState {
+  const nextLayout = { ...layout };
+  const items = new Map<string, Uint8Array>();
+  const parts: Record<StatePart, Map<string, PartValue[StatePart]>> = {
+    windows: state.windows,
+    sessions: state.sessions,
+    users: state.users,
+    tenants: state.tenants,
+  };
+  for (const part of STATE_PARTS) {
+    let buckets = nextLayout[part];
+    let encoded = encodePart(part, parts[part], buckets);
+    let largest = Math.max(...encoded.map((b) => b.byteLength));
+    while (largest > sizing.splitBytes && buckets < sizing.maxBuckets) {
+      buckets *= 2;
+      encoded = encodePart(part, parts[part], buckets);
+      largest = Math.max(...encoded.map((b) => b.byteLength));
+    }
+    if (largest > sizing.maxBucketBytes)
+      throw new AnalyticsStateTooLargeError(part, largest, sizing.maxBucketBytes);
+    nextLayout[part] = buckets;
+    for (const [bucket, bytes] of encoded.entries()) items.set(bucketSk(part, bucket), bytes);
+  }
+  const meta: MetaJson = {
+    v: FORMAT_VERSION,
+    max: state.maxEventTime,
+    next: state.nextTimerAt,
+    c: state.counters,
+    layout: nextLayout,
+  };
+  items.set(META_SK, compress(meta));
+  return { layout: nextLayout, items };
+}
+
+/**
+ * The layout recorded in a meta item (zero bytes: no state yet, the default layout).
+ *
+ * @example
+ * ```ts
+ * const layout = layoutOf(metaBytes);
+ * ```
+ */
+export function layoutOf(metaBytes: Uint8Array): StateLayout {
+  if (metaBytes.byteLength === 0) return { ...DEFAULT_LAYOUT };
+  const meta = decompress(META_SK, metaBytes) as MetaJson;
+  if (meta.v !== FORMAT_VERSION)
+    throw new CorruptAnalyticsStateError(META_SK, `unknown format version ${meta.v}`);
+  return meta.layout;
+}
+
+/**
+ * Rebuilds the state from the items of a layout (as `encodeState` cut it). A missing item is an empty
+ * bucket.
+ *
+ * @example
+ * ```ts
+ * const state = decodeState(encodeState(state, DEFAULT_LAYOUT).items);
+ * ```
+ */
+export function decodeState(items: ReadonlyMap<string, Uint8Array>): AnalyticsState {
+  const metaBytes = items.get(META_SK) ?? EMPTY;
+  const layout = layoutOf(metaBytes);
+  const meta = metaBytes.byteLength === 0 ? null : (decompress(META_SK, metaBytes) as MetaJson);
+  const state: AnalyticsState = {
+    maxEventTime: meta?.max ?? null,
+    nextTimerAt: meta?.next ?? null,
+    windows: new Map(),
+    sessions: new Map(),
+    users: new Map(),
+    tenants: new Map(),
+    counters: meta?.c ?? {
+      events: 0,
+      lateEvents: 0,
+      windowsClosed: 0,
+      sessionsClosed: 0,
+      alertsRaised: 0,
+      usersEvicted: 0,
+    },
+  };
+  for (const part of STATE_PARTS) {
+    const decode = CODECS[part].decode as (json: never) => PartValue[StatePart];
+    const target = state[part] as Map<string, PartValue[StatePart]>;
+    for (let bucket = 0; bucket < layout[part]; bucket++) {
+      const sk = bucketSk(part, bucket);
+      const bytes = items.get(sk) ?? EMPTY;
+      if (bytes.byteLength === 0) continue;
+      for (const [key, json] of decompress(sk, bytes) as [string, never][]) target.set(key, decode(json));
+    }
+  }
+  return state;
+}
+
+/**
+ * A canonical text of a state, for comparing two states in tests and checks.
+ *
+ * @example
+ * ```ts
+ * canonicalState(a) === canonicalState(b);
+ * ```
+ */
+export function canonicalState(state: AnalyticsState): string {
+  const encodeAll = <P extends StatePart>(part: P) => {
+    const encode = CODECS[part].encode as (value: PartValue[P]) => unknown;
+    const map = state[part] as Map<string, PartValue[P]>;
+    return [...map.keys()].sort().map((key) => [key, encode(map.get(key) as PartValue[P])]);
+  };
+  return JSON.stringify({
+    max: state.maxEventTime,
+    next: state.nextTimerAt,
+    c: state.counters,
+    windows: encodeAll('windows'),
+    sessions: encodeAll('sessions'),
+    users: encodeAll('users'),
+    tenants: encodeAll('tenants'),
+  });
+}
