@@ -208,7 +208,17 @@ export class PipelineMonitor {
 
   private async refreshLake(watch: PipelineWatch): Promise<void> {
     try {
-      await mirrorBucket(watch.clients.s3, watch.target.resources.bucketName, LAKE_PREFIXES, watch.mirrorDir);
+      const mirrored = await mirrorBucket(
+        watch.clients.s3,
+        watch.target.resources.bucketName,
+        LAKE_PREFIXES,
+        watch.mirrorDir,
+      );
+      // An unchanged lake gives the same answers: skip DuckDB, the costly part of a refresh.
+      if (watch.lake && mirrored.downloaded === 0 && mirrored.removed === 0) {
+        watch.lakeError = null;
+        return;
+      }
       const lake = await openLake(watch.mirrorDir);
       try {
         watch.lake = await readLakeSnapshot(lake);

@@ -181,24 +181,32 @@ describe('shardline dashboard in headless Chromium', () => {
   });
 
   it('saves the README screenshot while a second burst flows through', async () => {
+    const BURST = 3_000;
     const burst = runCli([
       'produce',
       '--events',
-      '2000',
+      String(BURST),
       '--rate',
-      '1000',
+      '750',
       '--seed',
       '6',
       '--data-dir',
       dataDir,
     ]);
-    await expect
-      .poll(async () => Math.min(await shownNumber('rate-in'), await shownNumber('rate-out')), {
-        timeout: 15_000,
-      })
-      .toBeGreaterThan(0);
+    // Caught mid-burst: records going in and out, and a good part of the burst already committed.
+    const flowing = async () =>
+      (await shownNumber('rate-in')) > 0 &&
+      (await shownNumber('rate-out')) > 0 &&
+      (await shownNumber('committed-records')) >= EVENTS + BURST / 4;
+    await expect.poll(flowing, { timeout: 15_000, interval: 100 }).toBe(true);
     mkdirSync(join(PROJECT_ROOT, 'docs', 'images'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect((await burst).code).toBe(0);
+  });
+
+  it('goes back to the empty state when shardline up stops', async () => {
+    await up?.stop();
+    await page.getByTestId('empty-state').waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await page.getByTestId('pipeline-status').textContent()).toBe('not running');
   });
 });
