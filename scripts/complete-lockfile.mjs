@@ -31,11 +31,17 @@ for (const entry of Object.values(packages)) {
 }
 if (process.argv.includes('--check')) {
   if (added.length > 0) {
-    console.error(`package-lock.json lacks ${added.length} platform entries (${added.slice(0, 3).join(', ')}…): run \`npm run lockfile:complete\``);
+    console.error(
+      `package-lock.json lacks ${added.length} platform entries (${added.slice(0, 3).join(', ')}…): run \`npm run lockfile:complete\``,
+    );
     process.exit(1);
   }
   process.exit(0);
 }
-lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)));
+lock.packages = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)),
+);
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
-console.log(added.length ? `added ${added.length} entries: ${added.join(', ')}` : 'package-lock.json is complete');
+console.log(
+  added.length ? `added ${added.length} entries: ${added.join(', ')}` : 'package-lock.json is complete',
+);
