@@ -206,7 +206,8 @@ export class Lane {
             : planBatch(this.queue.slice(0, inWindow), this.limits(this.envelopeBytes(open))).count;
         const final = count >= inWindow;
         // A shard that ends (resharding) closes its window before the window's end time.
-        const terminatedEarly = final && clock() < open.bounds.endMs;
+        const terminatedEarly =
+          final && this.sourceEnded && this.watermarkMs < open.bounds.endMs && clock() < open.bounds.endMs;
         if (final) {
           this.context.log({
             level: 'info',

@@ -11,6 +11,7 @@ import {
   MAX_INVOCATION_PAYLOAD_BYTES,
   StateDirMismatchError,
   StreamUnavailableError,
+  UnsupportedOnFailureDestinationError,
 } from '../../local/esm';
 import {
   createQueue,
@@ -161,6 +162,33 @@ describe('batching: BatchSize, MaximumBatchingWindowInSeconds and the 6 MB paylo
       MAX_INVOCATION_PAYLOAD_BYTES,
     );
     expect(successfulSequenceNumbers(under)).toEqual(sequenceNumbers);
+  });
+});
+
+describe('polling', () => {
+  // Lambda developer guide, "How Lambda processes records from Kinesis Data Streams": "Lambda polls each
+  // shard in your Kinesis stream for records at a base rate of once per second."
+  test('a caught-up shard is polled about once a second, never faster', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const calls: number[] = [];
+    emulators.kinesis.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetRecordsCommand') calls.push(performance.now());
+        return next(args);
+      },
+      { step: 'initialize', name: 'countGetRecords' },
+    );
+    try {
+      const under = await start({ stream, handler: 'succeed.handler', defaultPolling: true });
+      // Two polls of the caught-up shard: the second about a second after the first, never sooner.
+      await eventually(() => calls.length >= 2, 5_000);
+      const [first = 0, second = 0] = calls;
+      expect(second - first).toBeGreaterThanOrEqual(990);
+      expect(second - first).toBeLessThan(2_500);
+      expect(under.invocations).toEqual([]);
+    } finally {
+      emulators.kinesis.middlewareStack.remove('countGetRecords');
+    }
   });
 });
 
@@ -585,6 +613,24 @@ describe('startup errors', () => {
         handler: 'succeed.handler',
       }),
     ).rejects.toThrow(StreamUnavailableError);
+  });
+});
+
+describe('on-failure destinations', () => {
+  // Lambda sends Kinesis on-failure records to SQS, SNS or S3; the local mapping sends them to SQS only
+  // and refuses the others at start rather than dropping the records.
+  test.each([
+    ['an SNS topic', 'arn:aws:sns:us-east-1:000000000000:failures'],
+    ['an S3 bucket', 'arn:aws:s3:::failures-bucket'],
+  ])('%s as on-failure destination is refused at start, not silently dropped', async (_kind, destination) => {
+    const stream = await createStream(emulators.kinesis);
+    await expect(
+      start({
+        stream,
+        handler: 'succeed.handler',
+        settings: { DestinationConfig: { OnFailure: { Destination: destination } } },
+      }),
+    ).rejects.toThrow(UnsupportedOnFailureDestinationError);
   });
 });
 

@@ -250,6 +250,8 @@ export interface MappingUnderTestOptions {
   existingHost?: FunctionHost;
   /** Where the mapping's clock starts relative to the wall clock (negative: behind). Default 0. */
   clockOffsetMs?: number;
+  /** Poll at the mapping's own default (about once a second) instead of every 50 ms. */
+  defaultPolling?: boolean;
 }
 
 /**
@@ -319,7 +321,7 @@ export async function startMappingUnderTest(options: MappingUnderTestOptions): P
         return outcome;
       },
       stateDir,
-      pollIntervalMs: 50,
+      ...(options.defaultPolling ? {} : { pollIntervalMs: 50 }),
       retryBackoff: { initialMs: 10, maxMs: 40 },
       shardDiscoveryIntervalMs: 200,
       clock: () => Date.now() + clockOffsetMs,
