@@ -8,8 +8,9 @@ import { type Spread, spread } from './lib/stats';
 /**
  * The native reference: DuckDB on one thread converting the same records, as NDJSON, to one Snappy
  * Parquet file per batch. DuckDB gets the best case: an explicit schema (no sniffing), the envelope's
- * columns plus the payload as JSON, and malformed or mistyped lines skipped (`ignore_errors`) instead of
- * routed anywhere. It does no validation of the payloads, no enrichment and no second format.
+ * columns plus the payload as JSON, and `ignore_errors`, which writes what it cannot parse or type as NULL
+ * fields instead of failing (every line becomes a row). It does no validation of the payloads, no
+ * enrichment, no dead-letter routing and no second format.
  */
 
 export interface DuckDbBatchResult {

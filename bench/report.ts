@@ -44,7 +44,13 @@ export interface BenchResults {
     ratios: Array<{ batchSize: number; ratio: number }>;
     profile?: ProfileSummary & { batchSize: number; batches: number };
   };
-  e2e?: { method: string; recordBytes: number; results: E2eResult[] };
+  e2e?: {
+    method: string;
+    recordBytes: number;
+    results: E2eResult[];
+    /** Rates whose run did not complete, with why. */
+    failures?: Array<{ label: string; error: string }>;
+  };
   packaging?: PackagingResult;
   memory?: MemoryResult;
   cost?: {
@@ -179,7 +185,7 @@ export function renderMarkdown(results: BenchResults): string {
     out.push('## Consumer core against DuckDB');
     out.push('');
     out.push(
-      `${consumer.records} The consumer is the real \`processKinesisEvent\` with in-memory S3, SQS and DynamoDB (conditions evaluated); DuckDB (threads=1) converts the same records as NDJSON to one Snappy Parquet file per batch with an explicit schema. Both in one process${m.pinnedToCore === null ? '' : ` pinned to core ${m.pinnedToCore} (taskset)`}.`,
+      `${consumer.records} The consumer is the real \`processKinesisEvent\` with in-memory S3, SQS and DynamoDB (conditions evaluated); DuckDB (threads=1) converts the same records as NDJSON to one Snappy Parquet file per batch with an explicit schema (envelope columns plus the payload as JSON) and \`ignore_errors\`, which keeps the 2% it cannot parse as rows of NULLs. Both in one process${m.pinnedToCore === null ? '' : ` pinned to core ${m.pinnedToCore} (taskset)`}.`,
     );
     out.push('');
     out.push(
@@ -294,6 +300,8 @@ export function renderMarkdown(results: BenchResults): string {
         ]),
       ),
     );
+    for (const failure of e2e.failures ?? [])
+      out.push('', `**${failure.label} did not complete:** ${failure.error}`);
     out.push('');
     out.push(
       'Emulator CPU seconds per run (kinesis / dynamodb / s3 / sqs): ' +
@@ -412,6 +420,119 @@ export function renderMarkdown(results: BenchResults): string {
       .map(([name, seconds]) => `${name} ${fixed(seconds, 0)} s`)
       .join(', ')}.`,
   );
+  out.push('');
+  return out.join('\n');
+}
+
+/**
+ * The README's benchmark section: how to run, the machine, the targets, the chart and the headline
+ * tables, pointing at bench/results/latest.md for the rest.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('bench/results/README-section.md', renderReadmeSection(results));
+ * ```
+ */
+export function renderReadmeSection(results: BenchResults): string {
+  const m = results.machine;
+  const out: string[] = [];
+  out.push('## Benchmarks');
+  out.push('');
+  out.push(
+    '`npm run bench` measures the consumer core against native DuckDB, the whole pipeline on the local emulators, the Lambda bundles, memory and the AWS cost per million events. It takes about 5 minutes on 2 cores and writes [`bench/results/latest.md`](bench/results/latest.md), `latest.json` and the chart below; `npm run bench -- --only consumer,cost` runs a part of it. Benchmarks never run in `npm test`.',
+  );
+  out.push('');
+  out.push(
+    `Last run: ${results.generatedAt.slice(0, 10)}, ${m.cores} cores (${m.cpuModel}), Node ${m.nodeVersion}, load average ${m.loadAverageAtStart[0]?.toFixed(1)} at the start. Medians with (min–max).`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['target', 'measured', 'met'],
+      targetChecks(results).map((check) => [
+        check.target,
+        check.measured,
+        check.met === null ? '–' : check.met ? 'yes' : '**no**',
+      ]),
+      ['l', 'l', 'l'],
+    ),
+  );
+  out.push('');
+  out.push(
+    '![Consumer throughput by batch size, and end-to-end latency by offered load](bench/results/chart.png)',
+  );
+  const consumer = results.consumer;
+  if (consumer) {
+    out.push('');
+    out.push(
+      table(
+        [
+          'records per batch',
+          'Shardline records/s (1 core)',
+          'MB/s',
+          'DuckDB NDJSON → Parquet rows/s',
+          'ratio',
+        ],
+        consumer.batches.map((batch, index) => [
+          int(batch.batchSize),
+          spreadText(batch.recordsPerSecond),
+          fixed(batch.megabytesPerSecond.median),
+          consumer.duckdb[index] ? spreadText(consumer.duckdb[index].rowsPerSecond) : '–',
+          `${fixed(consumer.ratios[index]?.ratio ?? Number.NaN, 2)}×`,
+        ]),
+      ),
+    );
+    const profile = consumer.profile;
+    if (profile) {
+      const share = (name: string) =>
+        profile.inclusive.find((entry) => entry.functionName === name)?.share ?? 0;
+      out.push('');
+      out.push(
+        `Where the consumer's time goes (CPU profile, batches of ${int(profile.batchSize)}): decoding ${pct(share('decodeRecord'))} (of which zod validation ${pct(share('parseEvent'))}), Parquet ${pct(share('encodeParquet'))} (Arrow vectors ${pct(share('buildEventTable'))}, the wasm writer ${pct(share('writeParquet'))}), CSV ${pct(share('encodeCsv'))}, building rows ${pct(share('toRow'))}, garbage collection ${pct(profile.garbageCollectorMs / profile.busyMs)}. DuckDB parses JSON and writes one format natively; Shardline validates every event, enriches it and writes two formats in JavaScript and WebAssembly.`,
+      );
+    }
+  }
+  const e2e = results.e2e;
+  if (e2e) {
+    out.push('');
+    out.push(
+      table(
+        [
+          'offered events/s',
+          'sustained',
+          'p50',
+          'p95',
+          'p99',
+          'emulators / consumer / producer+ESM CPU',
+          'machine busy',
+        ],
+        e2e.results.map((r) => [
+          r.label,
+          `${int(r.sustainedEventsPerSecond)}/s`,
+          `${fixed(r.latencyToCommitMs.p50 / 1000, 2)} s`,
+          `${fixed(r.latencyToCommitMs.p95 / 1000, 2)} s`,
+          `${fixed(r.latencyToCommitMs.p99 / 1000, 2)} s`,
+          `${pct(r.cpu.emulatorShare)} / ${pct(r.cpu.consumerShare)} / ${pct(r.cpu.benchProcessShare)}`,
+          pct(r.cpu.machineUtilisation),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      "Latency is from each record's ApproximateArrivalTimestamp to the checkpoint commit of its batch (when its S3 objects count). The local stack is the synthesized one: 2 shards, batches of up to 1,000, a 1 s batching window.",
+    );
+  }
+  const cost = results.cost;
+  if (cost) {
+    out.push('');
+    out.push(
+      `Cost per million events (${cost.prices.name}, read ${cost.prices.readOn}): ` +
+        cost.scenarios
+          .map((s) => `${usd(s.shardline.totalUsd)} at ${int(s.eventsPerSecond)} events/s`)
+          .join(', ') +
+        `, against ${usd(cost.scenarios[0]?.firehose.totalUsd ?? 0)} for Amazon Data Firehose with Parquet conversion (each record billed as 5 KB). At low rates the 2 shards' hours and the two S3 PUTs per batch dominate. Details and assumptions in [latest.md](bench/results/latest.md).`,
+    );
+  }
   out.push('');
   return out.join('\n');
 }

@@ -25,7 +25,8 @@ async function main() {
     }
     case 'profile': {
       const { batchSize, batches } = JSON.parse(argument) as { batchSize: number; batches: number };
-      return benchBatchSize(batchSize, { runs: 1, recordsPerRun: batchSize * batches });
+      // Runs 0: only the untimed pass, `batches` batches (plus the one checked batch).
+      return benchBatchSize(batchSize, { runs: 0, recordsPerRun: batchSize * batches });
     }
     case 'memory': {
       const { deps } = fakeDeps();

@@ -188,9 +188,9 @@ export function renderChart(data: ChartData): Buffer {
     raster.text(xOf(index) - textWidth(sustained) / 2, right.top + right.height + 32, sustained, SHARDLINE);
   });
   raster.text(
-    right.left + right.width / 2 - textWidth('OFFERED (BLACK) / SUSTAINED (BLUE) EVENTS PER S') / 2,
+    right.left + right.width / 2 - textWidth('OFFERED / SUSTAINED (BLUE), EVENTS/S') / 2,
     right.top + right.height + 56,
-    'OFFERED (BLACK) / SUSTAINED (BLUE) EVENTS PER S',
+    'OFFERED / SUSTAINED (BLUE), EVENTS/S',
     INK,
   );
   legend(raster, right.left, right.top + right.height + 80, [
