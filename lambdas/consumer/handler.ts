@@ -1,4 +1,5 @@
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
+import { analyticsConfigFromEnv } from '../shared/analyticsConfig';
 import { dynamoClient, s3Client, sqsClient } from '../shared/clients';
 import { consumerConfig } from '../shared/config';
 import { createObservability } from '../shared/observability';
@@ -11,6 +12,8 @@ const deps = {
   dynamo: dynamoClient(),
   sqs: sqsClient(),
   config: consumerConfig(),
+  // On unless SHARDLINE_ANALYTICS=off; thresholds from SHARDLINE_* variables (docs/ANALYTICS.md).
+  analytics: analyticsConfigFromEnv(),
   log: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
 };
 
@@ -27,6 +30,16 @@ export const handler = async (event: KinesisStreamEvent, context?: Context) => {
       metrics.addMetric('ObjectsWritten', 'Count', shard.objectsWritten);
       metrics.addMetric('BytesWritten', 'Bytes', shard.bytesWritten);
       if (shard.rolledBack) metrics.addMetric('IntentsRolledBack', 'Count', 1);
+      if (shard.analytics) {
+        metrics.addMetric('WindowsClosed', 'Count', shard.analytics.windowsClosed);
+        metrics.addMetric('SessionsClosed', 'Count', shard.analytics.sessionsClosed);
+        metrics.addMetric('AlertsRaised', 'Count', shard.analytics.alertsRaised);
+        metrics.addMetric('LateEvents', 'Count', shard.analytics.lateEvents);
+        metrics.addMetric('AnalyticsStateItemsWritten', 'Count', shard.analytics.stateItemsWritten);
+        metrics.addMetric('AnalyticsLargestStateItem', 'Bytes', shard.analytics.largestStateItemBytes);
+        if (shard.analytics.maxEventTime !== null)
+          metrics.addMetric('WatermarkLagMs', 'Milliseconds', Date.now() - shard.analytics.maxEventTime);
+      }
     }
     return { batchItemFailures };
   } catch (error) {

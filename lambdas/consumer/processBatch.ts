@@ -2,9 +2,24 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { AnalyticsConfig } from '../shared/analyticsConfig';
 import type { ConsumerConfig } from '../shared/config';
 import type { EventRow } from '../shared/rows';
 import { isAfter } from '../shared/sequence';
+import {
+  type AnalyticsStateStore,
+  type AnalyticsStep,
+  applyEvents,
+  dynamoAnalyticsStateStore,
+  loadAnalyticsState,
+  planAnalyticsObjects,
+  planStateRestore,
+  planStateWrites,
+  type StateSizing,
+  type StateWritePlan,
+  toAnalyticsEvent,
+  writeState,
+} from './analytics';
 import {
   type Checkpoint,
   CheckpointConflictError,
@@ -31,6 +46,29 @@ export interface ConsumerDeps {
   newId?: () => string;
   /** Receives one line per protocol step; the handler wires it to the Powertools logger. */
   log?: (message: string, fields: Record<string, unknown>) => void;
+  /**
+   * Stream analytics (docs/ANALYTICS.md): windows, sessions and alerts with exactly-once state in the
+   * state table. Absent or null: off. The handler turns them on unless `SHARDLINE_ANALYTICS=off`.
+   */
+  analytics?: AnalyticsConfig | null;
+  /** How analytics state is cut into items; tests make buckets tiny to exercise splits. */
+  analyticsStateSizing?: StateSizing;
+}
+
+/** What the analytics did in one invocation for one shard. */
+export interface AnalyticsBatchSummary {
+  events: number;
+  windowsClosed: number;
+  sessionsClosed: number;
+  alertsRaised: number;
+  lateEvents: number;
+  objectsWritten: number;
+  /** State items of the shard, how many this batch wrote, and the largest one's size in bytes. */
+  stateItems: number;
+  stateItemsWritten: number;
+  largestStateItemBytes: number;
+  /** The largest event time seen on the shard after the batch (epoch ms); the watermark trails it. */
+  maxEventTime: number | null;
 }
 
 /** What one invocation did for one shard, for logs, metrics and tests. */
@@ -46,6 +84,8 @@ export interface ShardBatchResult {
   /** An unfinished intent of an earlier invocation that this one rolled back. */
   rolledBack: Intent | null;
   committedSequenceNumber: string | null;
+  /** Null when analytics are off or the batch had nothing new. */
+  analytics: AnalyticsBatchSummary | null;
 }
 
 interface PlannedObject {
@@ -68,7 +108,10 @@ export const shardIdOf = (record: KinesisStreamRecord) =>
 /**
  * Processes a Kinesis batch exactly once per record: for each shard in the event it skips what is
  * already committed, rolls back any unfinished earlier attempt, records an intent, writes the Parquet and
- * CSV objects and the DLQ messages, then commits the checkpoint (docs/EXACTLY_ONCE.md).
+ * CSV objects and the DLQ messages, then commits the checkpoint (docs/EXACTLY_ONCE.md). With analytics
+ * on, it also folds the valid events into the shard's analytics state, writes the closed windows,
+ * sessions, alerts and late events as objects of the same intent, and writes the state as two-version
+ * items before the commit, which commits both (docs/ANALYTICS.md).
  *
  * Any failure throws, so Lambda retries (and bisects) the batch; the retry finds the checkpoint and the
  * intent and continues safely. A successful return always has an empty `batchItemFailures`.
@@ -112,6 +155,7 @@ async function processShardBatch(
     bytesWritten: 0,
     rolledBack: null,
     committedSequenceNumber: null,
+    analytics: null,
   };
 
   let checkpoint = await readCheckpoint(deps.dynamo, shard);
@@ -149,9 +193,13 @@ async function processShardBatch(
     lastSequenceNumber: last.kinesis.sequenceNumber,
     token,
   };
-  const objects = planObjects(rows, batch);
+  const intentId = deps.newId?.() ?? crypto.randomUUID();
+  const analytics = deps.analytics
+    ? await prepareAnalytics(deps, shard, committed, rows, batch, `v${token}:${intentId}`)
+    : null;
+  const objects = [...planObjects(rows, batch), ...(analytics?.objects ?? [])];
   const intent: Intent = {
-    id: deps.newId?.() ?? crypto.randomUUID(),
+    id: intentId,
     firstSequenceNumber: batch.firstSequenceNumber,
     lastSequenceNumber: batch.lastSequenceNumber,
     objectKeys: objects.map((o) => o.key),
@@ -160,7 +208,7 @@ async function processShardBatch(
 
   const intentVersion = await recordIntent(deps.dynamo, shard, checkpoint.version, intent);
   try {
-    await Promise.all(
+    await settleAll(
       objects.map((o) =>
         deps.s3.send(
           new PutObjectCommand({
@@ -185,6 +233,9 @@ async function processShardBatch(
         processedAt,
       );
     }
+    // The analytics state goes after the objects and before the commit, which is the one commit point of
+    // both: until the checkpoint moves, these items' `prev` versions stay the current ones.
+    if (analytics) await writeState(analytics.store, analytics.plan.puts);
     await commitIntent(deps.dynamo, shard, intentVersion, intent, pending.length);
   } catch (error) {
     const landed = await commitLanded(deps, shard, intent);
@@ -197,6 +248,7 @@ async function processShardBatch(
   result.objectsWritten = objects.length;
   result.bytesWritten = objects.reduce((sum, o) => sum + o.body.byteLength, 0);
   result.committedSequenceNumber = batch.lastSequenceNumber;
+  if (analytics) result.analytics = summarize(analytics);
   log('committed', {
     shardId,
     lastSequenceNumber: batch.lastSequenceNumber,
@@ -206,6 +258,66 @@ async function processShardBatch(
     objects: objects.length,
   });
   return result;
+}
+
+interface PreparedAnalytics {
+  events: number;
+  store: AnalyticsStateStore;
+  run: AnalyticsStep;
+  plan: StateWritePlan;
+  objects: PlannedObject[];
+}
+
+/**
+ * Loads the shard's committed analytics state, folds the batch's valid events into it, and plans both
+ * the output objects (for the intent) and the state writes, before anything is written: an oversized
+ * state fails the attempt here, with nothing to roll back.
+ */
+async function prepareAnalytics(
+  deps: ConsumerDeps,
+  shard: ShardKey,
+  committed: string | null,
+  rows: EventRow[],
+  batch: BatchIdentity,
+  writer: string,
+): Promise<PreparedAnalytics> {
+  const config = deps.analytics as AnalyticsConfig;
+  const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
+  const loaded = await loadAnalyticsState(store, committed);
+  const run = applyEvents(loaded.state, rows.map(toAnalyticsEvent), config);
+  const plan = planStateWrites(loaded, run.state, {
+    lastSequenceNumber: batch.lastSequenceNumber,
+    writer,
+    nowMs: (deps.now ?? Date.now)(),
+    sizing: deps.analyticsStateSizing,
+  });
+  return { events: rows.length, store, run, plan, objects: planAnalyticsObjects(run.outputs, batch) };
+}
+
+function summarize({ events, run, plan, objects }: PreparedAnalytics): AnalyticsBatchSummary {
+  const { outputs, state } = run;
+  return {
+    events,
+    windowsClosed: outputs.windows.length,
+    sessionsClosed: outputs.sessions.length,
+    alertsRaised: outputs.alerts.length,
+    lateEvents: outputs.lateEvents.length,
+    objectsWritten: objects.length,
+    stateItems: plan.itemCount,
+    stateItemsWritten: plan.puts.length,
+    largestStateItemBytes: plan.largestItemBytes,
+    maxEventTime: state.maxEventTime,
+  };
+}
+
+/**
+ * Like Promise.all, but waits for every promise to settle before rejecting with the first failure: the
+ * cleanup that follows a failure must not race a write of this attempt that is still in flight.
+ */
+async function settleAll(promises: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function planObjects(rows: EventRow[], batch: BatchIdentity): PlannedObject[] {
@@ -227,15 +339,25 @@ function planObjects(rows: EventRow[], batch: BatchIdentity): PlannedObject[] {
 
 async function deleteObjects(deps: ConsumerDeps, keys: readonly string[]) {
   // One DeleteObject per key: deleting a key that was never written succeeds, so this is idempotent.
-  await Promise.all(
+  await settleAll(
     keys.map((Key) => deps.s3.send(new DeleteObjectCommand({ Bucket: deps.config.bucketName, Key }))),
   );
 }
 
-/** Deletes an earlier attempt's objects, then clears its intent under the fence. */
+/**
+ * Deletes an earlier attempt's objects and restores the analytics state to its committed version, then
+ * clears its intent under the fence. The restore rewrites every analytics item with a new writer, so that
+ * the earlier attempt, if it is still running, can no longer write any of them (docs/ANALYTICS.md).
+ */
 async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpoint): Promise<Checkpoint> {
   const intent = checkpoint.intent as Intent;
   await deleteObjects(deps, intent.objectKeys);
+  if (deps.analytics) {
+    const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
+    const loaded = await loadAnalyticsState(store, checkpoint.lastCommittedSequenceNumber);
+    const writer = `rollback-v${checkpoint.version}:${deps.newId?.() ?? crypto.randomUUID()}`;
+    await writeState(store, planStateRestore(loaded, writer, (deps.now ?? Date.now)()));
+  }
   const version = await clearIntent(deps.dynamo, shard, checkpoint.version, intent.id);
   return { ...checkpoint, version, intent: null };
 }
