@@ -12,7 +12,7 @@ export interface QueryOptions extends TargetOptions {
   format: OutputFormat;
 }
 
-export const LAKE_PREFIXES = ['events/'];
+export const LAKE_PREFIXES = ['events/', 'windows/', 'sessions/', 'alerts/', 'late_events/'];
 
 /**
  * Mirrors the target's lake into `<dataDir>/mirror/<target>-<stage>` (only what changed) and opens DuckDB

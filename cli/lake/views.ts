@@ -1,6 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import {
+  ANALYTICS_DATASET_NAMES,
+  ANALYTICS_DATASETS,
+  type AnalyticsColumnType,
+} from '../../lambdas/shared/analyticsRows';
 import { type ColumnType, EVENT_COLUMNS } from '../../lambdas/shared/rows';
 import type { ResultSet } from '../format';
 
@@ -33,6 +38,69 @@ function emptyEvents(): string {
 
 const HIVE = "hive_partitioning = true, hive_types = {'dt': DATE, 'hour': INTEGER}";
 
+const ANALYTICS_DUCKDB_TYPE: Record<AnalyticsColumnType, string> = {
+  string: 'VARCHAR',
+  int32: 'INTEGER',
+  int64: 'BIGINT',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  timestamptz: 'TIMESTAMPTZ',
+  string_list: 'VARCHAR[]',
+};
+
+/**
+ * The analytics views (docs/ANALYTICS.md): one per dataset (typed and empty while it has no files),
+ * then views that merge the shards. Each shard closes its own windows, so a window appears once per
+ * shard that saw events in it; the merged views add them up. Distinct users add up across shards
+ * because the producer keys records by tenant and user, so a user's events all go to one shard.
+ */
+async function analyticsViews(mirrorDir: string): Promise<string[]> {
+  const statements: string[] = [];
+  for (const name of ANALYTICS_DATASET_NAMES) {
+    const { prefix, columns } = ANALYTICS_DATASETS[name];
+    const dir = join(mirrorDir, prefix);
+    const empty = `SELECT ${columns.map((c) => `NULL::${ANALYTICS_DUCKDB_TYPE[c.type]} AS ${c.name}`).join(', ')}, NULL::DATE AS dt, NULL::INTEGER AS hour WHERE false`;
+    const relation = (await hasFiles(dir, '.parquet'))
+      ? `SELECT * FROM read_parquet(${sqlString(`${dir}/**/*.parquet`)}, ${HIVE})`
+      : empty;
+    statements.push(`CREATE OR REPLACE VIEW ${name} AS ${relation}`);
+  }
+  statements.push(
+    `CREATE OR REPLACE VIEW windows_merged AS
+      SELECT window_kind, tenant_id, event_type, window_start, window_end,
+        count(*) AS shards,
+        sum(event_count) AS event_count,
+        sum(amount_count) AS amount_count,
+        round(sum(amount_usd_sum), 2) AS amount_usd_sum,
+        min(amount_usd_min) AS amount_usd_min,
+        max(amount_usd_max) AS amount_usd_max,
+        sum(distinct_users) AS distinct_users,
+        bool_and(distinct_users_exact) AS distinct_users_exact
+      FROM windows GROUP BY ALL`,
+    `CREATE OR REPLACE VIEW window_totals AS
+      SELECT window_kind, tenant_id, window_start, window_end,
+        sum(event_count) AS events,
+        round(sum(amount_usd_sum), 2) AS amount_usd,
+        count(DISTINCT event_type) AS event_types,
+        count(DISTINCT shard_id) AS shards
+      FROM windows GROUP BY ALL`,
+    `CREATE OR REPLACE VIEW session_stats AS
+      SELECT tenant_id,
+        count(*) AS sessions,
+        round(avg(duration_ms) / 1000, 1) AS avg_duration_s,
+        round(arg_max(duration_ms, (session_end, session_id)) / 1000, 1) AS last_duration_s,
+        max(session_end) AS last_session_end,
+        count(*) FILTER (WHERE closed_by = 'session_end') AS ended_by_session_end,
+        count(*) FILTER (WHERE closed_by = 'inactivity') AS ended_by_inactivity
+      FROM sessions GROUP BY ALL`,
+    `CREATE OR REPLACE VIEW alert_summary AS
+      SELECT tenant_id, pattern, severity, count(*) AS alerts, count(DISTINCT user_id) AS users,
+        min(alert_time) AS first_alert, max(alert_time) AS last_alert
+      FROM alerts GROUP BY ALL`,
+  );
+  return statements;
+}
+
 /**
  * The SQL that defines each view over a mirror directory.
  *
@@ -52,7 +120,11 @@ export async function viewDefinitions(mirrorDir: string): Promise<string[]> {
   const csv = (await hasFiles(csvDir, '.csv'))
     ? `SELECT * FROM read_csv(${sqlString(`${csvDir}/**/*.csv`)}, header = true, columns = {${csvColumns}}, allow_quoted_nulls = false, ${HIVE})`
     : emptyEvents();
-  return [`CREATE OR REPLACE VIEW events AS ${parquet}`, `CREATE OR REPLACE VIEW events_csv AS ${csv}`];
+  return [
+    `CREATE OR REPLACE VIEW events AS ${parquet}`,
+    `CREATE OR REPLACE VIEW events_csv AS ${csv}`,
+    ...(await analyticsViews(mirrorDir)),
+  ];
 }
 
 export class QueryError extends Error {
