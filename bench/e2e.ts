@@ -5,6 +5,7 @@ import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-s
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { produce } from '../lambdas/producer/produce';
+import { addOutcome } from '../lambdas/producer/putRecords';
 import { dynamoClient, kinesisClient } from '../lambdas/shared/clients';
 import { clientOptionsFor, type Service } from '../local/emulators';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline';
@@ -31,6 +32,8 @@ export interface E2eRate {
   label: string;
   ratePerSecond: number | undefined;
   events: number;
+  /** Producers putting side by side, each a share of the events and the rate (default 1). */
+  producers?: number;
 }
 
 export interface CpuShare {
@@ -250,14 +253,28 @@ async function measure(
   try {
     const produceStarted = performance.now();
     const spanMinutes = Math.max(1, Math.ceil(rate.events / (rate.ratePerSecond ?? 20_000) / 60));
-    produced = await produce(kinesis, streamName, {
-      count: rate.events,
-      seed: 8,
-      invalidRatio: 0.02,
-      tenants: 3,
-      startTime: new Date().toISOString(),
-      spanMinutes,
-      ...(rate.ratePerSecond === undefined ? {} : { ratePerSecond: rate.ratePerSecond }),
+    // One producer puts one PutRecords call at a time, so its rate is bounded by the call's latency;
+    // high rates split the events and the rate over several producers running side by side.
+    const producers = Math.max(1, rate.producers ?? 1);
+    const startTime = new Date().toISOString();
+    const outcomes = await Promise.all(
+      Array.from({ length: producers }, (_, index) =>
+        produce(kinesis, streamName, {
+          count: Math.ceil(rate.events / producers),
+          seed: 8 + index,
+          invalidRatio: 0.02,
+          tenants: 3,
+          startTime,
+          spanMinutes,
+          ...(rate.ratePerSecond === undefined ? {} : { ratePerSecond: rate.ratePerSecond / producers }),
+        }),
+      ),
+    );
+    produced = outcomes.reduce((total, outcome) => addOutcome(total, outcome), {
+      sent: 0,
+      failed: 0,
+      shards: {},
+      retried: 0,
     });
     produceSeconds = (performance.now() - produceStarted) / 1000;
     log(

@@ -22,7 +22,7 @@ import { renderChart } from './lib/chart';
 import { tsxImportFlags } from './lib/child';
 import {
   firehoseCostPerMillion,
-  fitLine,
+  interpolateBatchMs,
   recordsPerBatch,
   shardlineCostPerMillion,
   US_EAST_1_PRICES,
@@ -181,28 +181,28 @@ function e2eRates(quick: boolean): E2eRate[] {
   if (quick)
     return [
       { label: '2K/S', ratePerSecond: 2000, events: 6000 },
-      { label: 'MAX', ratePerSecond: undefined, events: 20_000 },
+      { label: 'MAX', ratePerSecond: undefined, events: 20_000, producers: 4 },
     ];
   return [
     { label: '1K/S', ratePerSecond: 1000, events: 15_000 },
     { label: '2K/S', ratePerSecond: 2000, events: 30_000 },
-    { label: '5K/S', ratePerSecond: 5000, events: 50_000 },
-    { label: '20K/S', ratePerSecond: 20_000, events: 60_000 },
-    { label: 'MAX', ratePerSecond: undefined, events: 60_000 },
+    { label: '5K/S', ratePerSecond: 5000, events: 50_000, producers: 2 },
+    { label: '20K/S', ratePerSecond: 20_000, events: 60_000, producers: 4 },
+    { label: 'MAX', ratePerSecond: undefined, events: 60_000, producers: 4 },
   ];
 }
 
 const e2eMethod = (rates: readonly E2eRate[]) =>
-  'Each rate runs on a fresh `startLocalPipeline` (the synthesized stack: kinesalite, dynalite, s3rver, fauxqs, the consumer bundle in its own process behind the local event source mapping: 2 shards, batches of up to 1,000, 1 s batching window), fed by the producer (`produce()` in this process, its own ~300-byte events, 2% invalid) at a fixed rate. ' +
+  'Each rate runs on a fresh `startLocalPipeline` (the synthesized stack: kinesalite, dynalite, s3rver, fauxqs, the consumer bundle in its own process behind the local event source mapping: 2 shards, batches of up to 1,000, 1 s batching window), fed by the producer (`produce()` in this process, its own ~300-byte events, 2% invalid) at a fixed rate; one `produce()` has one PutRecords call in flight, so 5K/S runs 2 side by side and 20K/S and MAX 4, each with its share of the events and the rate. ' +
   `Events per rate, fewer than 100,000 to keep the whole run near 5 minutes: ${rates.map((rate) => `${rate.label} ${rate.events.toLocaleString('en-US')}`).join(', ')}. ` +
   'Latency runs from each record\'s ApproximateArrivalTimestamp to the `committedAt` the consumer wrote on the checkpoint when it committed the batch holding the record (the moment its S3 objects count), polled every 20 ms; arrival times and sequence numbers are read back from the Parquet objects with DuckDB, so the 2% invalid records (DLQ) are not in the latency figures. "To start" is `processed_at`, the start of the invocation. ' +
   'Sustained is events over first arrival to last commit. CPU is user+system time from /proc/<pid>/stat for the four emulators and the consumer\'s processes, and process.cpuUsage() for this process (producer, event source mapping, poller); "machine busy" is the CPU used over what 2 cores give in the same time.';
 
 async function costSection(consumer: NonNullable<BenchResults['consumer']>): Promise<BenchResults['cost']> {
-  const line = fitLine(consumer.batches.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const));
+  const points = consumer.batches.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const);
+  const coreMs = interpolateBatchMs(points);
   const cpuScale = Math.max(1, FULL_VCPU_MB / STACK.consumerMemoryMb);
-  const batchDurationMs = (records: number) =>
-    (line.interceptMs + line.perRecordMs * records) * cpuScale + AWS_IO_MS_PER_BATCH;
+  const batchDurationMs = (records: number) => coreMs(records) * cpuScale + AWS_IO_MS_PER_BATCH;
   const perBatch =
     consumer.batches.find((batch) => batch.batchSize === 1000)?.perBatch ?? consumer.batches[0]?.perBatch;
   const scenarios = [2000, 200, 20].map((eventsPerSecond) => {
@@ -233,7 +233,7 @@ async function costSection(consumer: NonNullable<BenchResults['consumer']>): Pro
     prices: US_EAST_1_PRICES,
     assumptions: [
       `The stack as synthesized: ${STACK.shards} provisioned shards (2,000 events/s is their write limit), batches of up to ${STACK.batchSize} with a ${STACK.batchingWindowSeconds} s window, consumer at ${STACK.consumerMemoryMb} MB arm64, 14-day stream retention (extended-retention shard-hours; the storage beyond 7 days is not counted).`,
-      `Lambda duration per batch = the consumer core's measured time on this machine's core (${line.interceptMs.toFixed(2)} ms + ${(line.perRecordMs * 1000).toFixed(1)} µs per record, a least-squares line through the medians) × ${cpuScale.toFixed(2)} (a ${STACK.consumerMemoryMb} MB function gets ${STACK.consumerMemoryMb}/${FULL_VCPU_MB} of a vCPU; Graviton taken as equal to this core) + ${AWS_IO_MS_PER_BATCH} ms assumed waiting on AWS per batch.`,
+      `Lambda duration per batch = the consumer core's measured median on this machine's core (${points.map(([records, ms]) => `${ms.toFixed(1)} ms for ${records.toLocaleString('en-US')}`).join(', ')}; straight lines between, the nearest one extended) × ${cpuScale.toFixed(2)} (a ${STACK.consumerMemoryMb} MB function gets ${STACK.consumerMemoryMb}/${FULL_VCPU_MB} of a vCPU; Graviton taken as equal to this core) + ${AWS_IO_MS_PER_BATCH} ms assumed waiting on AWS per batch.`,
       `Per batch, from the fakes: ${perBatch?.s3Puts} S3 PUTs (one event-time partition), ${perBatch?.writeRequestUnits} WRU, ${perBatch?.readRequestUnits} RRU; SQS one request per 10 invalid records.`,
       `Records of ${Math.round(consumer.recordBytes)} bytes: one 25 KB PUT payload unit each; Firehose bills each as 5 KB (GB = 2^30 bytes).`,
       'Not counted, as the same on both sides or small: S3 storage, CloudWatch Logs and metrics, data transfer. Firehose writes one format (Parquet) with no dead-letter queue and no exactly-once; partitioning by event time would add dynamic partitioning (per GB and per object).',

@@ -234,26 +234,31 @@ export function firehoseCostPerMillion(recordBytes: number, prices: PriceList): 
 }
 
 /**
- * Least-squares line through (records, milliseconds) points: a batch's fixed cost and its cost per record.
+ * Milliseconds per batch of any size from measured (records, milliseconds) points: straight lines between
+ * neighbouring points, the nearest segment extended beyond them, never below zero.
  *
  * @example
  * ```ts
- * fitLine([[100, 3], [1000, 21]]); // { interceptMs: 1, perRecordMs: 0.02 }
+ * const duration = interpolateBatchMs([[100, 3], [1000, 21]]);
+ * duration(550); // 12
+ * duration(10); // 1.2
  * ```
  */
-export function fitLine(points: ReadonlyArray<readonly [number, number]>): {
-  interceptMs: number;
-  perRecordMs: number;
-} {
-  const n = points.length;
-  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
-  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
-  let numerator = 0;
-  let denominator = 0;
-  for (const [x, y] of points) {
-    numerator += (x - meanX) * (y - meanY);
-    denominator += (x - meanX) ** 2;
-  }
-  const perRecordMs = denominator === 0 ? 0 : numerator / denominator;
-  return { interceptMs: meanY - perRecordMs * meanX, perRecordMs };
+export function interpolateBatchMs(
+  points: ReadonlyArray<readonly [number, number]>,
+): (records: number) => number {
+  const sorted = [...points].sort((a, b) => a[0] - b[0]);
+  return (records) => {
+    if (sorted.length === 0) return 0;
+    if (sorted.length === 1)
+      return (
+        ((sorted[0] as readonly [number, number])[1] * records) / (sorted[0] as readonly [number, number])[0]
+      );
+    let segment = 0;
+    while (segment < sorted.length - 2 && records > (sorted[segment + 1] as readonly [number, number])[0])
+      segment++;
+    const [x0, y0] = sorted[segment] as readonly [number, number];
+    const [x1, y1] = sorted[segment + 1] as readonly [number, number];
+    return Math.max(0, y0 + ((y1 - y0) * (records - x0)) / (x1 - x0));
+  };
 }

@@ -7,7 +7,7 @@ import { firstCommitCovering, parseReportLine } from '../../bench/e2e';
 import { compact, niceStep } from '../../bench/lib/chart';
 import {
   firehoseCostPerMillion,
-  fitLine,
+  interpolateBatchMs,
   recordsPerBatch,
   type ShardlineScenario,
   shardlineCostPerMillion,
@@ -172,14 +172,16 @@ describe('the cost model', () => {
     expect(small.lines[0]?.quantity).toBeCloseTo((1e6 * 5120) / 2 ** 30);
   });
 
-  it('fits a fixed cost and a cost per record through batch timings', () => {
-    const line = fitLine([
-      [100, 3],
+  it('interpolates batch durations between measured sizes and extends the nearest segment', () => {
+    const duration = interpolateBatchMs([
       [1000, 21],
+      [100, 3],
       [10_000, 201],
     ]);
-    expect(line.interceptMs).toBeCloseTo(1);
-    expect(line.perRecordMs).toBeCloseTo(0.02);
+    expect(duration(550)).toBeCloseTo(12);
+    expect(duration(10)).toBeCloseTo(1.2);
+    expect(duration(20_000)).toBeCloseTo(401);
+    expect(duration(1)).toBeGreaterThanOrEqual(0);
   });
 });
 
