@@ -1,0 +1,338 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mirrorBucket } from '../../cli/lake/mirror';
+import { openLake } from '../../cli/lake/views';
+import {
+  type AnalyticsOutputs,
+  applyEvents,
+  canonicalState,
+  dynamoAnalyticsStateStore,
+  emptyAnalyticsState,
+  loadAnalyticsState,
+  toAnalyticsEvent,
+} from '../../lambdas/consumer/analytics';
+import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
+import { decodeRecord } from '../../lambdas/consumer/decode';
+import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
+import { toRow } from '../../lambdas/consumer/transform';
+import { analyticsConfig } from '../../lambdas/shared/analyticsConfig';
+import { ANALYTICS_DATASET_NAMES, ANALYTICS_DATASETS } from '../../lambdas/shared/analyticsRows';
+import { dynamoClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
+import { resourceNames } from '../../lambdas/shared/naming';
+import { buildApp } from '../../lib/app';
+import { clientOptionsFor, type RunningEmulators, startEmulators } from '../../local/emulators';
+import { provision } from '../../local/provision';
+import { describeStack } from '../../local/template';
+import {
+  CRASH_POINTS,
+  type CrashCall,
+  type CrashPlan,
+  installCrashPlan,
+  SimulatedCrash,
+} from '../helpers/crash';
+import { bigSequence, kinesisEvent, kinesisRecord } from '../helpers/kinesisEvents';
+
+/**
+ * The analytics state and outputs against the real emulators (dynalite, s3rver, fauxqs): crash the
+ * consumer between its state writes and its commit (and everywhere else the protocol has a step), crash
+ * it again while it restores a crashed attempt's state, replay with other batch boundaries, and check
+ * that the committed state and every analytics row in the lake equal one fold over all the events.
+ */
+const names = resourceNames('antest');
+const config = {
+  bucketName: `${names.bucketNamePrefix}-000000000000-us-east-1`,
+  tableName: names.tableName,
+  dlqUrl: '',
+  streamName: names.streamName,
+};
+const analytics = analyticsConfig({
+  tumblingWindowMs: 60_000,
+  hoppingWindowMs: 180_000,
+  hoppingStepMs: 60_000,
+  watermarkDelayMs: 5_000,
+  allowedLatenessMs: 20_000,
+  sessionGapMs: 4 * 60_000,
+  distinctExactLimit: 2,
+  velocity: { maxEventsPerWindow: 3, windowMs: 60_000 },
+  amount: { sigmas: 2, minSamples: 3 },
+  rapidFire: { events: 3, withinMs: 10_000 },
+  paymentFailures: { failures: 2, withinMs: 10 * 60_000 },
+});
+// Small buckets, so that the state spans several items per part.
+const sizing = { splitBytes: 300, maxBucketBytes: 180 * 1024, maxBuckets: 64 };
+const T0 = Date.parse('2026-11-01T00:00:00.000Z');
+let running: RunningEmulators;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'shardline-analytics-eo-'));
+  running = await startEmulators({ dataDir });
+  const outdir = join(dataDir, 'cdk.out');
+  const { app } = buildApp({ stage: 'antest', outdir, bundling: false, validation: false });
+  const stack = app.synth().getStackByName(names.stackName);
+  const resolved = await provision(describeStack(stack.template, { cdkOutDir: outdir }), running);
+  config.dlqUrl = Object.values(resolved).find((r) => r.type === 'AWS::SQS::Queue')?.ref ?? '';
+});
+
+afterAll(async () => {
+  await running?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A fresh consumer "process" with analytics on: its own clients, optionally doomed to crash. */
+function consumerProcess(plan?: CrashPlan) {
+  const s3 = s3Client(clientOptionsFor(running, 's3'));
+  const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
+  const sqs = sqsClient(clientOptionsFor(running, 'sqs'));
+  if (plan) installCrashPlan(plan, [s3, dynamo, sqs]);
+  return (records: KinesisStreamRecord[]) =>
+    processKinesisEvent(kinesisEvent(records), {
+      s3,
+      dynamo,
+      sqs,
+      config,
+      analytics,
+      analyticsStateSizing: sizing,
+    });
+}
+
+function eventJson(i: number): string {
+  const burst = i >= 20 && i < 24;
+  const time = burst ? T0 + 500_000 + (i - 20) * 1_000 : i === 30 ? T0 + 180_000 : T0 + i * 25_000;
+  const user = burst ? 'u-9' : `u-${i % 3}`;
+  const type =
+    i % 10 === 0
+      ? 'session_start'
+      : i % 10 === 9
+        ? 'session_end'
+        : i % 5 === 2
+          ? 'payment_processed'
+          : i % 5 === 3
+            ? 'add_to_cart'
+            : 'page_view';
+  const payload = {
+    session_start: { device: 'desktop', country: 'FR' },
+    session_end: { duration_ms: 60_000 },
+    payment_processed: {
+      payment_id: `pay-${i}`,
+      order_id: `o-${i}`,
+      amount: 10 + i * 3,
+      currency: 'USD',
+      method: 'card',
+      status: i === 12 || i === 27 ? 'failed' : 'succeeded',
+    },
+    add_to_cart: { product_id: 'p-1', quantity: 1 + (i % 3), unit_price: 5 + i, currency: 'eur' },
+    page_view: { url: `/p/${i}` },
+  }[type];
+  return JSON.stringify({
+    event_id: `00000000-0000-4000-8000-${(1000 + i).toString(16).padStart(12, '0')}`,
+    schema_version: 1,
+    tenant_id: i % 4 === 1 && !burst ? 'globex' : 'acme',
+    event_type: type,
+    occurred_at: new Date(time).toISOString(),
+    user_id: user,
+    session_id: `s-${user}-${Math.floor(i / 10)}`,
+    payload,
+  });
+}
+
+/** 40 records on one shard: sessions, a burst, failed payments, a late event; every seventh is invalid. */
+function shardRecords(shardId: string) {
+  return Array.from({ length: 40 }, (_, i) =>
+    kinesisRecord(
+      shardId,
+      bigSequence(i + 1),
+      i % 7 === 3 ? `{"broken": ${i}` : eventJson(i),
+      `acme#u-${i % 3}`,
+    ),
+  );
+}
+
+function expectedFold(records: KinesisStreamRecord[]) {
+  const events = records.flatMap((record) => {
+    const decoded = decodeRecord(record);
+    if (!decoded.ok) return [];
+    const origin = {
+      shardId: record.eventID.split(':')[0] as string,
+      sequenceNumber: record.kinesis.sequenceNumber,
+      partitionKey: record.kinesis.partitionKey,
+      arrivalTime: 0,
+    };
+    return [toAnalyticsEvent(toRow(decoded.event, origin, 0))];
+  });
+  return applyEvents(emptyAnalyticsState(), events, analytics);
+}
+
+const asRows = (list: object[]) => list.map((row) => JSON.stringify(row, Object.keys(row).sort())).sort();
+
+/** The analytics rows of one shard in the lake, through the query views, back in their row shapes. */
+async function lakeRows(shardId: string) {
+  const mirrorDir = join(dataDir, 'mirror');
+  const prefixes = ANALYTICS_DATASET_NAMES.map((name) => `${ANALYTICS_DATASETS[name].prefix}/`);
+  await mirrorBucket(s3Client(clientOptionsFor(running, 's3')), config.bucketName, prefixes, mirrorDir);
+  const lake = await openLake(mirrorDir);
+  try {
+    const rows: Record<string, string[]> = {};
+    for (const name of ANALYTICS_DATASET_NAMES) {
+      const { columns } = ANALYTICS_DATASETS[name];
+      const select = columns.map((c) =>
+        c.type === 'timestamptz' ? `epoch_ms(${c.name}) AS ${c.name}` : c.name,
+      );
+      const result = await lake.query(
+        `SELECT ${select.join(', ')} FROM ${name} WHERE shard_id = '${shardId}'`,
+      );
+      rows[name] = asRows(
+        result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]]))),
+      );
+    }
+    return rows;
+  } finally {
+    lake.close();
+  }
+}
+
+async function expectExactlyOnce(shardId: string, all: KinesisStreamRecord[]) {
+  const expected = expectedFold(all);
+  const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
+  const shard = { ...config, shardId };
+  const checkpoint = await readCheckpoint(dynamo, shard);
+  expect(checkpoint.lastCommittedSequenceNumber).toBe(all.at(-1)?.kinesis.sequenceNumber);
+  const committed = await loadAnalyticsState(
+    dynamoAnalyticsStateStore(dynamo, shard),
+    checkpoint.lastCommittedSequenceNumber,
+  );
+  expect(canonicalState(committed.state)).toBe(canonicalState(expected.state));
+  const outputs: AnalyticsOutputs = expected.outputs;
+  expect(await lakeRows(shardId)).toEqual({
+    windows: asRows(outputs.windows),
+    sessions: asRows(outputs.sessions),
+    alerts: asRows(outputs.alerts),
+    late_events: asRows(outputs.lateEvents),
+  });
+  return { expected, committed };
+}
+
+const isStatePut = (call: CrashCall) =>
+  call.command === 'PutItemCommand' &&
+  String((call.input.Item as Record<string, { S?: string }>)?.sk?.S ?? '').startsWith('analytics#');
+const isRestorePut = (call: CrashCall) =>
+  isStatePut(call) &&
+  String((call.input.Item as Record<string, { S?: string }>).writer?.S).startsWith('rollback-');
+const isCommit = (call: CrashCall) =>
+  call.command === 'UpdateItemCommand' && /SET lastSeq/.test(String(call.input.UpdateExpression ?? ''));
+
+const ANALYTICS_CRASH_POINTS: CrashPlan[] = [
+  { name: 'after its first state write', after: (call) => isStatePut(call) },
+  { name: 'between its state writes and the commit', before: (call) => isCommit(call) },
+];
+
+const REPLAYS: Array<{ name: string; batches: (all: KinesisStreamRecord[]) => KinesisStreamRecord[][] }> = [
+  { name: 'the same batch', batches: (all) => [all.slice(10, 30)] },
+  { name: 'smaller batches, as after a bisect', batches: (all) => [all.slice(10, 20), all.slice(20, 30)] },
+  { name: 'a larger batch', batches: (all) => [all.slice(10, 40)] },
+  { name: 'a batch starting before the checkpoint', batches: (all) => [all.slice(0, 30)] },
+];
+
+let shardNumber = 100;
+const nextShard = () => `shardId-${String(++shardNumber).padStart(12, '0')}`;
+
+async function crashThenReplay(plan: CrashPlan, replay: (typeof REPLAYS)[number]) {
+  const shardId = nextShard();
+  const all = shardRecords(shardId);
+  await consumerProcess()(all.slice(0, 10));
+  await expect(consumerProcess(plan)(all.slice(10, 30))).rejects.toThrowError(SimulatedCrash);
+  const restarted = consumerProcess();
+  for (const batch of replay.batches(all)) await restarted(batch);
+  await restarted(all); // Lambda eventually delivers everything up to the tip.
+  return expectExactlyOnce(shardId, all);
+}
+
+describe('the records of each shard', () => {
+  it('close windows, end sessions, raise three kinds of alert and include a late event', () => {
+    const { outputs } = expectedFold(shardRecords('shardId-000000000000'));
+    expect(outputs.windows.length).toBeGreaterThan(10);
+    expect(new Set(outputs.sessions.map((s) => s.closed_by))).toEqual(new Set(['session_end', 'inactivity']));
+    expect(new Set(outputs.alerts.map((a) => a.pattern))).toEqual(
+      new Set(['velocity_spike', 'rapid_fire', 'payment_failures']),
+    );
+    expect(outputs.lateEvents.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe.each(ANALYTICS_CRASH_POINTS)('a consumer with analytics that crashes $name', (plan) => {
+  it.each(REPLAYS)('and is replayed with $name commits state and outputs exactly once', async (replay) => {
+    await crashThenReplay(plan, replay);
+  });
+});
+
+// The other steps of the protocol, each with one replay shape (the events protocol's own test covers
+// every shape): before any state write, and after the commit.
+describe.each([
+  ...CRASH_POINTS.filter((p) => !/commit/.test(p.name)),
+  { name: 'after the commit, before returning', after: isCommit },
+])('a consumer with analytics that crashes $name', (plan) => {
+  it('and is replayed from before the checkpoint commits state and outputs exactly once', async () => {
+    await crashThenReplay(plan, REPLAYS[3] as (typeof REPLAYS)[number]);
+  });
+});
+
+describe('a consumer that crashes again while restoring the state of a crashed attempt', () => {
+  it('leaves the intent for the next invocation, which restores and commits exactly once', async () => {
+    const shardId = nextShard();
+    const all = shardRecords(shardId);
+    await consumerProcess()(all.slice(0, 10));
+    await expect(
+      consumerProcess({ name: 'before the commit', before: isCommit })(all.slice(10, 30)),
+    ).rejects.toThrowError(SimulatedCrash);
+    await expect(
+      consumerProcess({ name: 'during the restore', after: isRestorePut })(all.slice(10, 20)),
+    ).rejects.toThrowError(SimulatedCrash);
+    const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
+    expect((await readCheckpoint(dynamo, { ...config, shardId })).intent).not.toBeNull();
+    await consumerProcess()(all);
+    const { committed } = await expectExactlyOnce(shardId, all);
+    expect(committed.layout.windows + committed.layout.sessions + committed.layout.users).toBeGreaterThan(3);
+  });
+
+  it('fences out a write the crashed attempt still had in flight', async () => {
+    const shardId = nextShard();
+    const all = shardRecords(shardId);
+    await consumerProcess()(all.slice(0, 10));
+    // The crashed attempt's last state write is held back and lands only after the next rollback.
+    let heldBack: (() => Promise<unknown>) | undefined;
+    const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
+    const s3 = s3Client(clientOptionsFor(running, 's3'));
+    const sqs = sqsClient(clientOptionsFor(running, 'sqs'));
+    let statePuts = 0;
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as Record<string, unknown>;
+        const call = { command: String(context.commandName), input };
+        if (isStatePut(call) && ++statePuts === 1) {
+          heldBack = () => next(args);
+          throw new SimulatedCrash('a state write held in flight');
+        }
+        if (isCommit(call)) throw new SimulatedCrash('before the commit');
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdBack' },
+    );
+    await expect(
+      processKinesisEvent(kinesisEvent(all.slice(10, 30)), {
+        s3,
+        dynamo,
+        sqs,
+        config,
+        analytics,
+        analyticsStateSizing: sizing,
+      }),
+    ).rejects.toThrowError(SimulatedCrash);
+    await consumerProcess()(all.slice(10, 20)); // rolls back the attempt and restores its state
+    await expect(heldBack?.()).rejects.toThrowError(/conditional/i);
+    await consumerProcess()(all);
+    await expectExactlyOnce(shardId, all);
+  });
+});
