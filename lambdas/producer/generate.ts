@@ -8,6 +8,8 @@ export interface GeneratedRecord {
   partitionKey: string;
   /** Set on the records generated to be invalid, saying how they are broken. */
   invalidKind?: InvalidKind;
+  /** Set on the records injected as a known anomaly (`anomalies: true`), saying which. */
+  anomaly?: AnomalyKind;
 }
 
 export const INVALID_KINDS = ['malformed_json', 'missing_field', 'wrong_type', 'unknown_event_type'] as const;
@@ -24,6 +26,34 @@ export interface GenerateOptions {
   startTime: number;
   spanMinutes: number;
   usersPerTenant: number;
+  /**
+   * Also inject one known instance of each anomaly the analytics alert on (docs/ANALYTICS.md), each by its
+   * own user, on top of the `count` normal records, which stay byte-identical. Off by default. Needs a span
+   * of at least {@link MIN_ANOMALY_SPAN_MINUTES} minutes.
+   */
+  anomalies?: boolean;
+}
+
+/** The anomalies `anomalies: true` injects; each raises the alert of the same name. */
+export const ANOMALY_KINDS = ['velocity_spike', 'amount_anomaly', 'rapid_fire', 'payment_failures'] as const;
+export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
+export const MIN_ANOMALY_SPAN_MINUTES = 30;
+
+export class AnomalySpanTooShortError extends Error {
+  constructor(spanMinutes: number) {
+    super(
+      `injecting anomalies needs spanMinutes >= ${MIN_ANOMALY_SPAN_MINUTES} (got ${spanMinutes}): ` +
+        'shorter spans crowd the baseline events of the amount anomaly into a velocity spike',
+    );
+    this.name = 'AnomalySpanTooShortError';
+  }
+}
+
+/** One injected anomaly: who carries it. */
+export interface InjectedAnomaly {
+  kind: AnomalyKind;
+  tenantId: string;
+  userId: string;
 }
 
 const EVENT_MIX: ReadonlyArray<[EventType, number]> = [
@@ -135,9 +165,102 @@ export function generateRecords(options: GenerateOptions): GeneratedRecord[] {
   return Array.from(streamRecords(options));
 }
 
+/**
+ * Who carries each injected anomaly, so that a test can expect exactly these alerts and no others.
+ *
+ * @example
+ * ```ts
+ * injectedAnomalies({ tenants: ['acme'] }).map((a) => a.userId);
+ * // ['u-anomaly-velocity', 'u-anomaly-amount', 'u-anomaly-rapid', 'u-anomaly-payments']
+ * ```
+ */
+export function injectedAnomalies(options: Pick<GenerateOptions, 'tenants'>): InjectedAnomaly[] {
+  const tenantId = options.tenants[0] ?? 'acme';
+  const users: Record<AnomalyKind, string> = {
+    velocity_spike: 'u-anomaly-velocity',
+    amount_anomaly: 'u-anomaly-amount',
+    rapid_fire: 'u-anomaly-rapid',
+    payment_failures: 'u-anomaly-payments',
+  };
+  return ANOMALY_KINDS.map((kind) => ({ kind, tenantId, userId: users[kind] }));
+}
+
+interface TimedRecord {
+  at: number;
+  record: GeneratedRecord;
+}
+
+/**
+ * The injected anomalies' records with their event times, oldest first. They use their own random
+ * sequence, so the normal records do not change. With the default thresholds:
+ * - velocity_spike: 25 page views in one minute, 2 s apart (more than 20 per window, never 8 in 10 s);
+ * - rapid_fire: 10 page views within 4.5 s (8 within 10 s, but only 10 in the window);
+ * - amount_anomaly: 24 payments of about $100 spread over the span, then one of $9,500;
+ * - payment_failures: 4 failed payments one minute apart (3 within 10 minutes).
+ */
+function anomalyRecords(options: GenerateOptions): TimedRecord[] {
+  if (options.spanMinutes < MIN_ANOMALY_SPAN_MINUTES) throw new AnomalySpanTooShortError(options.spanMinutes);
+  const random = seededRandom(options.seed ^ 0x5eed_a11e);
+  const encoder = new TextEncoder();
+  const spanMs = options.spanMinutes * 60_000;
+  const minuteAt = (share: number) => Math.floor((options.startTime + share * spanMs) / 60_000) * 60_000;
+  const records: TimedRecord[] = [];
+  const add = (anomaly: InjectedAnomaly, at: number, type: EventType, payload: Record<string, unknown>) => {
+    const event = {
+      event_id: random.uuid(),
+      schema_version: SCHEMA_VERSION,
+      tenant_id: anomaly.tenantId,
+      event_type: type,
+      occurred_at: new Date(at).toISOString(),
+      user_id: anomaly.userId,
+      payload,
+    };
+    records.push({
+      at,
+      record: {
+        data: encoder.encode(JSON.stringify(event)),
+        partitionKey: `${anomaly.tenantId}#${anomaly.userId}`,
+        anomaly: anomaly.kind,
+      },
+    });
+  };
+  const page = () => ({ url: `/products/${random.int(1, 5000)}`, duration_ms: random.int(50, 5_000) });
+  const payment = (amount: number, status: string) => ({
+    payment_id: `pay-${random.uuid().slice(0, 13)}`,
+    order_id: `o-${random.uuid().slice(0, 13)}`,
+    amount,
+    currency: 'USD',
+    method: 'card',
+    status,
+  });
+  const [velocity, amount, rapid, payments] = injectedAnomalies(options) as [
+    InjectedAnomaly,
+    InjectedAnomaly,
+    InjectedAnomaly,
+    InjectedAnomaly,
+  ];
+  for (let k = 0; k < 25; k++) add(velocity, minuteAt(0.25) + 1_000 + k * 2_000, 'page_view', page());
+  for (let k = 0; k < 10; k++) add(rapid, minuteAt(0.5) + 1_000 + k * 500, 'page_view', page());
+  for (let k = 0; k < 24; k++) {
+    const at = options.startTime + Math.floor((0.05 + (0.65 * k) / 23) * spanMs);
+    add(amount, at, 'payment_processed', payment(95 + random.int(0, 1_000) / 100, 'succeeded'));
+  }
+  add(amount, minuteAt(0.75) + 30_000, 'payment_processed', payment(9_500, 'succeeded'));
+  for (let k = 0; k < 4; k++)
+    add(
+      payments,
+      minuteAt(0.9) + k * 60_000,
+      'payment_processed',
+      payment(20 + random.int(0, 2_000) / 100, 'failed'),
+    );
+  return records.sort((a, b) => a.at - b.at);
+}
+
 /** The same records as {@link generateRecords}, one at a time, so millions fit in constant memory. */
 export function* streamRecords(options: GenerateOptions): Generator<GeneratedRecord> {
   const random = seededRandom(options.seed);
+  const anomalies = options.anomalies ? anomalyRecords(options) : [];
+  let nextAnomaly = 0;
   const encoder = new TextEncoder();
   const invalidCount = Math.round(options.count * options.invalidRatio);
   const invalidEvery = invalidCount > 0 ? options.count / invalidCount : Number.POSITIVE_INFINITY;
@@ -152,7 +275,14 @@ export function* streamRecords(options: GenerateOptions): Generator<GeneratedRec
     const userKey = `${tenant}#${user}`;
     if (type === 'session_start' || !sessions.has(userKey))
       sessions.set(userKey, `s-${random.uuid().slice(0, 18)}`);
-    const offsetMs = Math.floor((i / Math.max(1, options.count)) * spanMs) + random.int(0, 999);
+    const baseOffsetMs = Math.floor((i / Math.max(1, options.count)) * spanMs);
+    // Injected records go in event-time order among the normal ones, so none of them arrives late.
+    while (
+      nextAnomaly < anomalies.length &&
+      (anomalies[nextAnomaly] as TimedRecord).at <= options.startTime + baseOffsetMs
+    )
+      yield (anomalies[nextAnomaly++] as TimedRecord).record;
+    const offsetMs = baseOffsetMs + random.int(0, 999);
     const event: EventInput = {
       event_id: random.uuid(),
       schema_version: SCHEMA_VERSION,
@@ -175,4 +305,5 @@ export function* streamRecords(options: GenerateOptions): Generator<GeneratedRec
       yield { data: encoder.encode(JSON.stringify(event)), partitionKey: userKey };
     }
   }
+  while (nextAnomaly < anomalies.length) yield (anomalies[nextAnomaly++] as TimedRecord).record;
 }
