@@ -2,18 +2,26 @@
  * The local event source mapping against a real kinesalite and fauxqs, invoking fixture handlers through
  * the real function host. Each test cites the Lambda behaviour it checks (Lambda developer guide: "Using
  * Lambda with Kinesis", "Lambda event source mappings", "Retain discarded batch records for a Kinesis
- * Data Streams event source", "Configuring partial batch response with Kinesis Data Streams").
+ * Data Streams event source", "Configuring partial batch response with Kinesis Data Streams",
+ * "Implementing stateful Kinesis Data Streams processing in Lambda", "Control which events Lambda sends
+ * to your function", "Using event filtering with a Kinesis event source"). One file, so that the
+ * emulators start once: the suite runs its files one after another.
  */
 import { SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import {
   eventPayloadBytes,
+  formatWindowTime,
+  InvalidFilterCriteriaError,
+  type KinesisTimeWindowEvent,
   MAX_INVOCATION_PAYLOAD_BYTES,
+  MAX_WINDOW_STATE_BYTES,
   StateDirMismatchError,
   StreamUnavailableError,
   UnsupportedOnFailureDestinationError,
 } from '../../local/esm';
 import {
+  awayFromWindowBoundary,
   createQueue,
   createStream,
   delay,
@@ -22,6 +30,7 @@ import {
   type MappingUnderTest,
   type MappingUnderTestOptions,
   putRecords,
+  type RecordedInvocation,
   receiveOnFailureMessages,
   startEmulators,
   startMappingUnderTest,
@@ -725,5 +734,490 @@ describe('observability', () => {
         },
       ],
     });
+  });
+});
+
+// Tumbling windows: the Lambda developer guide, "Implementing stateful Kinesis Data Streams processing in
+// Lambda" (quoted as "Stateful processing"), and the Lambda event definitions (`TimeWindowProperties`) for
+// what the two flags mean.
+
+interface WindowSumResult {
+  state: { sum: number; records: number; invocations: number; padding?: string };
+  report?: { window: { start: string; end: string }; total: number };
+}
+
+function windowEvent(invocation: RecordedInvocation | undefined): KinesisTimeWindowEvent {
+  return invocation?.event as KinesisTimeWindowEvent;
+}
+
+function resultOf(invocation: RecordedInvocation | undefined): WindowSumResult {
+  if (!invocation?.outcome.ok)
+    throw new Error(`not a successful invocation: ${JSON.stringify(invocation?.outcome)}`);
+  return invocation.outcome.result as WindowSumResult;
+}
+
+function flags(under: MappingUnderTest): Array<[boolean, boolean]> {
+  return under.invocations.map((invocation) => {
+    const event = windowEvent(invocation);
+    return [event.isFinalInvokeForWindow, event.isWindowTerminatedEarly];
+  });
+}
+
+function amounts(values: Array<Record<string, unknown>>, partitionKey = 'key') {
+  return values.map((value) => ({ data: JSON.stringify(value), partitionKey }));
+}
+
+const decisions = (under: MappingUnderTest) => under.logs.map((entry) => entry.decision).filter(Boolean);
+
+// The mapping's clock starts an hour behind, so that no window ends by time while a test writes and
+// aggregates, however slow the machine: a window ends when a later record is read, when its shard ends,
+// or when the test moves the clock past it with endWindowsByTime.
+const CLOCK_BEHIND_MS = 3_600_000;
+
+function endWindowsByTime(under: MappingUnderTest, windowSeconds: number) {
+  under.advanceClock(CLOCK_BEHIND_MS + windowSeconds * 2_000);
+}
+
+describe('TumblingWindowInSeconds: aggregation and processing', () => {
+  // Stateful processing: "You can receive these records in multiple batches, each as a separate
+  // invocation. Each invocation receives a state." and "At the end of the window, the flag
+  // isFinalInvokeForWindow is set to true to indicate that this is the final state".
+  test('a window is aggregated over several invocations, each receiving the state the previous one returned, and the final invocation reports the total', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const under = await start({
+      stream,
+      handler: 'windowSum.handler',
+      clockOffsetMs: -CLOCK_BEHIND_MS,
+      settings: { TumblingWindowInSeconds: 60, BatchSize: 2 },
+    });
+    await awayFromWindowBoundary(60);
+    const sequenceNumbers = await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      amounts([1, 2, 3, 4, 5].map((amount) => ({ amount }))),
+    );
+    await eventually(
+      () => under.invocations.flatMap((invocation) => invocation.sequenceNumbers).length === 5,
+    );
+    // The window has not ended: no final invocation yet, and the checkpoint waits for the window.
+    expect(flags(under).every(([final]) => !final)).toBe(true);
+    expect(under.mapping.stats().shards[0]).toMatchObject({
+      lastProcessedSequenceNumber: undefined,
+      openWindow: { stateBytes: expect.any(Number) },
+    });
+
+    endWindowsByTime(under, 60);
+    await under.mapping.waitUntilIdle();
+
+    const aggregates = under.invocations.slice(0, -1);
+    const final = under.invocations[under.invocations.length - 1];
+    expect(aggregates.length).toBeGreaterThanOrEqual(3);
+    // Each invocation received the state the previous invocation of the window returned; `{}` at first.
+    expect(windowEvent(aggregates[0]).state).toEqual({});
+    for (let index = 1; index < under.invocations.length; index += 1) {
+      expect(windowEvent(under.invocations[index]).state).toEqual(
+        resultOf(under.invocations[index - 1]).state,
+      );
+    }
+    // The final invocation carries no records (all were aggregated) and the final state.
+    expect(windowEvent(final)).toMatchObject({
+      Records: [],
+      state: { sum: 15, records: 5, invocations: aggregates.length },
+      isFinalInvokeForWindow: true,
+      isWindowTerminatedEarly: false,
+    });
+    expect(resultOf(final).report?.total).toBe(15);
+    // One window for all, aligned on the arrival time, with the shard and stream named.
+    const arrivalMs = (aggregates[0]?.event.Records[0]?.kinesis.approximateArrivalTimestamp ?? 0) * 1000;
+    const startMs = Math.floor(arrivalMs / 60_000) * 60_000;
+    for (const invocation of under.invocations) {
+      expect(windowEvent(invocation)).toMatchObject({
+        window: { start: formatWindowTime(startMs), end: formatWindowTime(startMs + 60_000) },
+        shardId: 'shardId-000000000000',
+        eventSourceARN: stream.streamArn,
+      });
+    }
+    // "After successful invocation, your function checkpoints the sequence number".
+    expect(under.mapping.stats().shards[0]?.lastProcessedSequenceNumber).toBe(sequenceNumbers[4]);
+    expect(under.mapping.stats().shards[0]?.openWindow).toBeUndefined();
+    expect(decisions(under)).toEqual(
+      expect.arrayContaining(['window-open', 'invoke', 'window-final-invoke', 'window-complete']),
+    );
+  });
+
+  // Stateful processing: "Lambda determines tumbling window boundaries based on the time when records
+  // were inserted into the stream."
+  test('records that arrive after the window end start the next window with a fresh state, once the earlier window had its final invocation', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const under = await start({
+      stream,
+      handler: 'windowSum.handler',
+      clockOffsetMs: -CLOCK_BEHIND_MS,
+      settings: { TumblingWindowInSeconds: 1 },
+    });
+    await putRecords(emulators.kinesis, stream.streamName, amounts([{ amount: 1 }]));
+    await eventually(() => under.invocations.length === 1);
+    // Write the next record once the first record's window is over.
+    const firstEndMs = Date.parse(windowEvent(under.invocations[0]).window.end);
+    await delay(Math.max(0, firstEndMs - Date.now()) + 50);
+    await putRecords(emulators.kinesis, stream.streamName, amounts([{ amount: 10 }]));
+    await eventually(() => under.invocations.length === 3);
+    endWindowsByTime(under, 1);
+    await eventually(
+      () =>
+        under.invocations.filter((invocation) => windowEvent(invocation).isFinalInvokeForWindow).length === 2,
+    );
+
+    const windows = under.invocations.map((invocation) => windowEvent(invocation).window.start);
+    expect(new Set(windows).size).toBe(2);
+    const [firstWindow, secondWindow] = [...new Set(windows)];
+    const ofWindow = (start: string | undefined) =>
+      under.invocations.filter((invocation) => windowEvent(invocation).window.start === start);
+    // The first window ends (final invocation) before anything of the second is invoked.
+    expect(flags({ ...under, invocations: ofWindow(firstWindow) })).toEqual([
+      [false, false],
+      [true, false],
+    ]);
+    expect(windowEvent(ofWindow(firstWindow)[1]).state.sum).toBe(1);
+    expect(windowEvent(ofWindow(secondWindow)[0]).state).toEqual({});
+    expect(windowEvent(ofWindow(secondWindow)[1]).state.sum).toBe(10);
+    expect(under.invocations.indexOf(ofWindow(secondWindow)[0] as RecordedInvocation)).toBe(2);
+  });
+
+  // Stateful processing: "If the response does not contain a state property, Lambda considers this a
+  // failed invocation."
+  test('a response without a state property is a failed invocation, retried and then sent on-failure', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const queue = await createQueue(emulators.sqs);
+    const [sequenceNumber] = await putRecords(emulators.kinesis, stream.streamName, amounts([{ amount: 1 }]));
+    const under = await start({
+      stream,
+      queue,
+      handler: 'windowSum.handler',
+      environment: { OMIT_STATE: '1' },
+      settings: { TumblingWindowInSeconds: 60, MaximumRetryAttempts: 1 },
+      clockOffsetMs: -CLOCK_BEHIND_MS,
+    });
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.map((invocation) => invocation.outcome.ok)).toEqual([true, true]);
+    expect(under.mapping.stats().shards[0]).toMatchObject({
+      errors: 2,
+      retries: 1,
+      recordsSentToOnFailure: 1,
+    });
+    const [message] = await receiveOnFailureMessages(emulators.sqs, queue.queueUrl);
+    // The function answered, so no functionError: the answer itself was unusable.
+    expect(message?.responseContext).toEqual({ statusCode: 200, executedVersion: '$LATEST' });
+    expect(message?.KinesisBatchInfo).toMatchObject({ startSequenceNumber: sequenceNumber, batchSize: 1 });
+    expect(under.logs.find((entry) => entry.decision === 'retry')?.failure).toMatch(/no state property/);
+  });
+
+  // Partial batch responses ("TimeWindowEventResponse ... batchItemFailures") with Lambda's rule that it
+  // "retries processing the batch from the lowest failed sequence number".
+  test('with ReportBatchItemFailures, a partial response keeps the state it returned and the retry starts at the failed record', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const under = await start({
+      stream,
+      handler: 'windowSum.handler',
+      clockOffsetMs: -CLOCK_BEHIND_MS,
+      settings: {
+        TumblingWindowInSeconds: 60,
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      },
+    });
+    await awayFromWindowBoundary(60);
+    const sequenceNumbers = await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      amounts([{ amount: 1 }, { amount: 2 }, { amount: 4, fail: true }, { amount: 8 }]),
+    );
+    await eventually(() => under.invocations.length === 2);
+    endWindowsByTime(under, 60);
+    await under.mapping.waitUntilIdle();
+
+    expect(under.invocations.map((invocation) => invocation.sequenceNumbers)).toEqual([
+      sequenceNumbers,
+      sequenceNumbers.slice(2),
+      [],
+    ]);
+    expect(windowEvent(under.invocations[1]).state).toMatchObject({ sum: 3, records: 2 });
+    expect(windowEvent(under.invocations[2]).state).toMatchObject({ sum: 15, records: 4 });
+    expect(under.mapping.stats().shards[0]).toMatchObject({
+      retries: 1,
+      errors: 0,
+      lastProcessedSequenceNumber: sequenceNumbers[3],
+    });
+  });
+
+  // Stateful processing: "Lambda will process each record at least once"; the checkpoint follows the
+  // final invocation, so an unfinished window is read again after a restart.
+  test('a mapping restarted before its window ended reads the window again from its start, with a fresh state', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const settings = { TumblingWindowInSeconds: 60 };
+    const first = await start({
+      stream,
+      handler: 'windowSum.handler',
+      settings,
+      clockOffsetMs: -CLOCK_BEHIND_MS,
+    });
+    await awayFromWindowBoundary(60);
+    const sequenceNumbers = await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      amounts([{ amount: 1 }, { amount: 2 }]),
+    );
+    await eventually(() => first.invocations.length > 0);
+    await first.mapping.waitUntilIdle();
+    await first.stop();
+    running.splice(running.indexOf(first), 1);
+
+    const second = await start({
+      stream,
+      handler: 'windowSum.handler',
+      settings,
+      stateDir: first.stateDir,
+      clockOffsetMs: -CLOCK_BEHIND_MS,
+    });
+    await eventually(() => second.invocations.length > 0);
+    endWindowsByTime(second, 60);
+    await eventually(() =>
+      second.invocations.some((invocation) => windowEvent(invocation).isFinalInvokeForWindow),
+    );
+    expect(second.invocations[0]?.sequenceNumbers).toEqual(sequenceNumbers);
+    expect(windowEvent(second.invocations[0]).state).toEqual({});
+    expect(windowEvent(second.invocations[1]).state).toMatchObject({ sum: 3 });
+  });
+});
+
+describe('TumblingWindowInSeconds: windows terminated early', () => {
+  // Stateful processing: "Your state can be a maximum of 1 MB per shard. If it exceeds that size, Lambda
+  // terminates the window early." TimeWindowProperties: isWindowTerminatedEarly is "set to true if window
+  // is terminated prematurely. Subsequent invoke will continue the same window with a fresh state."
+  test('a state over 1 MB terminates the window early: one invocation flags it with that state, then the same window continues with a fresh state', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const under = await start({
+      stream,
+      handler: 'windowSum.handler',
+      clockOffsetMs: -CLOCK_BEHIND_MS,
+      settings: { TumblingWindowInSeconds: 60, BatchSize: 1 },
+    });
+    await awayFromWindowBoundary(60);
+    await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      amounts([{ amount: 1 }, { amount: 2, grow: true }, { amount: 4 }]),
+    );
+    await eventually(() => under.invocations.length === 4);
+    endWindowsByTime(under, 60);
+    await under.mapping.waitUntilIdle();
+
+    // [isFinalInvokeForWindow, isWindowTerminatedEarly] per invocation.
+    expect(flags(under)).toEqual([
+      [false, false],
+      [false, false],
+      [false, true],
+      [false, false],
+      [true, false],
+    ]);
+    const terminated = windowEvent(under.invocations[2]);
+    expect(terminated.Records).toEqual([]);
+    expect(terminated.state).toMatchObject({ sum: 3, records: 2 });
+    expect(Buffer.byteLength(JSON.stringify(terminated.state))).toBeGreaterThan(MAX_WINDOW_STATE_BYTES);
+    expect(windowEvent(under.invocations[3]).state).toEqual({});
+    expect(windowEvent(under.invocations[4]).state).toMatchObject({ sum: 4, records: 1 });
+    expect(new Set(under.invocations.map((invocation) => windowEvent(invocation).window.start)).size).toBe(1);
+    expect(decisions(under)).toContain('window-terminated-early');
+  });
+
+  // Stateful processing: "Tumbling window aggregations do not support resharding. When a shard ends,
+  // Lambda considers the current window to be closed, and any child shards will start their own window in
+  // a fresh state."
+  test('a shard that ends before its window (resharding) closes it with a final invocation flagged terminated early; children start fresh windows', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, amounts([{ amount: 1 }, { amount: 2 }]));
+    await emulators.kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream.streamName,
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
+    await waitForActiveStream(emulators.kinesis, stream.streamName);
+    await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      Array.from({ length: 4 }, (_, index) => ({
+        data: JSON.stringify({ amount: 100 }),
+        partitionKey: `k${index}`,
+      })),
+    );
+    const under = await start({
+      stream,
+      handler: 'windowSum.handler',
+      settings: { TumblingWindowInSeconds: 900 },
+      // No window ends by time: only the end of the parent shard closes its window.
+      clockOffsetMs: -CLOCK_BEHIND_MS,
+    });
+    await under.mapping.waitUntilIdle();
+
+    const ofShard = (shardId: string) =>
+      under.invocations.filter((invocation) => windowEvent(invocation).shardId === shardId);
+    const parent = ofShard('shardId-000000000000');
+    const parentFlags = flags({ ...under, invocations: parent });
+    // The records may reach the final invocation itself if the shard's end was read with them.
+    expect(parentFlags[parentFlags.length - 1]).toEqual([true, true]);
+    expect(parentFlags.slice(0, -1).every(([final, early]) => !final && !early)).toBe(true);
+    expect(resultOf(parent[parent.length - 1]).state).toMatchObject({ sum: 3, records: 2 });
+    for (const child of ['shardId-000000000001', 'shardId-000000000002']) {
+      const invocations = ofShard(child);
+      if (invocations.length === 0) continue;
+      expect(windowEvent(invocations[0]).state).toEqual({});
+      expect(flags({ ...under, invocations }).every(([final]) => !final)).toBe(true);
+    }
+    expect(ofShard('shardId-000000000001').length + ofShard('shardId-000000000002').length).toBeGreaterThan(
+      0,
+    );
+  });
+});
+
+// Event filtering: the Lambda developer guide, "Control which events Lambda sends to your function"
+// (quoted as "Event filtering") and "Using event filtering with a Kinesis event source" (quoted as
+// "Kinesis filtering").
+
+function filters(...patterns: unknown[]) {
+  return { Filters: patterns.map((pattern) => ({ Pattern: JSON.stringify(pattern) })) };
+}
+
+function delivered(under: MappingUnderTest): string[] {
+  return under.invocations.flatMap((invocation) => invocation.data);
+}
+
+const json = (value: unknown, partitionKey = 'key') => ({ data: JSON.stringify(value), partitionKey });
+
+describe('FilterCriteria: event filtering', () => {
+  // Kinesis filtering: "As long as the data the producer puts into the stream is valid JSON, you can use
+  // event filtering to filter records using the data key." Event filtering: "If none of your filters are
+  // satisfied, Lambda discards the record."
+  test('only records whose JSON data matches the filter reach the function', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, [
+      json({ order: { type: 'buy', quantity: 1000 } }),
+      json({ order: { type: 'sell', quantity: 5 } }),
+      json({ order: { type: 'buy', quantity: 10 } }),
+    ]);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: {
+        FilterCriteria: filters({ data: { order: { type: ['buy'], quantity: [{ numeric: ['>=', 100] }] } } }),
+      },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(delivered(under)).toEqual([JSON.stringify({ order: { type: 'buy', quantity: 1000 } })]);
+    expect(under.mapping.stats().shards[0]?.recordsFilteredOut).toBe(2);
+  });
+
+  // Event filtering (earlier editions): "you want your function to handle only events with a specific
+  // partitionKey (a metadata property)". The current Kinesis filtering page says only the data key is
+  // supported, so the mapping warns at start.
+  test('a filter on the partition key selects records by key, and the start-up log warns that AWS documents data-only filtering', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, [
+      { data: 'first', partitionKey: 'eu-customer-1' },
+      { data: 'second', partitionKey: 'us-customer-2' },
+      { data: 'third', partitionKey: 'eu-customer-3' },
+    ]);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { FilterCriteria: filters({ partitionKey: [{ prefix: 'eu-' }] }) },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(delivered(under)).toEqual(['first', 'third']);
+    expect(under.logs.filter((entry) => entry.level === 'warn').map((entry) => entry.message)).toEqual([
+      expect.stringMatching(/metadata key partitionKey: the current Lambda guide says .* data key only/),
+    ]);
+  });
+
+  // Event filtering: "Once your filter criteria processes a Kinesis or DynamoDB record, the streams
+  // iterator advances past this record ... you don't have to manually delete the record".
+  test('a record that matches no filter counts as processed: the checkpoint moves past it, even when nothing is invoked', async () => {
+    const stream = await createStream(emulators.kinesis);
+    const sequenceNumbers = await putRecords(emulators.kinesis, stream.streamName, [
+      json({ type: 'buy' }),
+      json({ type: 'sell' }),
+    ]);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { FilterCriteria: filters({ data: { type: ['buy'] } }) },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(delivered(under)).toEqual([JSON.stringify({ type: 'buy' })]);
+    expect(under.mapping.stats().shards[0]).toMatchObject({
+      lastProcessedSequenceNumber: sequenceNumbers[1],
+      recordsFilteredOut: 1,
+    });
+
+    const [onlyFiltered] = await putRecords(emulators.kinesis, stream.streamName, [json({ type: 'hold' })]);
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations).toHaveLength(1);
+    expect(under.mapping.stats().shards[0]).toMatchObject({
+      lastProcessedSequenceNumber: onlyFiltered,
+      recordsFilteredOut: 2,
+    });
+    expect(under.logs.some((entry) => entry.decision === 'filter-out')).toBe(true);
+  });
+
+  // Event filtering: "Your filters are logically ORed together." Kinesis data that is not JSON: with a
+  // data pattern "Lambda drops the record"; with no data pattern "Lambda filters (on the other metadata
+  // properties only)".
+  test('filters are ORed, and data that is not JSON only passes a filter on metadata', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(emulators.kinesis, stream.streamName, [
+      json({ type: 'buy' }, 'orders'),
+      { data: 'buy', partitionKey: 'orders' },
+      { data: 'plain text', partitionKey: 'raw' },
+      json({ type: 'sell' }, 'orders'),
+    ]);
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { FilterCriteria: filters({ data: { type: ['buy'] } }, { partitionKey: ['raw'] }) },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(delivered(under)).toEqual([JSON.stringify({ type: 'buy' }), 'plain text']);
+  });
+
+  // Event filtering: "If you're using batching windows, Lambda applies your filter criteria to each new
+  // event to determine whether to add it to the current batch."
+  test('filtering comes before batching: BatchSize counts only the records that pass', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await putRecords(
+      emulators.kinesis,
+      stream.streamName,
+      ['buy', 'sell', 'sell', 'buy', 'sell', 'buy'].map((type) => json({ type })),
+    );
+    const under = await start({
+      stream,
+      handler: 'succeed.handler',
+      settings: { BatchSize: 2, FilterCriteria: filters({ data: { type: [{ 'anything-but': ['sell'] }] } }) },
+    });
+    await under.mapping.waitUntilIdle();
+    expect(under.invocations.map((invocation) => invocation.data.length)).toEqual([2, 1]);
+  });
+
+  // Kinesis filtering: a data pattern that is not valid JSON makes "Lambda [throw] an exception at the
+  // time of the event source mapping creation or update".
+  test('an invalid filter pattern is refused at start with InvalidFilterCriteriaError, before anything is polled', async () => {
+    const stream = await createStream(emulators.kinesis);
+    await expect(
+      start({
+        stream,
+        handler: 'succeed.handler',
+        settings: { FilterCriteria: filters({ data: ['buy'] }) },
+      }),
+    ).rejects.toThrow(InvalidFilterCriteriaError);
   });
 });

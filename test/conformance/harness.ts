@@ -21,7 +21,6 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll } from 'vitest';
 import { kinesisClient, sqsClient } from '../../lambdas/shared/clients';
 import {
   type EsmLogEntry,
@@ -348,57 +347,6 @@ export async function startMappingUnderTest(options: MappingUnderTestOptions): P
   };
 }
 
-export interface ConformanceSuite {
-  /** The file's emulators (available inside tests). */
-  readonly emulators: Emulators;
-  /** Starts a mapping under test; afterEach stops it. */
-  start(options: Omit<MappingUnderTestOptions, 'emulators'>): Promise<MappingUnderTest>;
-  /** Stops a mapping inside the test (a restart), so that afterEach does not stop it twice. */
-  stopEarly(under: MappingUnderTest): Promise<void>;
-}
-
-/**
- * Registers what a conformance file needs: emulators started once for the file, and every mapping started
- * with `start` stopped after each test.
- *
- * @example
- * ```ts
- * const suite = conformanceSuite();
- * test('…', async () => {
- *   const stream = await createStream(suite.emulators.kinesis);
- *   const under = await suite.start({ stream, handler: 'succeed.handler' });
- * });
- * ```
- */
-export function conformanceSuite(): ConformanceSuite {
-  let emulators: Emulators | undefined;
-  const running: MappingUnderTest[] = [];
-  beforeAll(async () => {
-    emulators = await startEmulators();
-  });
-  afterAll(async () => {
-    await emulators?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((under) => under.stop()));
-  });
-  return {
-    get emulators() {
-      if (!emulators) throw new Error('the emulators start in beforeAll: use them inside a test');
-      return emulators;
-    },
-    async start(options) {
-      const under = await startMappingUnderTest({ emulators: this.emulators, ...options });
-      running.push(under);
-      return under;
-    },
-    async stopEarly(under) {
-      running.splice(running.indexOf(under), 1);
-      await under.stop();
-    },
-  };
-}
-
 /**
  * Waits, if needed, until at least `marginMs` remain in the current tumbling window of
  * `windowSeconds`, so that records written next land in one window.
@@ -409,7 +357,7 @@ export function conformanceSuite(): ConformanceSuite {
  * await putRecords(kinesis, streamName, records); // all in the same 60 s window
  * ```
  */
-export async function awayFromWindowBoundary(windowSeconds: number, marginMs = 3_000): Promise<void> {
+export async function awayFromWindowBoundary(windowSeconds: number, marginMs = 1_000): Promise<void> {
   const lengthMs = windowSeconds * 1000;
   const remainingMs = lengthMs - (Date.now() % lengthMs);
   if (remainingMs < marginMs) await delay(remainingMs + 50);

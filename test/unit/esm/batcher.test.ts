@@ -2,12 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   eventPayloadBytes,
-  kinesisStreamEvent,
   MAX_INVOCATION_PAYLOAD_BYTES,
   planBatch,
-  prepareEventRecord,
   shouldInvoke,
-} from '../../../local/esm';
+} from '../../../local/esm/batcher';
+import { kinesisStreamEvent, prepareEventRecord } from '../../../local/esm/eventShape';
 
 const source = {
   shardId: 'shardId-000000000000',

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CheckpointTracker } from '../../../local/esm';
+import { CheckpointTracker } from '../../../local/esm/checkpointTracker';
 
 // Lambda checkpoints a shard only over records that are done; with ParallelizationFactor > 1 batches
 // finish out of order, and the checkpoint must never pass a record still in flight.

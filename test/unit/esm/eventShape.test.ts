@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { kinesisStreamEvent, prepareEventRecord, toKinesisEventRecord } from '../../../local/esm';
+import { kinesisStreamEvent, prepareEventRecord, toKinesisEventRecord } from '../../../local/esm/eventShape';
 
 // Lambda developer guide, "Using Lambda with Kinesis": the example Kinesis record event.
 describe('Kinesis event shape', () => {

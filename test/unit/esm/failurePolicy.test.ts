@@ -4,7 +4,7 @@ import {
   expiredRecordCount,
   retriesExhausted,
   retryDelayMs,
-} from '../../../local/esm';
+} from '../../../local/esm/failurePolicy';
 
 // Lambda developer guide, "Using Lambda with Kinesis" > "Error handling", and CreateEventSourceMapping
 // (BisectBatchOnFunctionError, MaximumRetryAttempts, MaximumRecordAgeInSeconds).

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { compileFilterCriteria, filterableRecord, InvalidFilterCriteriaError } from '../../../local/esm';
+import { InvalidFilterCriteriaError } from '../../../local/esm/errors';
+import { compileFilterCriteria, filterableRecord } from '../../../local/esm/filterCriteria';
 
 // Lambda developer guide: "Control which events Lambda sends to your function" (filter rule syntax, the
 // comparison operators) and "Using event filtering with a Kinesis event source" (the data key, JSON data).

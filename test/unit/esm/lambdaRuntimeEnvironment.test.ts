@@ -2,14 +2,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { InvalidHandlerSettingError } from '../../../local/lambda/errors';
+import { resolveHandlerModule } from '../../../local/lambda/handlerModule';
 import {
-  InvalidHandlerSettingError,
   lambdaEnvironment,
   maxOldSpaceSizeMb,
   newLogStreamName,
   parseHandlerSetting,
-  resolveHandlerModule,
-} from '../../../local/lambda';
+} from '../../../local/lambda/runtimeEnvironment';
 
 // The pure parts of the function host (local/lambda), kept here with the mapping's unit tests.
 describe('Lambda handler setting and runtime environment', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { jsonLineLogger } from '../../../local/esm';
+import { jsonLineLogger } from '../../../local/esm/logger';
 
 describe('structured log lines', () => {
   test('each entry is written as one JSON object on one line, with time, component, level and message first', () => {

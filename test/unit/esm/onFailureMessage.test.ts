@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { buildOnFailureMessage } from '../../../local/esm';
+import { buildOnFailureMessage } from '../../../local/esm/onFailureDestination';
 
 // Lambda developer guide, "Retain discarded batch records for a Kinesis Data Streams event source":
 // the example invocation record, field for field.

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { laneForPartitionKey } from '../../../local/esm';
+import { laneForPartitionKey } from '../../../local/esm/parallelization';
 
 // Lambda developer guide: with ParallelizationFactor, "in-order processing is still guaranteed for each
 // partition key" — so a partition key must always map to the same lane.

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { interpretBatchResponse } from '../../../local/esm';
+import { interpretBatchResponse } from '../../../local/esm/partialBatchResponse';
 
 // Lambda developer guide, "Configuring partial batch response with Kinesis Data Streams and Lambda".
 const batch = ['100', '200', '300', '1000'];

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { compareSequenceNumbers, isSequenceNumber, lowestSequenceNumber } from '../../../local/esm';
+import {
+  compareSequenceNumbers,
+  isSequenceNumber,
+  lowestSequenceNumber,
+} from '../../../local/esm/sequenceNumber';
 
 // Kinesis API reference: SequenceNumber is a string matching 0|([1-9]\d{0,128}); they exceed 2^53.
 describe('sequence numbers are decimal strings compared as BigInt', () => {

@@ -1,12 +1,11 @@
 import { describe, expect, test } from 'vitest';
+import { InvalidEventSourceMappingSettingError, InvalidFilterCriteriaError } from '../../../local/esm/errors';
 import {
-  InvalidEventSourceMappingSettingError,
-  InvalidFilterCriteriaError,
   reportsBatchItemFailures,
   settingWarnings,
   validateSettings,
   withKinesisDefaults,
-} from '../../../local/esm';
+} from '../../../local/esm/settings';
 
 // CreateEventSourceMapping API reference: defaults and valid ranges for Kinesis.
 describe('event source mapping settings', () => {

@@ -1,7 +1,7 @@
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { InvalidCheckpointError, ShardPoller } from '../../../local/esm';
+import { InvalidCheckpointError, ShardPoller } from '../../../local/esm/shardPoller';
 
 // The Kinesis GetRecords/GetShardIterator contract as the poller relies on it: iterators expire after
 // five minutes, NextShardIterator is null once a closed shard is read to its end.

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { planShardStart, type ShardStartContext } from '../../../local/esm';
+import { planShardStart, type ShardStartContext } from '../../../local/esm/shardDiscovery';
 
 // Lambda processes parent shards before their children after a split or merge, starts a new mapping at
 // StartingPosition, and resumes an existing one at its checkpoint.

@@ -1,14 +1,14 @@
 import { describe, expect, test } from 'vitest';
+import { prepareEventRecord } from '../../../local/esm/eventShape';
 import {
   formatWindowTime,
   MAX_WINDOW_STATE_BYTES,
-  prepareEventRecord,
   readWindowState,
   stateBytes,
   tumblingWindowEvent,
   windowEnvelopeBytes,
   windowFor,
-} from '../../../local/esm';
+} from '../../../local/esm/tumblingWindow';
 
 // Lambda developer guide, "Implementing stateful Kinesis Data Streams processing in Lambda".
 
