@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { resourceNames } from '../lambdas/shared/naming';
 import { ShardlineStack } from './shardline-stack';
 
@@ -30,6 +31,13 @@ export interface BuildAppOptions {
    * @default true
    */
   readonly validation?: boolean;
+  /**
+   * Check the app with cdk-nag's AwsSolutions rules; any finding that is not acknowledged (with its
+   * reason, next to the resource in lib/) fails synthesis.
+   *
+   * @default true
+   */
+  readonly nag?: boolean;
 }
 
 /**
@@ -68,6 +76,7 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Shar
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: `Shardline ${stage}: Kinesis to Lambda to S3 (Parquet and CSV) pipeline`,
   });
+  if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
 }
 

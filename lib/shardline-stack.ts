@@ -1,9 +1,10 @@
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/config';
@@ -83,6 +84,14 @@ const PRODUCER_TIMEOUT = Duration.minutes(5);
 const POWERTOOLS_METRICS_NAMESPACE = 'Shardline';
 const POWERTOOLS_LOG_LEVEL = 'INFO';
 /** Only what the consumer's checkpoint protocol calls: no Scan, no DeleteItem, no batch or transact writes. */
+/**
+ * Lake objects the consumer writes (Parquet, CSV, claim-checked DLQ payloads) and deletes (the commit
+ * protocol's rollback). Nothing else: no read, no list, no tagging, retention, legal hold or versions.
+ */
+const CONSUMER_OBJECT_ACTIONS = ['s3:PutObject', 's3:DeleteObject'];
+const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
+/** How long S3 server access logs of the lake are kept. */
+const ACCESS_LOG_RETENTION = Duration.days(365);
 const CONSUMER_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
@@ -112,11 +121,17 @@ export class ShardlineStack extends Stack {
   readonly table: Table;
   readonly dlq: Queue;
   readonly bucket: Bucket;
+  /** Receives the lake bucket's S3 server access logs: who wrote, read or deleted which object. */
+  readonly accessLogsBucket: Bucket;
   readonly producer: BundledFunction;
   readonly consumer: BundledFunction;
 
   constructor(scope: Construct, id: string, props: ShardlineStackProps) {
     super(scope, id, props);
+    // S3 server access logs delivered under a bucket policy for the logging service rather than an ACL, so
+    // the log bucket keeps ACLs disabled. Set here, before any child, so the stack does not depend on the
+    // app's context.
+    this.node.setContext(S3_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const settings = { ...SHARDLINE_STACK_DEFAULTS, ...withoutUndefined(props) };
     validateSettings(settings);
     const names = resourceNames(props.stage);
@@ -144,12 +159,35 @@ export class ShardlineStack extends Stack {
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
     });
+    Validations.of(this.dlq).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue: the OnFailure destination of the event source mapping and the ' +
+        'queue of invalid records. Nothing consumes it automatically; people and `shardline verify` read it ' +
+        'without deleting, so a redrive policy would count those reads and move messages away after ' +
+        'maxReceiveCount of them.',
+    });
+
+    this.accessLogsBucket = new Bucket(this, 'LakeAccessLogsBucket', {
+      // `<prefix>-logs-…` is exactly as long as `<prefix>-lake-…`, so every valid stage still fits in 63.
+      bucketName: `${names.prefix}-logs-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // Server access log delivery writes only to SSE-S3 buckets; the log service gets a bucket policy.
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: ACCESS_LOG_RETENTION }],
+      // Audit records outlive the stack, as the lake does.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     this.bucket = new Bucket(this, 'LakeBucket', {
       bucketName: `${names.bucketNamePrefix}-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'lake/',
       // The lake is the product: deleting the stack must not delete the data.
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -183,9 +221,19 @@ export class ShardlineStack extends Stack {
       // parquet-wasm's node build reads its WebAssembly module from the bundle's own directory.
       bundledFiles: ['node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'],
     });
-    this.bucket.grantPut(this.consumer);
-    // The commit protocol rolls back a half-written batch by deleting its objects.
-    this.bucket.grantDelete(this.consumer);
+    this.consumer.addToRolePolicy(
+      new PolicyStatement({
+        actions: CONSUMER_OBJECT_ACTIONS,
+        resources: [this.bucket.arnForObjects('*')],
+      }),
+    );
+    Validations.of(this.consumer.executionRole).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<LakeBucket9CD7BBD2.Arn>/*]',
+      reason:
+        'S3 object actions need object ARNs, and the consumer names its objects per batch (shard, sequence ' +
+        'range, fencing token) under several prefixes: events/, dlq-payloads/ and the analytics datasets. ' +
+        'The statement allows only s3:PutObject and s3:DeleteObject, on this one bucket: no read, no list.',
+    });
     this.table.grant(this.consumer, ...CONSUMER_TABLE_ACTIONS);
     this.dlq.grantSendMessages(this.consumer);
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Duration } from 'aws-cdk-lib';
+import { type Duration, Validations } from 'aws-cdk-lib';
+import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -36,11 +37,22 @@ export interface BundledFunctionProps {
 }
 
 /**
+ * The runtime every function uses. Pinned, not "latest": a runtime upgrade changes what the bundle runs on
+ * (esbuild targets it too), so it is a reviewed change with its own tests. nodejs22.x is supported by
+ * Lambda until 2027-04-30 (AWS Lambda runtimes page); cdk-nag's AwsSolutions-L1 is acknowledged for it.
+ */
+export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+
+/**
  * A Node.js 22 arm64 Lambda function bundled by the local esbuild into one self-contained CommonJS file:
  * every dependency, the AWS SDK included, is bundled so the versions in package-lock.json are the ones
  * that run. Logs go to a log group of its own with a bounded retention.
  *
- * The log group is a sibling construct named `<id>LogGroup`.
+ * Its execution role starts empty: no AWS managed policy (AWSLambdaBasicExecutionRole would allow writing
+ * to every log group in the account, `Resource: *`), only CreateLogStream and PutLogEvents on its own log
+ * group. Grant the rest explicitly.
+ *
+ * The log group and the role are sibling constructs named `<id>LogGroup` and `<id>Role`.
  *
  * @example
  * ```ts
@@ -55,23 +67,33 @@ export interface BundledFunctionProps {
  * ```
  */
 export class BundledFunction extends NodejsFunction {
+  /** The function's own execution role (the `role` of a NodejsFunction, never undefined here). */
+  readonly executionRole: IRole;
+
   constructor(scope: Construct, id: string, props: BundledFunctionProps) {
     const bundledFiles = props.bundledFiles ?? [];
+    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? RetentionDays.TWO_WEEKS,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.functionName}`,
+    });
+    logGroup.grantWrite(role);
     super(scope, id, {
       entry: join(projectRoot, props.entry),
       handler: 'handler',
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       functionName: props.functionName,
-      runtime: Runtime.NODEJS_22_X,
+      runtime: FUNCTION_RUNTIME,
+      role,
       architecture: Architecture.ARM_64,
       timeout: props.timeout,
       memorySize: props.memorySize,
       // Without this flag Node ignores the bundle's source map and stack traces point into minified code.
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      logGroup: new LogGroup(scope, `${id}LogGroup`, {
-        retention: props.logRetention ?? RetentionDays.TWO_WEEKS,
-      }),
+      logGroup,
       bundling: {
         format: OutputFormat.CJS,
         target: 'node22',
@@ -87,6 +109,14 @@ export class BundledFunction extends NodejsFunction {
             bundledFiles.map((file) => `cp "${inputDir}/${file}" "${outputDir}/"`),
         },
       },
+    });
+    this.executionRole = role;
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-L1',
+      reason:
+        `${FUNCTION_RUNTIME.name} is pinned on purpose: the bundle targets it (esbuild target node22) and is ` +
+        'tested on it. It is a supported Lambda runtime until Node.js 22 reaches end of life (April 2027); ' +
+        'moving to a newer runtime is a reviewed change, not something synthesis picks.',
     });
   }
 }
