@@ -262,7 +262,7 @@ describe('analytics under crashes, replays and zombies', () => {
         fc.array(delivery, { maxLength: 8 }),
         (specs, deliveries) => scenario(specs, deliveries),
       ),
-      { numRuns: 150, examples: EXAMPLES },
+      { numRuns: 100, examples: EXAMPLES },
     );
   });
 

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { ListShardsCommand } from '@aws-sdk/client-kinesis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAKE_PREFIXES } from '../../cli/commands/query';
+import { mirrorBucket } from '../../cli/lake/mirror';
+import { type Lake, openLake } from '../../cli/lake/views';
+import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
+import { generateRecords, injectedAnomalies } from '../../lambdas/producer/generate';
+import { chunkRecords, putChunk } from '../../lambdas/producer/putRecords';
+import { dynamoClient, kinesisClient, s3Client } from '../../lambdas/shared/clients';
+import { clientOptionsFor } from '../../local/emulators';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+
+/**
+ * End to end on the local pipeline (synthesized stack, bundled consumer behind the local event source
+ * mapping, emulators) with the analytics at their defaults: the producer's generator injects one known
+ * instance of each anomaly into normal traffic; every one must raise its alert, and nothing else may.
+ */
+const options = {
+  count: 2_000,
+  seed: 5,
+  invalidRatio: 0.02,
+  tenants: ['acme', 'globex', 'initech'],
+  startTime: Date.parse('2026-11-01T00:00:00Z'),
+  spanMinutes: 60,
+  usersPerTenant: 200,
+  anomalies: true,
+};
+let dataDir: string;
+let pipeline: LocalPipeline;
+let lake: Lake;
+const records = generateRecords(options);
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'shardline-analytics-e2e-'));
+  pipeline = await startLocalPipeline({ dataDir, stage: 'anlytc', cdkOutDir: join(dataDir, 'cdk.out') });
+  const { emulators, runtime } = pipeline;
+  const kinesis = kinesisClient(clientOptionsFor(emulators, 'kinesis'));
+  for (const chunk of chunkRecords(records)) {
+    const outcome = await putChunk(kinesis, runtime.resources.streamName, chunk);
+    if (outcome.failed > 0) throw new Error(`${outcome.failed} records could not be put`);
+  }
+  const { Shards = [] } = await kinesis.send(
+    new ListShardsCommand({ StreamName: runtime.resources.streamName }),
+  );
+  const dynamo = dynamoClient(clientOptionsFor(emulators, 'dynamodb'));
+  const committed = async () => {
+    let total = 0;
+    for (const shard of Shards) {
+      const checkpoint = await readCheckpoint(dynamo, {
+        tableName: runtime.resources.tableName,
+        streamName: runtime.resources.streamName,
+        shardId: shard.ShardId as string,
+      });
+      total += checkpoint.committedRecords;
+    }
+    return total;
+  };
+  for (const deadline = Date.now() + 150_000; (await committed()) < records.length; ) {
+    if (Date.now() > deadline)
+      throw new Error(`only ${await committed()}/${records.length} records committed`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const mirrorDir = join(dataDir, 'mirror');
+  await mirrorBucket(
+    s3Client(clientOptionsFor(emulators, 's3')),
+    runtime.resources.bucketName,
+    LAKE_PREFIXES,
+    mirrorDir,
+  );
+  lake = await openLake(mirrorDir);
+}, 240_000);
+
+afterAll(async () => {
+  lake?.close();
+  await pipeline?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const rowsOf = async (sql: string) => (await lake.query(sql)).rows;
+
+describe('analytics on the local pipeline with injected anomalies', () => {
+  it('raises exactly one alert per injected anomaly, of its kind and for its user, and none for normal traffic', async () => {
+    const alerts = await rowsOf('SELECT pattern, tenant_id, user_id FROM alerts ORDER BY ALL');
+    const expected = injectedAnomalies(options)
+      .map((a) => [a.kind, a.tenantId, a.userId])
+      .sort((a, b) => String(a).localeCompare(String(b)));
+    expect(alerts).toEqual(expected);
+  });
+
+  it('names in each alert only events of the anomaly it reports, all of them in the lake', async () => {
+    const stray = await rowsOf(`
+      SELECT a.alert_id, id FROM (SELECT alert_id, user_id, unnest(event_ids) AS id FROM alerts) a
+      ANTI JOIN events e ON e.event_id = a.id AND e.user_id = a.user_id`);
+    expect(stray).toEqual([]);
+    const velocity = await rowsOf(
+      "SELECT len(event_ids), evidence::JSON->>'events' FROM alerts WHERE pattern = 'velocity_spike'",
+    );
+    expect(velocity).toEqual([[21, '21']]);
+  });
+
+  it('counts the velocity spike in the merged tumbling window of its minute', async () => {
+    const [velocityUser] = injectedAnomalies(options);
+    const spike = await rowsOf(`
+      SELECT m.event_count >= 25, m.shards >= 1 FROM windows_merged m
+      JOIN (SELECT date_trunc('minute', min(occurred_at)) AS minute FROM events WHERE user_id = '${velocityUser?.userId}') v
+        ON m.window_start = v.minute
+      WHERE m.window_kind = 'tumbling' AND m.tenant_id = 'acme' AND m.event_type = 'page_view'`);
+    expect(spike).toEqual([[true, true]]);
+  });
+
+  it('closes windows on every shard, sessions for every tenant, and sends no event late', async () => {
+    expect(await rowsOf('SELECT count(DISTINCT shard_id) FROM windows')).toEqual([[2]]);
+    expect(await rowsOf('SELECT count(*) FROM session_stats WHERE sessions > 0')).toEqual([[3]]);
+    expect(await rowsOf('SELECT count(*) FROM late_events')).toEqual([[0]]);
+  });
+
+  it('keeps each shard state in a few items well under the 400 KB item limit', async () => {
+    const dynamo = dynamoClient(clientOptionsFor(pipeline.emulators, 'dynamodb'));
+    const { runtime } = pipeline;
+    const { Items = [] } = await dynamo.send(
+      new QueryCommand({
+        TableName: runtime.resources.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': { S: `${runtime.resources.streamName}#shardId-000000000000` },
+          ':prefix': { S: 'analytics#' },
+        },
+      }),
+    );
+    expect(Items.map((i) => i.sk?.S).sort()).toContain('analytics#meta#0');
+    const largest = Math.max(
+      ...Items.map((i) => (i.data?.B?.byteLength ?? 0) + (i.prev?.M?.data?.B?.byteLength ?? 0)),
+    );
+    expect(largest).toBeLessThan(200 * 1024);
+  });
+});
