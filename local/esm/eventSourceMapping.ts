@@ -38,8 +38,9 @@ const DEFAULTS = {
  * the exact Kinesis event (with TumblingWindowInSeconds: the window, its state and a final invocation),
  * applies the failure policy (retries, BisectBatchOnFunctionError, MaximumRecordAgeInSeconds,
  * ReportBatchItemFailures), sends on-failure records to SQS, and persists per-shard checkpoints in
- * `stateDir`. Invalid settings or filter patterns are refused with a named error before anything starts. Resolves once every shard's
- * start position is fixed: with LATEST, records written after that are processed.
+ * `stateDir`. Invalid settings or filter patterns are refused with a named error before anything starts.
+ * Resolves once every shard's start position is fixed: with LATEST, records written after that are
+ * processed.
  *
  * @example
  * ```ts
