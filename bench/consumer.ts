@@ -2,8 +2,15 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type ConsumerDeps, processKinesisEvent } from '../lambdas/consumer/processBatch';
+import type { AnalyticsConfig } from '../lambdas/shared/analyticsConfig';
 import { FakeDynamoDB, FakeS3, FakeSqs } from './lib/fakes';
-import { benchRecords, kinesisEvent, payloadBytes } from './lib/records';
+import {
+  BENCH_START_TIME,
+  benchBatches,
+  FIRST_SEQUENCE_NUMBER,
+  kinesisEvent,
+  payloadBytes,
+} from './lib/records';
 import { type Spread, spread } from './lib/stats';
 
 /**
@@ -17,10 +24,14 @@ export interface ConsumerBenchOptions {
   runs: number;
   /** Each run processes at least this many records (several batches when the batch is small). */
   recordsPerRun: number;
+  /** The stream analytics, as the handler turns them on by default; null or absent: the lake only. */
+  analytics?: AnalyticsConfig | null;
 }
 
 export interface ConsumerBatchResult {
   batchSize: number;
+  /** Whether the stream analytics ran too. */
+  analytics: boolean;
   recordsPerSecond: Spread;
   megabytesPerSecond: Spread;
   /** Wall time of one `processKinesisEvent` call. */
@@ -37,6 +48,7 @@ export interface ConsumerBatchResult {
     writeRequestUnits: number;
     readRequestUnits: number;
     bytesWritten: number;
+    analyticsStateItems: number;
   };
 }
 
@@ -48,7 +60,7 @@ export const CONSUMER_CONFIG = {
 };
 
 /** Fresh fakes and the dependencies the consumer takes; no logging, as the handler's logger is I/O. */
-export function fakeDeps() {
+export function fakeDeps(analytics: AnalyticsConfig | null = null) {
   const s3 = new FakeS3();
   const dynamo = new FakeDynamoDB();
   const sqs = new FakeSqs();
@@ -57,6 +69,7 @@ export function fakeDeps() {
     dynamo: dynamo as unknown as DynamoDBClient,
     sqs: sqs as unknown as SQSClient,
     config: CONSUMER_CONFIG,
+    analytics,
   };
   return { s3, dynamo, sqs, deps };
 }
@@ -69,62 +82,75 @@ export class BenchSanityError extends Error {
 }
 
 /**
- * Times one batch size: `runs` timed runs (plus a warm-up) of enough batches to reach `recordsPerRun`.
- * Each batch starts from an empty checkpoint, so every record is new work.
+ * Times one batch size: `runs` timed runs (plus a warm-up) of consecutive batches that add up to
+ * `recordsPerRun`. Each run starts from an empty table, then the checkpoint (and the analytics state, when
+ * on) carries from batch to batch as it does on a shard.
  */
 export async function benchBatchSize(
   batchSize: number,
-  options: Pick<ConsumerBenchOptions, 'runs' | 'recordsPerRun'>,
+  options: Pick<ConsumerBenchOptions, 'runs' | 'recordsPerRun' | 'analytics'>,
 ): Promise<ConsumerBatchResult> {
-  const records = benchRecords({ count: batchSize, seed: batchSize });
-  const event = kinesisEvent(records);
-  const bytes = payloadBytes(records);
-  const expectedInvalid = records.filter((record) => record.invalidKind).length;
-  const batchesPerRun = Math.max(1, Math.ceil(options.recordsPerRun / batchSize));
-  const { s3, dynamo, sqs, deps } = fakeDeps();
+  const batches = benchBatches(batchSize, options.recordsPerRun);
+  const events = batches.map((records, index) =>
+    kinesisEvent(records, {
+      firstSequenceNumber: FIRST_SEQUENCE_NUMBER + BigInt(index * batchSize),
+      arrivalMs: BENCH_START_TIME + 60_000 + index * batchSize,
+    }),
+  );
+  const bytes = batches.reduce((sum, records) => sum + payloadBytes(records), 0);
+  const { s3, dynamo, sqs, deps } = fakeDeps(options.analytics ?? null);
 
-  // One checked batch first: counts per batch for the cost model, and proof the work was done.
-  const result = await processKinesisEvent(event, deps);
-  const shard = result.shards[0];
-  if (!shard || shard.invalid !== expectedInvalid || shard.valid !== batchSize - expectedInvalid)
-    throw new BenchSanityError(
-      `expected ${expectedInvalid} invalid of ${batchSize}, got ${JSON.stringify(shard)}`,
-    );
+  // One checked pass first: what each batch costs in requests, and proof the work was done.
+  let expectedInvalid = 0;
+  let stateItems = 0;
+  for (const [index, event] of events.entries()) {
+    const invalid = (batches[index] ?? []).filter((record) => record.invalidKind).length;
+    expectedInvalid += invalid;
+    const shard = (await processKinesisEvent(event, deps)).shards[0];
+    if (!shard || shard.invalid !== invalid || shard.valid !== batchSize - invalid)
+      throw new BenchSanityError(`expected ${invalid} invalid of ${batchSize}, got ${JSON.stringify(shard)}`);
+    if (shard.committedSequenceNumber !== event.Records.at(-1)?.kinesis.sequenceNumber)
+      throw new BenchSanityError('the checkpoint did not move to the last record');
+    if (options.analytics && !shard.analytics)
+      throw new BenchSanityError('analytics were on but did not run');
+    stateItems += shard.analytics?.stateItemsWritten ?? 0;
+  }
   if (sqs.messages !== expectedInvalid) throw new BenchSanityError(`${sqs.messages} DLQ messages`);
-  if (shard.committedSequenceNumber !== event.Records.at(-1)?.kinesis.sequenceNumber)
-    throw new BenchSanityError('the checkpoint did not move to the last record');
   const perBatch = {
-    valid: shard.valid,
-    invalid: shard.invalid,
-    s3Puts: s3.puts,
-    sqsRequests: sqs.billedRequests,
-    dynamoWrites: dynamo.writes,
-    writeRequestUnits: dynamo.writeRequestUnits,
-    readRequestUnits: dynamo.readRequestUnits,
-    bytesWritten: shard.bytesWritten,
+    valid: (batchSize * events.length - expectedInvalid) / events.length,
+    invalid: expectedInvalid / events.length,
+    s3Puts: s3.puts / events.length,
+    sqsRequests: sqs.billedRequests / events.length,
+    dynamoWrites: dynamo.writes / events.length,
+    writeRequestUnits: dynamo.writeRequestUnits / events.length,
+    readRequestUnits: dynamo.readRequestUnits / events.length,
+    bytesWritten: s3.bytesPut / events.length,
+    analyticsStateItems: stateItems / events.length,
   };
 
   const rates: number[] = [];
   const batchMs: number[] = [];
   for (let run = 0; run <= options.runs; run++) {
+    dynamo.reset();
     let elapsedNs = 0n;
-    for (let batch = 0; batch < batchesPerRun; batch++) {
-      dynamo.reset();
+    for (const event of events) {
       const started = process.hrtime.bigint();
       await processKinesisEvent(event, deps);
       const took = process.hrtime.bigint() - started;
       elapsedNs += took;
       if (run > 0) batchMs.push(Number(took) / 1e6);
     }
-    if (run > 0) rates.push((batchSize * batchesPerRun) / (Number(elapsedNs) / 1e9));
+    if (run > 0) rates.push((batchSize * events.length) / (Number(elapsedNs) / 1e9));
   }
+  const recordBytes = bytes / (batchSize * events.length);
   return {
     batchSize,
+    analytics: Boolean(options.analytics),
     recordsPerSecond: spread(rates),
-    megabytesPerSecond: spread(rates.map((rate) => (rate * bytes) / batchSize / 1e6)),
+    megabytesPerSecond: spread(rates.map((rate) => (rate * recordBytes) / 1e6)),
     msPerBatch: spread(batchMs),
-    recordBytes: bytes / batchSize,
-    batchesPerRun,
+    recordBytes,
+    batchesPerRun: events.length,
     perBatch,
   };
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { benchRecords } from './lib/records';
+import { benchBatches } from './lib/records';
 import { type Spread, spread } from './lib/stats';
 
 /**
@@ -47,27 +47,31 @@ export async function runDuckDbBench(options: {
     await connection.run('SET preserve_insertion_order = true');
     const results: DuckDbBatchResult[] = [];
     for (const batchSize of options.batchSizes) {
-      // The same records the consumer benchmark uses for this batch size (same seed).
-      const records = benchRecords({ count: batchSize, seed: batchSize });
-      const input = join(dir, `batch-${batchSize}.ndjson`);
-      const output = join(dir, `batch-${batchSize}.parquet`);
-      await writeFile(input, Buffer.concat(records.flatMap((record) => [record.data, Buffer.from('\n')])));
-      const sql =
-        `COPY (SELECT * FROM read_json('${input}', format = 'newline_delimited', columns = ${COLUMNS}, ` +
-        `ignore_errors = true)) TO '${output}' (FORMAT parquet, COMPRESSION snappy)`;
-      const batchesPerRun = Math.max(1, Math.ceil(options.recordsPerRun / batchSize));
+      // The same records, cut into the same batches, as the consumer benchmark uses for this batch size.
+      const batches = benchBatches(batchSize, options.recordsPerRun);
+      const statements: string[] = [];
+      for (const [index, records] of batches.entries()) {
+        const input = join(dir, `batch-${batchSize}-${index}.ndjson`);
+        const output = join(dir, `batch-${batchSize}-${index}.parquet`);
+        await writeFile(input, Buffer.concat(records.flatMap((record) => [record.data, Buffer.from('\n')])));
+        statements.push(
+          `COPY (SELECT * FROM read_json('${input}', format = 'newline_delimited', columns = ${COLUMNS}, ` +
+            `ignore_errors = true)) TO '${output}' (FORMAT parquet, COMPRESSION snappy)`,
+        );
+      }
+      const output = join(dir, `batch-${batchSize}-0.parquet`);
       const rates: number[] = [];
       const batchMs: number[] = [];
       for (let run = 0; run <= options.runs; run++) {
         let elapsedNs = 0n;
-        for (let batch = 0; batch < batchesPerRun; batch++) {
+        for (const sql of statements) {
           const started = process.hrtime.bigint();
           await connection.run(sql);
           const took = process.hrtime.bigint() - started;
           elapsedNs += took;
           if (run > 0) batchMs.push(Number(took) / 1e6);
         }
-        if (run > 0) rates.push((batchSize * batchesPerRun) / (Number(elapsedNs) / 1e9));
+        if (run > 0) rates.push((batchSize * statements.length) / (Number(elapsedNs) / 1e9));
       }
       const counted = await connection.runAndReadAll(`SELECT count(*) FROM read_parquet('${output}')`);
       results.push({

@@ -39,7 +39,10 @@ export interface BenchResults {
     recordBytes: number;
     invalidRatio: number;
     records: string;
+    /** The lake path only (analytics off): what the issue's ratio target is about. */
     batches: ConsumerBatchResult[];
+    /** As deployed: the handler turns the stream analytics on by default. */
+    withAnalytics?: ConsumerBatchResult[];
     duckdb: DuckDbBatchResult[];
     ratios: Array<{ batchSize: number; ratio: number }>;
     profile?: ProfileSummary & { batchSize: number; batches: number };
@@ -195,16 +198,19 @@ export function renderMarkdown(results: BenchResults): string {
           'Shardline records/s',
           'MB/s',
           'ms per batch',
+          'with analytics records/s',
           'DuckDB rows/s',
           'Shardline / DuckDB',
         ],
         consumer.batches.map((batch, index) => {
           const duck = consumer.duckdb[index];
+          const analytics = consumer.withAnalytics?.[index];
           return [
             int(batch.batchSize),
             spreadText(batch.recordsPerSecond),
             spreadText(batch.megabytesPerSecond, (v) => fixed(v)),
             spreadText(batch.msPerBatch, (v) => fixed(v, 1)),
+            analytics ? spreadText(analytics.recordsPerSecond) : '–',
             duck ? spreadText(duck.rowsPerSecond) : '–',
             `${fixed(consumer.ratios[index]?.ratio ?? Number.NaN, 2)}×`,
           ];
@@ -212,21 +218,22 @@ export function renderMarkdown(results: BenchResults): string {
       ),
     );
     out.push('');
+    const perBatchText = (list: readonly ConsumerBatchResult[]) =>
+      list
+        .map(
+          (b) =>
+            `${int(b.batchSize)} records → ${fixed(b.perBatch.s3Puts)} S3 PUTs, ${fixed(b.perBatch.dynamoWrites)} DynamoDB writes (${fixed(b.perBatch.writeRequestUnits)} WRU), ${fixed(b.perBatch.readRequestUnits)} RRU, ${fixed(b.perBatch.sqsRequests)} SQS requests, ${mb(b.perBatch.bytesWritten)} written`,
+        )
+        .join('; ');
     out.push(
-      'Per batch (from the fakes): ' +
-        consumer.batches
-          .map(
-            (b) =>
-              `${int(b.batchSize)} records → ${b.perBatch.s3Puts} S3 PUTs, ${b.perBatch.dynamoWrites} conditional writes (${b.perBatch.writeRequestUnits} WRU), ${b.perBatch.readRequestUnits} RRU, ${b.perBatch.sqsRequests} SQS requests, ${mb(b.perBatch.bytesWritten)} written`,
-          )
-          .join('; ') +
-        '.',
+      `"With analytics" is the consumer as the handler runs it by default (windows, sessions, alerts; state in the table). Each run is ${consumer.batches.map((b) => `${b.batchesPerRun} × ${int(b.batchSize)}`).join(', ')} consecutive batches whose event time advances at 2,000 events/s; the checkpoint and the analytics state carry from batch to batch. Per batch, lake only: ${perBatchText(consumer.batches)}.` +
+        (consumer.withAnalytics ? ` With analytics: ${perBatchText(consumer.withAnalytics)}.` : ''),
     );
     const profile = consumer.profile;
     if (profile) {
       out.push('');
       out.push(
-        `### Where the consumer's time goes (\`node --cpu-prof\`, ${profile.batches} batches of ${int(profile.batchSize)})`,
+        `### Where the consumer's time goes (\`node --cpu-prof\`, ${profile.batches} batches of ${int(profile.batchSize)}, analytics on)`,
       );
       out.push('');
       out.push(
@@ -470,6 +477,7 @@ export function renderReadmeSection(results: BenchResults): string {
           'records per batch',
           'Shardline records/s (1 core)',
           'MB/s',
+          'with analytics',
           'DuckDB NDJSON → Parquet rows/s',
           'ratio',
         ],
@@ -477,6 +485,7 @@ export function renderReadmeSection(results: BenchResults): string {
           int(batch.batchSize),
           spreadText(batch.recordsPerSecond),
           fixed(batch.megabytesPerSecond.median),
+          consumer.withAnalytics?.[index] ? spreadText(consumer.withAnalytics[index].recordsPerSecond) : '–',
           consumer.duckdb[index] ? spreadText(consumer.duckdb[index].rowsPerSecond) : '–',
           `${fixed(consumer.ratios[index]?.ratio ?? Number.NaN, 2)}×`,
         ]),
@@ -488,7 +497,7 @@ export function renderReadmeSection(results: BenchResults): string {
         profile.inclusive.find((entry) => entry.functionName === name)?.share ?? 0;
       out.push('');
       out.push(
-        `Where the consumer's time goes (CPU profile, batches of ${int(profile.batchSize)}): decoding ${pct(share('decodeRecord'))} (of which zod validation ${pct(share('parseEvent'))}), Parquet ${pct(share('encodeParquet'))} (Arrow vectors ${pct(share('buildEventTable'))}, the wasm writer ${pct(share('writeParquet'))}), CSV ${pct(share('encodeCsv'))}, building rows ${pct(share('toRow'))}, garbage collection ${pct(profile.garbageCollectorMs / profile.busyMs)}. DuckDB parses JSON and writes one format natively; Shardline validates every event, enriches it and writes two formats in JavaScript and WebAssembly.`,
+        `Where the consumer's time goes (CPU profile, batches of ${int(profile.batchSize)}, analytics on): decoding ${pct(share('decodeRecord'))} (of which zod validation ${pct(share('parseEvent'))}), Parquet ${pct(share('encodeParquet'))} (Arrow vectors ${pct(share('buildEventTable'))}, the wasm writer ${pct(share('writeParquet'))}), CSV ${pct(share('encodeCsv'))}, building rows ${pct(share('toRow'))}, analytics ${pct(share('applyEvents') + share('resolveAnalyticsState') + share('planStateWrites') + share('planAnalyticsObjects'))}, garbage collection ${pct(profile.garbageCollectorMs / profile.busyMs)}. DuckDB parses JSON and writes one format natively; Shardline validates every event, enriches it and writes two formats in JavaScript and WebAssembly.`,
       );
     }
   }

@@ -120,11 +120,16 @@ async function consumerSection(
   progress(
     `consumer core and DuckDB: batches of ${options.batchSizes.join(', ')}, ${options.runs} runs each`,
   );
-  const { consumer, duckdb } = (await runNodeChild(['cpu', JSON.stringify(options)], pinnedToCore)) as {
+  const { consumer, consumerWithAnalytics, duckdb } = (await runNodeChild(
+    ['cpu', JSON.stringify(options)],
+    pinnedToCore,
+  )) as {
     consumer: ConsumerBatchResult[];
+    consumerWithAnalytics: ConsumerBatchResult[];
     duckdb: DuckDbBatchResult[];
   };
-  const profileOptions = { batchSize: 10_000, batches: quick ? 10 : 30 };
+  // The consumer as deployed: the handler turns the analytics on unless SHARDLINE_ANALYTICS=off.
+  const profileOptions = { batchSize: 10_000, batches: quick ? 5 : 15, analytics: true };
   progress(
     `profiling the consumer (node --cpu-prof): ${profileOptions.batches} batches of ${profileOptions.batchSize}`,
   );
@@ -151,6 +156,10 @@ async function consumerSection(
           'writeParquet',
           'encodeCsv',
           'sendToDeadLetterQueue',
+          'applyEvents',
+          'resolveAnalyticsState',
+          'planStateWrites',
+          'planAnalyticsObjects',
         ],
         // The benchmark's own set-up: loading modules and generating the records.
         exclude: (frame) =>
@@ -168,6 +177,7 @@ async function consumerSection(
     invalidRatio: 0.02,
     records: `Records: the producer's generator (seeded), 2% invalid (malformed JSON, missing field, wrong type, unknown event type), valid events widened to about 500 bytes (longer ids, tracking URLs; bench/lib/records.ts), ${Math.round(bytes / records)} bytes on average.`,
     batches: consumer,
+    withAnalytics: consumerWithAnalytics,
     duckdb,
     ratios: consumer.map((batch, index) => ({
       batchSize: batch.batchSize,
@@ -199,13 +209,26 @@ const e2eMethod = (rates: readonly E2eRate[]) =>
   'Sustained is events over first arrival to last commit. CPU is user+system time from /proc/<pid>/stat for the four emulators and the consumer\'s processes, and process.cpuUsage() for this process (producer, event source mapping, poller); "machine busy" is the CPU used over what 2 cores give in the same time.';
 
 async function costSection(consumer: NonNullable<BenchResults['consumer']>): Promise<BenchResults['cost']> {
-  const points = consumer.batches.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const);
+  // As deployed: the handler runs the analytics too (more S3 objects and state writes per batch).
+  const deployed = consumer.withAnalytics?.length ? consumer.withAnalytics : consumer.batches;
+  const points = deployed.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const);
   const coreMs = interpolateBatchMs(points);
   const cpuScale = Math.max(1, FULL_VCPU_MB / STACK.consumerMemoryMb);
   const batchDurationMs = (records: number) => coreMs(records) * cpuScale + AWS_IO_MS_PER_BATCH;
-  const perBatch =
-    consumer.batches.find((batch) => batch.batchSize === 1000)?.perBatch ?? consumer.batches[0]?.perBatch;
+  // Request counts per batch from the measured batch size nearest (by ratio) to the scenario's batches.
+  const perBatchFor = (records: number) =>
+    [...deployed].sort(
+      (a, b) => Math.abs(Math.log(a.batchSize / records)) - Math.abs(Math.log(b.batchSize / records)),
+    )[0]?.perBatch;
   const scenarios = [2000, 200, 20].map((eventsPerSecond) => {
+    const perBatch = perBatchFor(
+      recordsPerBatch({
+        eventsPerSecond,
+        shards: STACK.shards,
+        batchSize: STACK.batchSize,
+        batchingWindowSeconds: STACK.batchingWindowSeconds,
+      }),
+    );
     const scenario = {
       eventsPerSecond,
       shards: STACK.shards,
@@ -233,8 +256,8 @@ async function costSection(consumer: NonNullable<BenchResults['consumer']>): Pro
     prices: US_EAST_1_PRICES,
     assumptions: [
       `The stack as synthesized: ${STACK.shards} provisioned shards (2,000 events/s is their write limit), batches of up to ${STACK.batchSize} with a ${STACK.batchingWindowSeconds} s window, consumer at ${STACK.consumerMemoryMb} MB arm64, 14-day stream retention (extended-retention shard-hours; the storage beyond 7 days is not counted).`,
-      `Lambda duration per batch = the consumer core's measured median on this machine's core (${points.map(([records, ms]) => `${ms.toFixed(1)} ms for ${records.toLocaleString('en-US')}`).join(', ')}; straight lines between, the nearest one extended) × ${cpuScale.toFixed(2)} (a ${STACK.consumerMemoryMb} MB function gets ${STACK.consumerMemoryMb}/${FULL_VCPU_MB} of a vCPU; Graviton taken as equal to this core) + ${AWS_IO_MS_PER_BATCH} ms assumed waiting on AWS per batch.`,
-      `Per batch, from the fakes: ${perBatch?.s3Puts} S3 PUTs (one event-time partition), ${perBatch?.writeRequestUnits} WRU, ${perBatch?.readRequestUnits} RRU; SQS one request per 10 invalid records.`,
+      `Lambda duration per batch = the consumer core's measured median (analytics on, as deployed) on this machine's core (${points.map(([records, ms]) => `${ms.toFixed(1)} ms for ${records.toLocaleString('en-US')}`).join(', ')}; straight lines between, the nearest one extended) × ${cpuScale.toFixed(2)} (a ${STACK.consumerMemoryMb} MB function gets ${STACK.consumerMemoryMb}/${FULL_VCPU_MB} of a vCPU; Graviton taken as equal to this core) + ${AWS_IO_MS_PER_BATCH} ms assumed waiting on AWS per batch.`,
+      `Requests per batch from the fakes, analytics on, at the measured batch size nearest each scenario's: ${deployed.map((b) => `${b.batchSize.toLocaleString('en-US')} records → ${b.perBatch.s3Puts.toFixed(1)} S3 PUTs, ${b.perBatch.writeRequestUnits.toFixed(1)} WRU, ${b.perBatch.readRequestUnits.toFixed(1)} RRU`).join('; ')}; SQS one request per 10 invalid records.`,
       `Records of ${Math.round(consumer.recordBytes)} bytes: one 25 KB PUT payload unit each; Firehose bills each as 5 KB (GB = 2^30 bytes).`,
       'Not counted, as the same on both sides or small: S3 storage, CloudWatch Logs and metrics, data transfer. Firehose writes one format (Parquet) with no dead-letter queue and no exactly-once; partitioning by event time would add dynamic partitioning (per GB and per object).',
     ],

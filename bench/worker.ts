@@ -1,7 +1,7 @@
 /**
  * Child-process entry for the parts of the benchmark that need a process of their own:
  *
- *   cpu <json>      consumer core + DuckDB reference (run pinned to one core by bench/run.ts)
+ *   cpu <json>      consumer core (lake only, then with analytics) + DuckDB reference, pinned to one core
  *   profile <json>  the consumer core only, for `node --cpu-prof`
  *   memory <file>   one event from a JSON file through the consumer, reporting peak RSS
  *
@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { processKinesisEvent } from '../lambdas/consumer/processBatch';
+import { DEFAULT_ANALYTICS_CONFIG } from '../lambdas/shared/analyticsConfig';
 import { benchBatchSize, fakeDeps, runConsumerBench } from './consumer';
 import { runDuckDbBench } from './duckdb';
 
@@ -20,13 +21,25 @@ async function main() {
     case 'cpu': {
       const options = JSON.parse(argument) as { batchSizes: number[]; runs: number; recordsPerRun: number };
       const consumer = await runConsumerBench(options);
+      const consumerWithAnalytics = await runConsumerBench({
+        ...options,
+        analytics: DEFAULT_ANALYTICS_CONFIG,
+      });
       const duckdb = await runDuckDbBench(options);
-      return { consumer, duckdb };
+      return { consumer, consumerWithAnalytics, duckdb };
     }
     case 'profile': {
-      const { batchSize, batches } = JSON.parse(argument) as { batchSize: number; batches: number };
-      // Runs 0: only the untimed pass, `batches` batches (plus the one checked batch).
-      return benchBatchSize(batchSize, { runs: 0, recordsPerRun: batchSize * batches });
+      const { batchSize, batches, analytics } = JSON.parse(argument) as {
+        batchSize: number;
+        batches: number;
+        analytics: boolean;
+      };
+      // Runs 0: the checked pass and one untimed pass, `batches` batches each.
+      return benchBatchSize(batchSize, {
+        runs: 0,
+        recordsPerRun: batchSize * batches,
+        analytics: analytics ? DEFAULT_ANALYTICS_CONFIG : null,
+      });
     }
     case 'memory': {
       const { deps } = fakeDeps();

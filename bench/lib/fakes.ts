@@ -2,6 +2,8 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -160,7 +162,10 @@ export function applyUpdate(expression: string, item: Item, values: Values): Ite
 
 const keyOf = (key: Item | undefined) => JSON.stringify(key);
 
-/** DynamoDB: GetItem and conditional UpdateItem on a single in-memory table. */
+/**
+ * DynamoDB on a single in-memory table: GetItem, conditional UpdateItem and PutItem (the checkpoint and
+ * the analytics state), and Query by partition key with `begins_with` on the sort key (one page).
+ */
 export class FakeDynamoDB {
   readonly items = new Map<string, Item>();
   writeRequestUnits = 0;
@@ -197,6 +202,41 @@ export class FakeDynamoDB {
         Math.ceil(Math.max(itemBytes(before ?? {}), itemBytes(after)) / 1024),
       );
       return { $metadata: {} };
+    }
+    if (command instanceof PutItemCommand) {
+      const { Item = {}, ConditionExpression, ExpressionAttributeValues } = command.input;
+      const id = keyOf({ pk: Item.pk as AttributeValue, sk: Item.sk as AttributeValue });
+      const before = this.items.get(id);
+      this.writes++;
+      const units = Math.max(1, Math.ceil(Math.max(itemBytes(before ?? {}), itemBytes(Item)) / 1024));
+      this.writeRequestUnits += units;
+      if (
+        ConditionExpression &&
+        !evaluateCondition(ConditionExpression, before, ExpressionAttributeValues ?? {})
+      )
+        throw new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+        });
+      this.items.set(id, Item);
+      return { $metadata: {} };
+    }
+    if (command instanceof QueryCommand) {
+      const values = command.input.ExpressionAttributeValues ?? {};
+      const condition = /^pk = (:\w+) AND begins_with\(sk, (:\w+)\)$/.exec(
+        command.input.KeyConditionExpression ?? '',
+      );
+      if (!condition) throw new UnsupportedCommandError('FakeDynamoDB (this key condition)', command);
+      const pk = values[condition[1] as string]?.S;
+      const prefix = values[condition[2] as string]?.S ?? '';
+      const items = [...this.items.values()]
+        .filter((item) => item.pk?.S === pk && (item.sk?.S ?? '').startsWith(prefix))
+        .sort((a, b) => ((a.sk?.S ?? '') < (b.sk?.S ?? '') ? -1 : 1));
+      this.reads++;
+      const bytes = items.reduce((sum, item) => sum + itemBytes(item), 0);
+      this.readRequestUnits +=
+        Math.max(1, Math.ceil(bytes / 4096)) * (command.input.ConsistentRead ? 1 : 0.5);
+      return { Items: items, Count: items.length, $metadata: {} };
     }
     throw new UnsupportedCommandError('FakeDynamoDB', command);
   }
