@@ -226,7 +226,7 @@ export function renderMarkdown(results: BenchResults): string {
         )
         .join('; ');
     out.push(
-      `"With analytics" is the consumer as the handler runs it by default (windows, sessions, alerts; state in the table). Each run is ${consumer.batches.map((b) => `${b.batchesPerRun} × ${int(b.batchSize)}`).join(', ')} consecutive batches whose event time advances at 2,000 events/s; the checkpoint and the analytics state carry from batch to batch. Per batch, lake only: ${perBatchText(consumer.batches)}.` +
+      `"With analytics" is the consumer as the handler runs it by default (windows, sessions, alerts; state in the table). Each run is ${consumer.batches.map((b) => `${b.batchesPerRun} × ${int(b.batchSize)}`).join(', ')} consecutive batches (with analytics ${(consumer.withAnalytics ?? []).map((b) => `${b.batchesPerRun} × ${int(b.batchSize)}`).join(', ')}, ${consumer.withAnalytics?.[0]?.recordsPerSecond.runs ?? 0} runs) whose event time advances at 2,000 events/s; the checkpoint and the analytics state carry from batch to batch. Per batch, lake only: ${perBatchText(consumer.batches)}.` +
         (consumer.withAnalytics ? ` With analytics: ${perBatchText(consumer.withAnalytics)}.` : ''),
     );
     const profile = consumer.profile;

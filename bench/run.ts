@@ -116,6 +116,8 @@ async function consumerSection(
     batchSizes: [100, 1000, 10_000],
     runs: quick ? 3 : 7,
     recordsPerRun: quick ? 10_000 : 20_000,
+    analyticsRuns: quick ? 3 : 5,
+    analyticsRecordsPerRun: quick ? 5_000 : 10_000,
   };
   progress(
     `consumer core and DuckDB: batches of ${options.batchSizes.join(', ')}, ${options.runs} runs each`,
@@ -129,7 +131,7 @@ async function consumerSection(
     duckdb: DuckDbBatchResult[];
   };
   // The consumer as deployed: the handler turns the analytics on unless SHARDLINE_ANALYTICS=off.
-  const profileOptions = { batchSize: 10_000, batches: quick ? 5 : 15, analytics: true };
+  const profileOptions = { batchSize: 10_000, batches: quick ? 3 : 8, analytics: true };
   progress(
     `profiling the consumer (node --cpu-prof): ${profileOptions.batches} batches of ${profileOptions.batchSize}`,
   );
