@@ -134,6 +134,15 @@ const byTimeThenKey =
   (a: [string, T], b: [string, T]) =>
     time(a[1]) - time(b[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
+/**
+ * Sessions and idle users are checked on a one-minute grid of event time. Whether they are closed is
+ * decided by the watermark exactly (see applySessionEvent); the grid only bounds how many sweeps run.
+ * Without it, every event that extends the oldest session would leave a stale timer, and a sweep of the
+ * whole state would follow it for nothing.
+ */
+const SWEEP_GRID_MS = 60_000;
+const onGrid = (at: number) => Math.ceil(at / SWEEP_GRID_MS) * SWEEP_GRID_MS;
+
 function schedule(state: AnalyticsState, at: number) {
   if (state.nextTimerAt === null || at < state.nextTimerAt) state.nextTimerAt = at;
 }
@@ -187,7 +196,7 @@ function runTimers(
   const idleSessions: [string, OpenSession][] = [];
   for (const [key, session] of state.sessions) {
     if (isInactive(session, watermark, config.sessionGapMs)) idleSessions.push([key, session]);
-    else next = Math.min(next, session.last + config.sessionGapMs);
+    else next = Math.min(next, onGrid(session.last + config.sessionGapMs));
   }
   idleSessions.sort(byTimeThenKey((s) => s.last));
   for (const [key, session] of idleSessions) {
@@ -200,7 +209,7 @@ function runTimers(
     if (expiry.evict) {
       state.users.delete(key);
       state.counters.usersEvicted++;
-    } else next = Math.min(next, expiry.nextTimerAt);
+    } else next = Math.min(next, onGrid(expiry.nextTimerAt));
   }
   state.nextTimerAt = Number.isFinite(next) ? next : null;
 }
@@ -257,10 +266,10 @@ function applyEvent(
 
   if (event.sessionId !== null) {
     const withSession = event as AnalyticsEvent & { sessionId: string };
-    for (const closed of applySessionEvent(state.sessions, withSession, config.sessionGapMs))
+    for (const closed of applySessionEvent(state.sessions, withSession, config.sessionGapMs, watermark))
       emitSession(state, closed, event, outputs);
     const open = state.sessions.get(`${event.tenantId}|${event.sessionId}`);
-    if (open) schedule(state, open.last + config.sessionGapMs);
+    if (open) schedule(state, onGrid(open.last + config.sessionGapMs));
   }
 
   let alerts = state.users.get(user);
@@ -272,10 +281,30 @@ function applyEvent(
     state.counters.alertsRaised++;
     outputs.alerts.push(alertRow(raised, event));
   }
-  schedule(state, alerts.lastSeen + config.userIdleMs);
+  schedule(state, onGrid(alerts.lastSeen + config.userIdleMs));
   for (const w of alerts.velocity) schedule(state, closesAt(w.end, config.allowedLatenessMs));
 
   runTimers(state, config, watermark, event, outputs);
+}
+
+/**
+ * Folds events into the state in stream order, in place: the state is updated and the outputs the events
+ * caused are returned. For a state nobody else holds, such as one just decoded from storage; otherwise
+ * use {@link applyEvents}.
+ *
+ * @example
+ * ```ts
+ * const outputs = foldEvents(loaded.state, events, config); // loaded.state is now the new state
+ * ```
+ */
+export function foldEvents(
+  state: AnalyticsState,
+  events: readonly AnalyticsEvent[],
+  config: AnalyticsConfig,
+): AnalyticsOutputs {
+  const outputs = emptyOutputs();
+  for (const event of events) applyEvent(state, event, config, outputs);
+  return outputs;
 }
 
 /**
@@ -293,9 +322,7 @@ export function applyEvents(
   config: AnalyticsConfig,
 ): AnalyticsStep {
   const next = structuredClone(state);
-  const outputs = emptyOutputs();
-  for (const event of events) applyEvent(next, event, config, outputs);
-  return { state: next, outputs };
+  return { state: next, outputs: foldEvents(next, events, config) };
 }
 
 /**

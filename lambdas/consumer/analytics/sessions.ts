@@ -44,22 +44,28 @@ export function sessionKey(tenantId: string, sessionId: string): string {
 
 /**
  * Applies one event that carries a session id: extends or opens its session, and closes the sessions it
- * ends (an inactivity split before it, its own session on session_end). Mutates `sessions`.
+ * ends (an inactivity split before it, its own session on session_end). A session the watermark has
+ * already passed by the gap is closed, whether or not a sweep has emitted it yet, so the result never
+ * depends on when sweeps run. Mutates `sessions`.
  *
  * @example
  * ```ts
- * const closed = applySessionEvent(sessions, event, 30 * 60_000);
+ * const closed = applySessionEvent(sessions, event, 30 * 60_000, watermark);
  * ```
  */
 export function applySessionEvent(
   sessions: Map<string, OpenSession>,
   event: AnalyticsEvent & { sessionId: string },
   sessionGapMs: number,
+  watermark: number,
 ): ClosedSession[] {
   const closed: ClosedSession[] = [];
   const key = sessionKey(event.tenantId, event.sessionId);
   let session = sessions.get(key);
-  if (session && event.occurredAt - session.last >= sessionGapMs) {
+  if (
+    session &&
+    (event.occurredAt - session.last >= sessionGapMs || isInactive(session, watermark, sessionGapMs))
+  ) {
     closed.push({ session, closedBy: 'inactivity' });
     sessions.delete(key);
     session = undefined;

@@ -254,16 +254,60 @@ export function bucketOf(key: string, buckets: number): number {
   return hash32(key) & (buckets - 1);
 }
 
+/** One entry, serialised once: its bucket hash and its `[key, value]` JSON text. */
+interface PreparedEntry {
+  hash: number;
+  text: string;
+}
+
+function prepareEntries<P extends StatePart>(part: P, map: Map<string, PartValue[P]>): PreparedEntry[] {
+  const encode = CODECS[part].encode as (value: PartValue[P]) => unknown;
+  return [...map.keys()]
+    .sort()
+    .map((key) => ({ hash: hash32(key), text: JSON.stringify([key, encode(map.get(key) as PartValue[P])]) }));
+}
+
+function groupEntries(entries: readonly PreparedEntry[], buckets: number): PreparedEntry[][] {
+  const groups: PreparedEntry[][] = Array.from({ length: buckets }, () => []);
+  for (const entry of entries) groups[entry.hash & (buckets - 1)]?.push(entry);
+  return groups;
+}
+
+/** The same bytes as compressing the array of entries: key order is kept inside each bucket. */
+function compressGroup(group: readonly PreparedEntry[]): Uint8Array {
+  if (group.length === 0) return EMPTY;
+  return new Uint8Array(deflateRawSync(Buffer.from(`[${group.map((e) => e.text).join(',')}]`, 'utf8')));
+}
+
+/**
+ * Encodes one part: doubles the bucket count while the bucket with the most text compresses to more
+ * than `splitBytes`, then compresses every bucket once. Entries are serialised once whatever the count.
+ */
 function encodePart<P extends StatePart>(
   part: P,
   map: Map<string, PartValue[P]>,
-  buckets: number,
-): Uint8Array[] {
-  const encode = CODECS[part].encode as (value: PartValue[P]) => unknown;
-  const grouped: [string, unknown][][] = Array.from({ length: buckets }, () => []);
-  const keys = [...map.keys()].sort();
-  for (const key of keys) grouped[bucketOf(key, buckets)]?.push([key, encode(map.get(key) as PartValue[P])]);
-  return grouped.map((entries) => (entries.length === 0 ? EMPTY : compress(entries)));
+  startBuckets: number,
+  sizing: StateSizing,
+): { buckets: number; encoded: Uint8Array[] } {
+  const entries = prepareEntries(part, map);
+  let buckets = startBuckets;
+  for (;;) {
+    const groups = groupEntries(entries, buckets);
+    let largest = groups[0] ?? [];
+    let largestLength = -1;
+    for (const group of groups) {
+      const length = group.reduce((sum, e) => sum + e.text.length, 0);
+      if (length > largestLength) {
+        largest = group;
+        largestLength = length;
+      }
+    }
+    if (buckets < sizing.maxBuckets && compressGroup(largest).byteLength > sizing.splitBytes) {
+      buckets *= 2;
+      continue;
+    }
+    return { buckets, encoded: groups.map(compressGroup) };
+  }
 }
 
 export interface EncodedState {
@@ -296,14 +340,8 @@ export function encodeState(
     tenants: state.tenants,
   };
   for (const part of STATE_PARTS) {
-    let buckets = nextLayout[part];
-    let encoded = encodePart(part, parts[part], buckets);
-    let largest = Math.max(...encoded.map((b) => b.byteLength));
-    while (largest > sizing.splitBytes && buckets < sizing.maxBuckets) {
-      buckets *= 2;
-      encoded = encodePart(part, parts[part], buckets);
-      largest = Math.max(...encoded.map((b) => b.byteLength));
-    }
+    const { buckets, encoded } = encodePart(part, parts[part], nextLayout[part], sizing);
+    const largest = Math.max(...encoded.map((b) => b.byteLength));
     if (largest > sizing.maxBucketBytes)
       throw new AnalyticsStateTooLargeError(part, largest, sizing.maxBucketBytes);
     nextLayout[part] = buckets;

@@ -3,6 +3,7 @@ import {
   type AnalyticsEvent,
   applySessionEvent,
   isInactive,
+  NO_WATERMARK,
   type OpenSession,
   recordClosedSession,
   sessionRow,
@@ -17,9 +18,9 @@ const inSession = (offsetMs: number, eventType: string, sessionId = 's-1') =>
 describe('sessions', () => {
   it('pairs session_start and session_end of one session id into one closed session', () => {
     const sessions = new Map<string, OpenSession>();
-    expect(applySessionEvent(sessions, inSession(0, 'session_start'), GAP)).toEqual([]);
-    applySessionEvent(sessions, inSession(2 * MINUTE, 'page_view'), GAP);
-    const [closed] = applySessionEvent(sessions, inSession(5 * MINUTE, 'session_end'), GAP);
+    expect(applySessionEvent(sessions, inSession(0, 'session_start'), GAP, NO_WATERMARK)).toEqual([]);
+    applySessionEvent(sessions, inSession(2 * MINUTE, 'page_view'), GAP, NO_WATERMARK);
+    const [closed] = applySessionEvent(sessions, inSession(5 * MINUTE, 'session_end'), GAP, NO_WATERMARK);
     expect(sessions.size).toBe(0);
     expect(closed && sessionRow(closed, 'shardId-000000000000', '9')).toMatchObject({
       session_id: 's-1',
@@ -34,14 +35,14 @@ describe('sessions', () => {
 
   it('keeps sessions with different ids apart', () => {
     const sessions = new Map<string, OpenSession>();
-    applySessionEvent(sessions, inSession(0, 'session_start', 's-1'), GAP);
-    applySessionEvent(sessions, inSession(0, 'session_start', 's-2'), GAP);
+    applySessionEvent(sessions, inSession(0, 'session_start', 's-1'), GAP, NO_WATERMARK);
+    applySessionEvent(sessions, inSession(0, 'session_start', 's-2'), GAP, NO_WATERMARK);
     expect(sessions.size).toBe(2);
   });
 
   it('closes a session for inactivity once the watermark passes its last event plus the gap', () => {
     const sessions = new Map<string, OpenSession>();
-    applySessionEvent(sessions, inSession(0, 'session_start'), GAP);
+    applySessionEvent(sessions, inSession(0, 'session_start'), GAP, NO_WATERMARK);
     const session = sessions.get('acme|s-1') as OpenSession;
     expect(isInactive(session, T0 + GAP - 1, GAP)).toBe(false);
     expect(isInactive(session, T0 + GAP, GAP)).toBe(true);
@@ -49,8 +50,8 @@ describe('sessions', () => {
 
   it('splits a session when an event comes more than the gap after its last one', () => {
     const sessions = new Map<string, OpenSession>();
-    applySessionEvent(sessions, inSession(0, 'session_start'), GAP);
-    const [closed] = applySessionEvent(sessions, inSession(GAP + MINUTE, 'page_view'), GAP);
+    applySessionEvent(sessions, inSession(0, 'session_start'), GAP, NO_WATERMARK);
+    const [closed] = applySessionEvent(sessions, inSession(GAP + MINUTE, 'page_view'), GAP, NO_WATERMARK);
     expect(closed?.closedBy).toBe('inactivity');
     expect(closed?.session.count).toBe(1);
     const reopened = sessions.get('acme|s-1');
@@ -59,7 +60,7 @@ describe('sessions', () => {
 
   it('closes a session_end without a session_start as a one-event session', () => {
     const sessions = new Map<string, OpenSession>();
-    const [closed] = applySessionEvent(sessions, inSession(0, 'session_end'), GAP);
+    const [closed] = applySessionEvent(sessions, inSession(0, 'session_end'), GAP, NO_WATERMARK);
     expect(closed && sessionRow(closed, 'shardId-000000000000', '1')).toMatchObject({
       duration_ms: 0,
       event_count: 1,
@@ -67,10 +68,18 @@ describe('sessions', () => {
     });
   });
 
+  it('closes a session the watermark has passed by the gap before an older event can extend it', () => {
+    const sessions = new Map<string, OpenSession>();
+    applySessionEvent(sessions, inSession(0, 'session_start'), GAP, NO_WATERMARK);
+    const [closed] = applySessionEvent(sessions, inSession(MINUTE, 'page_view'), GAP, T0 + GAP);
+    expect(closed?.closedBy).toBe('inactivity');
+    expect(sessions.get('acme|s-1')).toMatchObject({ start: T0 + MINUTE, count: 1 });
+  });
+
   it('extends a session backwards for an event older than its first one', () => {
     const sessions = new Map<string, OpenSession>();
-    applySessionEvent(sessions, inSession(5 * MINUTE, 'page_view'), GAP);
-    applySessionEvent(sessions, inSession(MINUTE, 'session_start'), GAP);
+    applySessionEvent(sessions, inSession(5 * MINUTE, 'page_view'), GAP, NO_WATERMARK);
+    applySessionEvent(sessions, inSession(MINUTE, 'session_start'), GAP, NO_WATERMARK);
     expect(sessions.get('acme|s-1')).toMatchObject({ start: T0 + MINUTE, last: T0 + 5 * MINUTE, count: 2 });
   });
 
