@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -160,7 +161,7 @@ export async function startEmulators(options: StartEmulatorsOptions): Promise<Ru
   const ready = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const byService = <T>(pick: (entry: (typeof ready)[number]) => T) =>
     Object.fromEntries(ready.map((entry) => [entry.service, pick(entry)])) as Record<Service, T>;
-  return {
+  const running: RunningEmulators = {
     endpoints: byService((entry) => `http://${LOOPBACK}:${ports[entry.service]}`),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT_ID,
@@ -171,6 +172,72 @@ export async function startEmulators(options: StartEmulatorsOptions): Promise<Ru
     startupMs: byService((entry) => entry.startupMs),
     stop,
   };
+  processesOf.set(running, { children, ports, readyTimeoutMs, log });
+  return running;
+}
+
+/** What `restartEmulator` needs of a set that `startEmulators` started. */
+interface EmulatorProcesses {
+  children: Map<Service, ChildProcess>;
+  ports: Record<Service, number>;
+  readyTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+const processesOf = new WeakMap<RunningEmulators, EmulatorProcesses>();
+
+export interface RestartEmulatorOptions {
+  /** How the running process ends: SIGKILL, as in a crash (default), or SIGTERM, a clean stop. */
+  signal?: 'SIGKILL' | 'SIGTERM';
+  /** How long the service stays down before the new process starts. Default 0. */
+  downtimeMs?: number;
+}
+
+/**
+ * Restarts one emulator of a running set in place, as a crashed or redeployed service comes back: ends
+ * its process, waits `downtimeMs`, and starts a new one on the same port and data directory. Resolves
+ * once the new process answers an SDK call; `running.pids` then names it and `running.stop()` stops it.
+ * Clients keep their endpoint: their pooled connections fail once and the SDK retries on new ones.
+ *
+ * @example
+ * ```ts
+ * const running = await startEmulators({ dataDir: '.shardline' });
+ * const { downMs } = await restartEmulator(running, 'dynamodb', { downtimeMs: 2_000 });
+ * ```
+ */
+export async function restartEmulator(
+  running: RunningEmulators,
+  service: Service,
+  options: RestartEmulatorOptions = {},
+): Promise<{ downMs: number; startupMs: number }> {
+  const processes = processesOf.get(running);
+  if (!processes) {
+    throw new EmulatorStartError(
+      service,
+      'cannot be restarted: restart only emulators that startEmulators started in this process',
+      running.logFiles[service],
+    );
+  }
+  const stoppedAt = performance.now();
+  const child = processes.children.get(service);
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = once(child, 'exit');
+    processes.log(`${service}: restarting (${options.signal ?? 'SIGKILL'} to pid ${child.pid})`);
+    child.kill(options.signal ?? 'SIGKILL');
+    await exited;
+  }
+  if (options.downtimeMs) await sleep(options.downtimeMs);
+  const { child: next, startupMs } = await launch(
+    service,
+    processes.ports[service],
+    running.dataDir,
+    processes.readyTimeoutMs,
+    processes.log,
+    (spawned) => processes.children.set(service, spawned),
+  );
+  running.pids[service] = next.pid as number;
+  running.startupMs[service] = startupMs;
+  return { downMs: Math.round(performance.now() - stoppedAt), startupMs };
 }
 
 /**

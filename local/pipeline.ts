@@ -44,8 +44,9 @@ export interface PipelineOptions {
   retryBackoffMs?: number;
   /**
    * Endpoints the functions use instead of the emulators' own, for example a fault-injecting proxy
-   * (local/faultProxy.ts). Called once the emulators are up. Default: none, the functions reach the
-   * emulators directly. The event source mapping and `runtime.endpoints` always use the emulators.
+   * (local/faultProxy.ts). Called once the emulators are up. Resource URLs in the functions' environment
+   * are pointed there too (the SQS client sends to the host of the queue URL). Default: none, the functions
+   * reach the emulators directly. The event source mapping and `runtime` always use the emulators.
    */
   functionEndpoints?: (emulators: RunningEmulators) => Promise<Partial<Record<Service, string>>>;
 }
@@ -152,7 +153,19 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
     const pseudo = pseudoParametersFor(emulators, stack.stackName);
     const resolved = await provision(model, emulators, { log, stackName: stack.stackName });
     // Locally the handlers run on this machine's Node (20), not Lambda's 22: silence the SDK's notice about it.
-    const functionEndpoints = { ...emulators.endpoints, ...(await options.functionEndpoints?.(emulators)) };
+    const overrides = (await options.functionEndpoints?.(emulators)) ?? {};
+    const functionEndpoints = { ...emulators.endpoints, ...overrides };
+    const throughOverrides = (environment: Record<string, string>) =>
+      Object.fromEntries(
+        Object.entries(environment).map(([name, value]) => {
+          for (const [service, url] of Object.entries(overrides)) {
+            const endpoint = emulators.endpoints[service as Service];
+            if (value === endpoint || value.startsWith(`${endpoint}/`))
+              return [name, `${url}${value.slice(endpoint.length)}`];
+          }
+          return [name, value];
+        }),
+      );
     const emulatorEnv = {
       ...lambdaEnvironmentFor({ ...emulators, endpoints: functionEndpoints }),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -176,7 +189,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       functionName: consumer.name,
       assetPath: consumer.assetPath,
       handler: consumer.handler,
-      environment: consumer.environment,
+      environment: throughOverrides(consumer.environment),
       timeoutSeconds: consumer.timeoutSeconds,
       memoryMb: consumer.memoryMb,
       region: emulators.region,
@@ -201,7 +214,10 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
         bucketName: env.BUCKET_NAME ?? '',
         dlqUrl: env.DLQ_URL ?? '',
       },
-      functions: { producer, consumer },
+      functions: {
+        producer: { ...producer, environment: throughOverrides(producer.environment) },
+        consumer: { ...consumer, environment: throughOverrides(consumer.environment) },
+      },
     };
 
     const onFailure = mappingModel.DestinationConfig.OnFailure;

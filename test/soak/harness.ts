@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
@@ -19,7 +19,10 @@ import { type LocalPipeline, type PipelineOptions, startLocalPipeline } from '..
 export interface PipelineHarness {
   pipeline: LocalPipeline;
   dataDir: string;
-  /** Every line the pipeline logged (emulator lifecycle, consumer output, event source mapping decisions). */
+  /**
+   * Every line the pipeline logged (emulator lifecycle, consumer output, event source mapping decisions),
+   * also appended to `<dataDir>/logs/pipeline.log`.
+   */
   logLines: string[];
   /** Invokes the producer Lambda, as `shardline produce` does. */
   produce(request: ProduceRequest): Promise<{ sent: number; failed: number }>;
@@ -44,6 +47,9 @@ export interface StartHarnessOptions {
   /** Default: a new temporary directory. */
   dataDir?: string;
   functionEndpoints?: PipelineOptions['functionEndpoints'];
+  /** Event source mapping knobs (default: the pipeline's, about a second for each, as Lambda). */
+  pollIntervalMs?: number;
+  retryBackoffMs?: number;
   /** Also receives every pipeline log line. */
   log?: (line: string) => void;
   /** Keep log lines in memory (default true; the soak turns it off). */
@@ -78,8 +84,11 @@ export async function startHarness(options: StartHarnessOptions): Promise<Pipeli
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `shardline-${options.stage}-`));
   const logLines: string[] = [];
   const keep = options.keepLogLines ?? true;
+  const logFile = join(dataDir, 'logs', 'pipeline.log');
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const log = (line: string) => {
     if (keep) logLines.push(line);
+    appendFileSync(logFile, `${line}\n`);
     options.log?.(line);
   };
   const pipeline = await startLocalPipeline({
@@ -88,6 +97,8 @@ export async function startHarness(options: StartHarnessOptions): Promise<Pipeli
     cdkOutDir: join(dataDir, 'cdk.out'),
     log,
     ...(options.functionEndpoints ? { functionEndpoints: options.functionEndpoints } : {}),
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),
   });
   const { runtime } = pipeline;
   const kinesis = kinesisClient(clientOptionsFor(pipeline.emulators, 'kinesis'));
