@@ -1,8 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { resourceNames } from '../../lambdas/shared/naming';
 import { readDeadLetters } from '../deadLetters';
 import { CliError } from '../errors';
 import { formatResult, type OutputFormat } from '../format';
+import { runAthenaQuery } from '../lake/athena';
 import { mirrorBucket } from '../lake/mirror';
 import { openLake, QueryError } from '../lake/views';
 import type { TargetOptions } from '../main';
@@ -86,6 +89,22 @@ async function errorsView(target: ResolvedTarget, mirrorDir: string): Promise<st
 
 export async function query(sql: string, options: QueryOptions): Promise<void> {
   const target = await resolveTarget(options);
+  if (target.name === 'aws') {
+    // On AWS the lake is queried where it is: Athena, in the stack's workgroup and Glue database.
+    const names = resourceNames(target.resources.stage);
+    try {
+      const result = await runAthenaQuery(new AthenaClient({ region: target.resources.region }), {
+        sql,
+        workGroup: names.athenaWorkGroupName,
+        database: names.glueDatabaseName,
+      });
+      console.log(formatResult(result, options.json ? 'json' : options.format));
+      return;
+    } catch (error) {
+      if (error instanceof QueryError) throw new CliError(`query failed: ${error.message}`);
+      throw error;
+    }
+  }
   const { lake } = await openTargetLake(target, options.dataDir);
   try {
     const result = await lake.query(sql);

@@ -22,6 +22,9 @@ export function resourceNames(stage: string) {
     bucketNamePrefix: `${prefix}-lake`,
     producerFunctionName: `${prefix}-producer`,
     consumerFunctionName: `${prefix}-consumer`,
+    /** Glue names allow only lower case, digits and underscores. */
+    glueDatabaseName: `shardline_${stage.replaceAll('-', '_')}`,
+    athenaWorkGroupName: prefix,
   } as const;
 }
 
