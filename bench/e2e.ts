@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -8,7 +8,7 @@ import { produce } from '../lambdas/producer/produce';
 import { addOutcome } from '../lambdas/producer/putRecords';
 import { dynamoClient, kinesisClient } from '../lambdas/shared/clients';
 import { clientOptionsFor, type Service } from '../local/emulators';
-import { type LocalPipeline, startLocalPipeline } from '../local/pipeline';
+import { type LocalPipeline, startLocalPipeline, synthesize } from '../local/pipeline';
 import { CpuMeter } from './lib/procStat';
 import { type LatencySummary, latencySummary, type Spread, spread } from './lib/stats';
 
@@ -34,6 +34,8 @@ export interface E2eRate {
   events: number;
   /** Producers putting side by side, each a share of the events and the rate (default 1). */
   producers?: number;
+  /** False runs the consumer with `SHARDLINE_ANALYTICS=off` (the lake only); default as deployed. */
+  analytics?: boolean;
 }
 
 export interface CpuShare {
@@ -54,6 +56,8 @@ export interface CpuShare {
 
 export interface E2eResult {
   label: string;
+  /** Whether the consumer ran the stream analytics (as deployed) or the lake only. */
+  analytics: boolean;
   offeredRatePerSecond: number | null;
   events: number;
   produced: number;
@@ -142,16 +146,59 @@ export async function runE2eBench(options: {
   const results: E2eResult[] = [];
   const failures: Array<{ label: string; error: string }> = [];
   let synth = options.synth;
+  let lakeOnlyOutDir: string | undefined;
   for (const rate of options.rates) {
     try {
-      results.push(await runRate(rate, options.cdkOutDir, synth, options.log ?? (() => {})));
+      if (rate.analytics === false && !lakeOnlyOutDir) {
+        if (synth) await synthesize(STAGE, options.cdkOutDir, options.log);
+        synth = false;
+        lakeOnlyOutDir = await withConsumerEnvironment(options.cdkOutDir, { SHARDLINE_ANALYTICS: 'off' });
+      }
+      const outDir = rate.analytics === false ? (lakeOnlyOutDir as string) : options.cdkOutDir;
+      results.push(await runRate(rate, outDir, synth, options.log ?? (() => {})));
     } catch (error) {
       // One rate failing (a timeout on a loaded machine, say) leaves the others' figures standing.
       failures.push({ label: rate.label, error: (error as Error).message });
     }
     synth = false;
   }
+  if (lakeOnlyOutDir) await rm(lakeOnlyOutDir, { recursive: true, force: true });
   return { results, failures };
+}
+
+const STAGE = 'bench';
+
+/**
+ * A copy of a cloud assembly whose consumer function has extra environment variables: the local runtime
+ * reads the function's environment from the template, so this is how to run a variant of it locally.
+ */
+async function withConsumerEnvironment(
+  cdkOutDir: string,
+  variables: Record<string, string>,
+): Promise<string> {
+  const copy = `${cdkOutDir}-variant`;
+  await cp(cdkOutDir, copy, { recursive: true });
+  const templateFile = join(copy, `Shardline-${STAGE}.template.json`);
+  const template = JSON.parse(await readFile(templateFile, 'utf8')) as {
+    Resources: Record<
+      string,
+      {
+        Type: string;
+        Properties?: { FunctionName?: unknown; Environment?: { Variables?: Record<string, unknown> } };
+      }
+    >;
+  };
+  const consumer = Object.values(template.Resources).find(
+    (resource) =>
+      resource.Type === 'AWS::Lambda::Function' &&
+      String(resource.Properties?.FunctionName ?? '').endsWith('-consumer'),
+  );
+  const environment = consumer?.Properties?.Environment?.Variables;
+  if (!environment)
+    throw new E2eBenchError('setup', 'the template has no consumer function with an environment');
+  Object.assign(environment, variables);
+  await writeFile(templateFile, JSON.stringify(template));
+  return copy;
 }
 
 async function runRate(
@@ -165,7 +212,7 @@ async function runRate(
   const reports: InvocationReport[] = [];
   const pipeline = await startLocalPipeline({
     dataDir,
-    stage: 'bench',
+    stage: STAGE,
     cdkOutDir,
     synth,
     log: (line) => {
@@ -202,17 +249,7 @@ async function measure(
     (shard) => shard.ShardId as string,
   );
 
-  const emulatorMeters = Object.fromEntries(
-    Object.entries(emulators.pids).map(([service, pid]) => {
-      const meter = new CpuMeter();
-      meter.start([pid]);
-      return [service, { meter, pid }];
-    }),
-  ) as Record<Service, { meter: CpuMeter; pid: number }>;
   const consumerMeter = new CpuMeter();
-  consumerMeter.start(pipeline.consumerHost.pids);
-  const benchCpuStart = process.cpuUsage();
-  const wallStart = performance.now();
 
   const commits = new Map<string, Commit[]>(shardIds.map((id) => [id, []]));
   const committedRecords = new Map<string, number>();
@@ -248,9 +285,54 @@ async function measure(
     }
   })();
 
+  const committed = () => [...committedRecords.values()].reduce((sum, count) => sum + count, 0);
+  const sentToOnFailure = () =>
+    pipeline.mapping.stats().shards.reduce((sum, shard) => sum + shard.recordsSentToOnFailure, 0);
+  const waitForCommits = async (target: number, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (committed() < target) {
+      if (sentToOnFailure() > 0)
+        throw new E2eBenchError(
+          rate.label,
+          `${sentToOnFailure()} records went to the on-failure destination`,
+        );
+      if (Date.now() > deadline)
+        throw new E2eBenchError(rate.label, `only ${committed()} of ${target} records committed in time`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  let emulatorMeters: Record<Service, { meter: CpuMeter; pid: number }>;
+  let benchCpuStart: NodeJS.CpuUsage;
+  let wallStart: number;
+  let measureFromMs: number;
+  let warmUp: Awaited<ReturnType<typeof produce>>;
+  let before: { invocations: number; reports: number; commits: number };
   let produced: Awaited<ReturnType<typeof produce>>;
   let produceSeconds: number;
   try {
+    // Warm-up: a few hundred events so that each shard's execution environment has started (its cold
+    // start is not what the rates measure); their records are left out of every figure.
+    warmUp = await produce(kinesis, streamName, { count: 300, seed: 7, invalidRatio: 0.02, tenants: 3 });
+    await waitForCommits(warmUp.sent, 90_000);
+    await pollOnce();
+    before = {
+      invocations: pipeline.mapping.stats().shards.reduce((sum, shard) => sum + shard.invocations, 0),
+      reports: reports.length,
+      commits: [...versions.values()].reduce((sum, v) => sum + v.last, 0) / 2,
+    };
+    emulatorMeters = Object.fromEntries(
+      Object.entries(emulators.pids).map(([service, pid]) => {
+        const meter = new CpuMeter();
+        meter.start([pid]);
+        return [service, { meter, pid }];
+      }),
+    ) as Record<Service, { meter: CpuMeter; pid: number }>;
+    consumerMeter.start(pipeline.consumerHost.pids);
+    benchCpuStart = process.cpuUsage();
+    wallStart = performance.now();
+    measureFromMs = Date.now();
+
     const produceStarted = performance.now();
     const spanMinutes = Math.max(1, Math.ceil(rate.events / (rate.ratePerSecond ?? 20_000) / 60));
     // One producer puts one PutRecords call at a time, so its rate is bounded by the call's latency;
@@ -281,23 +363,7 @@ async function measure(
       `  ${rate.label}: put ${produced.sent} events in ${produceSeconds.toFixed(1)} s, waiting for the commits`,
     );
 
-    const deadline = Date.now() + Math.max(90_000, rate.events * 3);
-    const committed = () => [...committedRecords.values()].reduce((sum, count) => sum + count, 0);
-    const sentToOnFailure = () =>
-      pipeline.mapping.stats().shards.reduce((sum, shard) => sum + shard.recordsSentToOnFailure, 0);
-    while (committed() < produced.sent) {
-      if (sentToOnFailure() > 0)
-        throw new E2eBenchError(
-          rate.label,
-          `${sentToOnFailure()} records went to the on-failure destination`,
-        );
-      if (Date.now() > deadline)
-        throw new E2eBenchError(
-          rate.label,
-          `only ${committed()} of ${produced.sent} records committed in time`,
-        );
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForCommits(warmUp.sent + produced.sent, Math.max(90_000, rate.events * 3));
   } finally {
     polling = false;
     await poller;
@@ -317,6 +383,7 @@ async function measure(
   let firstArrival = Number.POSITIVE_INFINITY;
   let lastCommit = 0;
   for (const row of rows) {
+    if (row.arrivalTime < measureFromMs) continue; // a warm-up record
     const list = commits.get(row.shardId) ?? [];
     const commit = firstCommitCovering(list, BigInt(row.sequenceNumber));
     if (!commit) throw new Error(`no observed commit covers ${row.shardId} ${row.sequenceNumber}`);
@@ -334,11 +401,13 @@ async function measure(
   const consumer = sumValues(consumerMeter.used());
   const benchProcess = (benchCpu.user + benchCpu.system) / 1e6;
   const total = emulatorsTotal + consumer + benchProcess;
-  const invocations = stats.shards.reduce((sum, shard) => sum + shard.invocations, 0);
-  const warm = reports.filter((report) => report.initMs === undefined);
-  const commitCount = [...versions.values()].reduce((sum, v) => sum + (v.last - v.first), 0) / 2;
+  const invocations = stats.shards.reduce((sum, shard) => sum + shard.invocations, 0) - before.invocations;
+  const measured = reports.slice(before.reports);
+  const warm = measured.filter((report) => report.initMs === undefined);
+  const commitCount = [...versions.values()].reduce((sum, v) => sum + v.last, 0) / 2 - before.commits;
   return {
     label: rate.label,
+    analytics: rate.analytics !== false,
     offeredRatePerSecond: rate.ratePerSecond ?? null,
     events: rate.events,
     produced: produced.sent,
@@ -349,15 +418,18 @@ async function measure(
     sustainedEventsPerSecond: produced.sent / spanSeconds,
     latencyToCommitMs: latencySummary(toCommit),
     latencyToProcessingStartMs: latencySummary(toStart),
-    commitsObserved: [...commits.values()].reduce((sum, list) => sum + list.length, 0),
+    commitsObserved: [...commits.values()].reduce(
+      (sum, list) => sum + list.filter((commit) => commit.committedAt >= measureFromMs).length,
+      0,
+    ),
     checkpointReadErrors: pollErrors,
     commits: Math.round(commitCount),
     invocations,
     invocationErrors: stats.shards.reduce((sum, shard) => sum + shard.errors, 0),
     averageBatchSize: produced.sent / Math.max(1, invocations),
-    invocationMs: spread(reports.map((report) => report.durationMs)),
+    invocationMs: spread(measured.map((report) => report.durationMs)),
     warmInvocationMs: spread(warm.map((report) => report.durationMs)),
-    maxMemoryUsedMb: Math.max(0, ...reports.map((report) => report.maxMemoryUsedMb ?? 0)),
+    maxMemoryUsedMb: Math.max(0, ...measured.map((report) => report.maxMemoryUsedMb ?? 0)),
     cpu: {
       wallSeconds,
       emulators: emulatorSeconds,

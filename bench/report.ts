@@ -108,10 +108,14 @@ export function targetChecks(results: BenchResults): TargetCheck[] {
     measured: best ? `${int(best.sustainedEventsPerSecond)} events/s (offered ${best.label})` : 'not run',
     met: best ? best.sustainedEventsPerSecond >= 10_000 : null,
   });
-  const at2k = e2e.find((result) => result.offeredRatePerSecond === 2000);
+  const at2k = e2e.find((result) => result.offeredRatePerSecond === 2000 && result.analytics !== false);
+  const at2kLake = e2e.find((result) => result.offeredRatePerSecond === 2000 && result.analytics === false);
+  const p99 = (result: E2eResult) => `${fixed(result.latencyToCommitMs.p99 / 1000, 2)} s`;
   checks.push({
     target: 'p99 ≤ 2 s at 2,000 events/s offered',
-    measured: at2k ? `p99 ${fixed(at2k.latencyToCommitMs.p99 / 1000, 2)} s` : 'not run',
+    measured: at2k
+      ? `p99 ${p99(at2k)} as deployed (analytics on)${at2kLake ? `; ${p99(at2kLake)} with analytics off` : ''}`
+      : 'not run',
     met: at2k ? at2k.latencyToCommitMs.p99 <= 2000 : null,
   });
   const consumerBundle = results.packaging?.bundles.find((bundle) => /consumer/.test(bundle.functionName));

@@ -194,19 +194,25 @@ function e2eRates(quick: boolean): E2eRate[] {
     return [
       { label: '2K/S', ratePerSecond: 2000, events: 6000 },
       { label: 'MAX', ratePerSecond: undefined, events: 20_000, producers: 4 },
+      { label: '2K/S L', ratePerSecond: 2000, events: 6000, analytics: false },
     ];
   return [
     { label: '1K/S', ratePerSecond: 1000, events: 15_000 },
     { label: '2K/S', ratePerSecond: 2000, events: 30_000 },
-    { label: '5K/S', ratePerSecond: 5000, events: 50_000, producers: 2 },
+    { label: '5K/S', ratePerSecond: 5000, events: 40_000, producers: 2 },
     { label: '20K/S', ratePerSecond: 20_000, events: 60_000, producers: 4 },
     { label: 'MAX', ratePerSecond: undefined, events: 60_000, producers: 4 },
+    // The same consumer with SHARDLINE_ANALYTICS=off: the lake path alone, as the issue's targets assume.
+    { label: '2K/S L', ratePerSecond: 2000, events: 30_000, analytics: false },
+    { label: 'MAX L', ratePerSecond: undefined, events: 60_000, producers: 4, analytics: false },
   ];
 }
 
 const e2eMethod = (rates: readonly E2eRate[]) =>
   'Each rate runs on a fresh `startLocalPipeline` (the synthesized stack: kinesalite, dynalite, s3rver, fauxqs, the consumer bundle in its own process behind the local event source mapping: 2 shards, batches of up to 1,000, 1 s batching window), fed by the producer (`produce()` in this process, its own ~300-byte events, 2% invalid) at a fixed rate; one `produce()` has one PutRecords call in flight, so 5K/S runs 2 side by side and 20K/S and MAX 4, each with its share of the events and the rate. ' +
   `Events per rate, fewer than 100,000 to keep the whole run near 5 minutes: ${rates.map((rate) => `${rate.label} ${rate.events.toLocaleString('en-US')}`).join(', ')}. ` +
+  "Each run first puts 300 warm-up events and waits for their commit (so that both shards' execution environments have started), then measures; warm-up records are left out. " +
+  'Rates marked L run the same bundle with `SHARDLINE_ANALYTICS=off` set in a copy of the template (the lake path alone); the others run the consumer as deployed, analytics on. ' +
   'Latency runs from each record\'s ApproximateArrivalTimestamp to the `committedAt` the consumer wrote on the checkpoint when it committed the batch holding the record (the moment its S3 objects count), polled every 20 ms; arrival times and sequence numbers are read back from the Parquet objects with DuckDB, so the 2% invalid records (DLQ) are not in the latency figures. "To start" is `processed_at`, the start of the invocation. ' +
   'Sustained is events over first arrival to last commit. CPU is user+system time from /proc/<pid>/stat for the four emulators and the consumer\'s processes, and process.cpuUsage() for this process (producer, event source mapping, poller); "machine busy" is the CPU used over what 2 cores give in the same time.';
 
@@ -353,7 +359,7 @@ async function main() {
   if (results.consumer || results.e2e) {
     const m = results.machine;
     const png = renderChart({
-      title: `SHARDLINE BENCHMARK: ${m.cores} CORES, ${m.cpuModel.slice(0, 24)}, NODE ${m.nodeVersion}`,
+      title: `SHARDLINE BENCHMARK: ${m.cores} CORES, ${m.cpuModel.slice(0, 24)}, NODE ${m.nodeVersion}. L = ANALYTICS OFF`,
       throughput: (results.consumer?.batches ?? []).map((batch, index) => ({
         batchSize: batch.batchSize,
         shardline: batch.recordsPerSecond,
