@@ -10,10 +10,18 @@ import type { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/config';
 import { resourceNames } from '../lambdas/shared/naming';
 import { BundledFunction } from './constructs/bundled-function';
+import { LakeCatalog } from './constructs/lake-catalog';
 
 export interface ShardlineStackProps extends StackProps {
   /** Deployment stage; every physical resource name derives from it (see `resourceNames`). */
   readonly stage: string;
+  /**
+   * Create the Glue catalog and Athena workgroup over the lake. LocalStack's community edition has no
+   * Glue or Athena, so `deploy:localstack` turns it off (context `athena=false`).
+   *
+   * @default true
+   */
+  readonly athena?: boolean;
   /**
    * Number of shards of the provisioned Kinesis stream.
    *
@@ -78,6 +86,7 @@ export const SHARDLINE_STACK_DEFAULTS: Readonly<ShardlineSettings> = {
   consumerTimeout: Duration.seconds(60),
   consumerMemorySize: 1024,
   producerMemorySize: 512,
+  athena: true,
 };
 
 const PRODUCER_TIMEOUT = Duration.minutes(5);
@@ -125,6 +134,8 @@ export class ShardlineStack extends Stack {
   readonly accessLogsBucket: Bucket;
   readonly producer: BundledFunction;
   readonly consumer: BundledFunction;
+  /** Glue tables and the Athena workgroup over the lake; absent when `athena` is false. */
+  readonly catalog?: LakeCatalog;
 
   constructor(scope: Construct, id: string, props: ShardlineStackProps) {
     super(scope, id, props);
@@ -251,6 +262,14 @@ export class ShardlineStack extends Stack {
       }),
     );
 
+    if (props.athena !== false) {
+      this.catalog = new LakeCatalog(this, 'LakeCatalog', {
+        bucket: this.bucket,
+        databaseName: names.glueDatabaseName,
+        workGroupName: names.athenaWorkGroupName,
+      });
+    }
+
     const outputs: Record<string, { value: string; description: string }> = {
       Stage: { value: props.stage, description: 'Deployment stage' },
       Region: { value: Aws.REGION, description: 'Region the stack is deployed to' },
@@ -262,6 +281,15 @@ export class ShardlineStack extends Stack {
       DlqArn: { value: this.dlq.queueArn, description: 'ARN of the dead-letter queue' },
       ProducerFunctionName: { value: this.producer.functionName, description: 'Producer Lambda function' },
       ConsumerFunctionName: { value: this.consumer.functionName, description: 'Consumer Lambda function' },
+      ...(this.catalog
+        ? {
+            GlueDatabase: { value: names.glueDatabaseName, description: 'Glue database of the lake tables' },
+            AthenaWorkGroup: {
+              value: names.athenaWorkGroupName,
+              description: 'Athena workgroup for lake queries',
+            },
+          }
+        : {}),
     };
     for (const [outputId, output] of Object.entries(outputs)) {
       new CfnOutput(this, outputId, { ...output, exportName: `${this.stackName}-${outputId}` });

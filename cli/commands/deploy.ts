@@ -29,6 +29,8 @@ export function cdkArguments(
   options: Omit<DeployOptions, 'json'>,
 ): string[] {
   const args = [action, '-c', `stage=${options.stage}`];
+  // LocalStack's community edition has no Glue or Athena: deploy the stack without its lake catalog.
+  if (options.target === 'localstack' && action !== 'bootstrap') args.push('-c', 'athena=false');
   if (action === 'deploy')
     args.push('--outputs-file', outputsFile(options.dataDir, options.target, options.stage));
   if (action === 'deploy' && options.yes) args.push('--require-approval', 'never');

@@ -510,6 +510,8 @@ describe('outputs', () => {
       DlqArn: arnOf(queueId()),
       ProducerFunctionName: { Ref: functionId(names.producerFunctionName) },
       ConsumerFunctionName: { Ref: functionId(names.consumerFunctionName) },
+      GlueDatabase: names.glueDatabaseName,
+      AthenaWorkGroup: names.athenaWorkGroupName,
     });
   });
 

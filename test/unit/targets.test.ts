@@ -158,6 +158,8 @@ describe('deploy arguments', () => {
       'destroy',
       '-c',
       'stage=qa',
+      '-c',
+      'athena=false',
       '--force',
     ]);
   });
