@@ -496,13 +496,14 @@ describe('the real Shardline stack (lib/app.ts)', () => {
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('describes one stream, table, queue and bucket named after the stage', () => {
+  it('describes one stream, table and queue, and the lake and access-log buckets, named after the stage', () => {
     const pseudo = PSEUDO;
     expect(real.streams.map((stream) => stream.name)).toEqual([names.streamName]);
     expect(real.tables.map((table) => table.name)).toEqual([names.tableName]);
     expect(real.queues.map((queue) => queue.name)).toEqual([names.dlqName]);
-    expect(real.buckets.map((bucket) => resolveString(bucket.name, {}, pseudo))).toEqual([
+    expect(real.buckets.map((bucket) => resolveString(bucket.name, {}, pseudo)).sort()).toEqual([
       `${names.bucketNamePrefix}-000000000000-us-east-1`,
+      `${names.prefix}-logs-000000000000-us-east-1`,
     ]);
   });
 
