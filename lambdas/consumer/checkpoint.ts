@@ -189,6 +189,29 @@ export function commitIntent(
 }
 
 /**
+ * Takes the fence over another invocation's unfinished intent before touching anything of it: from here
+ * on that invocation's commit fails its condition, so a rollback can never delete the objects of a commit
+ * that lands while it runs.
+ *
+ * @example
+ * ```ts
+ * const fenced = await fenceIntent(dynamo, shard, checkpoint.version, checkpoint.intent.id);
+ * ```
+ */
+export function fenceIntent(
+  dynamo: DynamoDBClient,
+  shard: ShardKey,
+  expectedVersion: number,
+  intentId: string,
+) {
+  return conditionalUpdate(dynamo, shard, expectedVersion, 'fenceIntent', {
+    expression: 'SET version = :next, updatedAt = :now',
+    condition: 'intent.id = :intentId',
+    values: { ':intentId': { S: intentId } },
+  });
+}
+
+/**
  * Clears an intent whose objects have been deleted, taking the fence. Used to roll back a crashed or
  * failed invocation.
  */

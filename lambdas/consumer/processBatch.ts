@@ -25,6 +25,7 @@ import {
   CheckpointConflictError,
   clearIntent,
   commitIntent,
+  fenceIntent,
   type Intent,
   readCheckpoint,
   recordIntent,
@@ -354,6 +355,9 @@ async function deleteObjects(deps: ConsumerDeps, keys: readonly string[]) {
  */
 async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpoint): Promise<Checkpoint> {
   const intent = checkpoint.intent as Intent;
+  // Fence first: the intent's owner may still be alive and about to commit. Once the version has moved,
+  // its commit fails, and only then is it safe to delete its objects and restore the state.
+  const fenced = await fenceIntent(deps.dynamo, shard, checkpoint.version, intent.id);
   await deleteObjects(deps, intent.objectKeys);
   if (deps.analytics) {
     const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
@@ -361,7 +365,7 @@ async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpo
     const writer = `rollback-v${checkpoint.version}:${deps.newId?.() ?? crypto.randomUUID()}`;
     await writeState(store, planStateRestore(loaded, writer, (deps.now ?? Date.now)()));
   }
-  const version = await clearIntent(deps.dynamo, shard, checkpoint.version, intent.id);
+  const version = await clearIntent(deps.dynamo, shard, fenced, intent.id);
   return { ...checkpoint, version, intent: null };
 }
 

@@ -266,11 +266,9 @@ describe('analytics under crashes, replays and zombies', () => {
     );
   });
 
-  // Reported flaw of the commit protocol, outside this files (docs/ANALYTICS.md, "Known limits"):
-  // the rollback deletes the objects of an intent before it takes the fence, so a commit of that intent
-  // that lands in between survives while its objects are deleted. Expected to fail until the rollback
-  // fences first; then this turns red and should become a plain test.
-  it.fails('keep the events of a commit that lands during the next invocation rollback (known flaw)', async () => {
+  // A zombie whose commit arrives while the next invocation rolls its intent back: the rollback fences
+  // first (docs/EXACTLY_ONCE.md), so that commit fails and its objects go, and the replay writes them again.
+  it('keep the events of a commit that arrives during the next invocation rollback', async () => {
     const specs = [spec({ type: 'page_view' })];
     await scenario(specs, [
       {

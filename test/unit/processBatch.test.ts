@@ -129,11 +129,15 @@ describe('processing a replayed batch', () => {
     const deleted = s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key);
     expect(deleted).toEqual(['events/a', 'events/b']);
     const updates = dynamo.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
-    expect(updates[0]?.UpdateExpression).toMatch(/REMOVE intent/);
+    // First the fence (the old attempt can no longer commit), then the deletes, then the clear.
+    expect(updates[0]?.UpdateExpression).toBe('SET version = :next, updatedAt = :now');
+    expect(updates[0]?.ConditionExpression).toBe('version = :expected AND intent.id = :intentId');
     expect(updates[0]?.ExpressionAttributeValues?.[':intentId']).toEqual({ S: 'old' });
+    expect(updates[1]?.UpdateExpression).toMatch(/REMOVE intent/);
+    expect(updates[1]?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '4' });
     expect(result.shards[0]?.rolledBack?.id).toBe('old');
     // The new attempt's token comes after the rollback's write.
-    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(/-v5\./);
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(/-v6\./);
   });
 });
 
