@@ -363,6 +363,9 @@ async function main() {
       throughput: (results.consumer?.batches ?? []).map((batch, index) => ({
         batchSize: batch.batchSize,
         shardline: batch.recordsPerSecond,
+        ...(results.consumer?.withAnalytics?.[index]
+          ? { withAnalytics: results.consumer.withAnalytics[index].recordsPerSecond }
+          : {}),
         ...(results.consumer?.duckdb[index] ? { duckdb: results.consumer.duckdb[index].rowsPerSecond } : {}),
       })),
       latency: (results.e2e?.results ?? []).map((result) => ({
@@ -371,6 +374,7 @@ async function main() {
         p95Ms: result.latencyToCommitMs.p95,
         p99Ms: result.latencyToCommitMs.p99,
         sustainedPerSecond: result.sustainedEventsPerSecond,
+        group: result.analytics === false ? 'lake only' : 'as deployed',
       })),
       latencyTargetMs: 2000,
     });

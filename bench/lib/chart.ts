@@ -5,6 +5,8 @@ import { Raster, type Rgb, textWidth } from './png';
 export interface ThroughputPoint {
   batchSize: number;
   shardline: { median: number; min: number; max: number };
+  /** The consumer with the stream analytics on. */
+  withAnalytics?: { median: number; min: number; max: number };
   duckdb?: { median: number; min: number; max: number };
 }
 
@@ -14,6 +16,8 @@ export interface LatencyPoint {
   p95Ms: number;
   p99Ms: number;
   sustainedPerSecond: number;
+  /** Points of one group are joined by lines; points of different groups are not. */
+  group?: string;
 }
 
 export interface ChartData {
@@ -28,6 +32,7 @@ const INK: Rgb = [40, 40, 40];
 const GRID: Rgb = [225, 225, 225];
 const SHARDLINE: Rgb = [31, 119, 180];
 const DUCKDB: Rgb = [150, 150, 150];
+const ANALYTICS: Rgb = [148, 103, 189];
 const P50: Rgb = [44, 160, 44];
 const P95: Rgb = [255, 127, 14];
 const P99: Rgb = [214, 39, 40];
@@ -118,7 +123,11 @@ export function renderChart(data: ChartData): Buffer {
   raster.text(left.left - 90, 62, 'CONSUMER CORE, 1 CORE: RECORDS/S BY BATCH SIZE', INK);
   const maxThroughput = Math.max(
     1,
-    ...data.throughput.flatMap((point) => [point.shardline.max, point.duckdb?.max ?? 0]),
+    ...data.throughput.flatMap((point) => [
+      point.shardline.max,
+      point.withAnalytics?.max ?? 0,
+      point.duckdb?.max ?? 0,
+    ]),
   );
   const topThroughput = axes(raster, left, maxThroughput, compact, 'RECORDS / S');
   const groupWidth = left.width / Math.max(1, data.throughput.length);
@@ -126,19 +135,20 @@ export function renderChart(data: ChartData): Buffer {
     const center = left.left + groupWidth * (index + 0.5);
     const bars: Array<[{ median: number; min: number; max: number } | undefined, Rgb, number]> = [
       [point.shardline, SHARDLINE, -1],
+      [point.withAnalytics, ANALYTICS, 0],
       [point.duckdb, DUCKDB, 1],
     ];
-    for (const [value, color, side] of bars) {
+    for (const [value, color, slot] of bars) {
       if (!value) continue;
-      const barWidth = groupWidth * 0.3;
-      const x = side < 0 ? center - barWidth - 4 : center + 4;
+      const barWidth = groupWidth * 0.26;
+      const x = center - barWidth / 2 + slot * (barWidth + 4);
       const yOf = (v: number) => left.top + left.height - (v / topThroughput) * left.height;
       raster.fillRect(x, yOf(value.median), barWidth, left.top + left.height - yOf(value.median), color);
       const whisker = x + barWidth / 2;
       raster.line(whisker, yOf(value.min), whisker, yOf(value.max), INK, 2);
       raster.line(whisker - 6, yOf(value.max), whisker + 6, yOf(value.max), INK, 2);
       raster.line(whisker - 6, yOf(value.min), whisker + 6, yOf(value.min), INK, 2);
-      const text = compact(Math.round(value.median / 100) * 100);
+      const text = compact(Math.round(value.median / 1000) * 1000);
       raster.text(whisker - textWidth(text) / 2, yOf(value.max) - 20, text, INK);
     }
     const label = point.batchSize.toLocaleString('en-US');
@@ -150,8 +160,9 @@ export function renderChart(data: ChartData): Buffer {
     'RECORDS PER BATCH',
     INK,
   );
-  legend(raster, left.left, left.top + left.height + 70, [
-    ['SHARDLINE (2 FORMATS)', SHARDLINE],
+  legend(raster, left.left - 90, left.top + left.height + 70, [
+    ['SHARDLINE LAKE', SHARDLINE],
+    ['+ ANALYTICS', ANALYTICS],
     ['DUCKDB NDJSON TO PARQUET', DUCKDB],
   ]);
 
@@ -167,7 +178,7 @@ export function renderChart(data: ChartData): Buffer {
   if (data.latencyTargetMs !== undefined) {
     const y = yOf(data.latencyTargetMs);
     raster.line(right.left, y, right.left + right.width, y, P99, 2, [8, 6]);
-    raster.text(right.left + right.width - textWidth('P99 TARGET') - 4, y - 20, 'P99 TARGET', P99);
+    raster.text(right.left + 6, y - 20, 'P99 TARGET', P99);
   }
   const series: Array<[keyof LatencyPoint, Rgb]> = [
     ['p50Ms', P50],
@@ -179,7 +190,8 @@ export function renderChart(data: ChartData): Buffer {
       const y = yOf(point[key] as number);
       raster.fillRect(xOf(index) - 5, y - 5, 11, 11, color);
       const next = data.latency[index + 1];
-      if (next) raster.line(xOf(index), y, xOf(index + 1), yOf(next[key] as number), color, 3);
+      if (next && next.group === point.group)
+        raster.line(xOf(index), y, xOf(index + 1), yOf(next[key] as number), color, 3);
     });
   }
   data.latency.forEach((point, index) => {
