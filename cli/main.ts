@@ -101,6 +101,9 @@ function buildProgram(): Command {
       new Option('--tenants <n>', 'number of tenants').default(3).argParser(integer('--tenants', 1, 1_000)),
     )
     .addOption(
+      new Option('--anomalies', 'also inject one known instance of each alerting pattern').default(false),
+    )
+    .addOption(
       new Option('--rate <n>', 'events per second (default: as fast as possible)').argParser(
         integer('--rate', 1, 1_000_000),
       ),

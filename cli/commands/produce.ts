@@ -9,6 +9,7 @@ export interface ProduceOptions extends TargetOptions {
   seed: number;
   tenants: number;
   rate?: number;
+  anomalies?: boolean;
 }
 
 /** Builds the producer Lambda's request from CLI options. */
@@ -18,6 +19,7 @@ export const producerRequest = (options: Omit<ProduceOptions, keyof TargetOption
   invalidRatio: options.invalidRatio,
   tenants: options.tenants,
   ...(options.rate === undefined ? {} : { ratePerSecond: options.rate }),
+  ...(options.anomalies ? { anomalies: true } : {}),
 });
 
 export async function produceCommand(options: ProduceOptions): Promise<void> {

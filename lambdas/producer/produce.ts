@@ -37,6 +37,8 @@ export const ProduceRequest = z
       .max(7 * 24 * 60)
       .default(180),
     usersPerTenant: z.number().int().min(1).max(1_000_000).default(200),
+    /** Inject one known instance of each pattern the analytics alert on (docs/ANALYTICS.md). */
+    anomalies: z.boolean().default(false),
   })
   .strict();
 
@@ -101,6 +103,7 @@ export async function produce(
     startTime: Date.parse(request.startTime),
     spanMinutes: request.spanMinutes,
     usersPerTenant: request.usersPerTenant,
+    anomalies: request.anomalies,
   });
   const total: PutOutcome = { sent: 0, failed: 0, shards: {}, retried: 0 };
   const started = now();
