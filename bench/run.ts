@@ -217,26 +217,30 @@ const e2eMethod = (rates: readonly E2eRate[]) =>
   'Sustained is events over first arrival to last commit. CPU is user+system time from /proc/<pid>/stat for the four emulators and the consumer\'s processes, and process.cpuUsage() for this process (producer, event source mapping, poller); "machine busy" is the CPU used over what 2 cores give in the same time.';
 
 async function costSection(consumer: NonNullable<BenchResults['consumer']>): Promise<BenchResults['cost']> {
-  // As deployed: the handler runs the analytics too (more S3 objects and state writes per batch).
+  // As deployed: the handler runs the analytics too (more S3 objects and state writes per batch). The lake
+  // path alone (analytics off) is priced beside it.
   const deployed = consumer.withAnalytics?.length ? consumer.withAnalytics : consumer.batches;
-  const points = deployed.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const);
-  const coreMs = interpolateBatchMs(points);
   const cpuScale = Math.max(1, FULL_VCPU_MB / STACK.consumerMemoryMb);
-  const batchDurationMs = (records: number) => coreMs(records) * cpuScale + AWS_IO_MS_PER_BATCH;
+  const durationFrom = (results: readonly ConsumerBatchResult[]) => {
+    const coreMs = interpolateBatchMs(
+      results.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const),
+    );
+    return (records: number) => coreMs(records) * cpuScale + AWS_IO_MS_PER_BATCH;
+  };
   // Request counts per batch from the measured batch size nearest (by ratio) to the scenario's batches.
-  const perBatchFor = (records: number) =>
-    [...deployed].sort(
+  const perBatchFor = (results: readonly ConsumerBatchResult[], records: number) =>
+    [...results].sort(
       (a, b) => Math.abs(Math.log(a.batchSize / records)) - Math.abs(Math.log(b.batchSize / records)),
     )[0]?.perBatch;
-  const scenarios = [2000, 200, 20].map((eventsPerSecond) => {
-    const perBatch = perBatchFor(
-      recordsPerBatch({
-        eventsPerSecond,
-        shards: STACK.shards,
-        batchSize: STACK.batchSize,
-        batchingWindowSeconds: STACK.batchingWindowSeconds,
-      }),
-    );
+  const costFor = (results: readonly ConsumerBatchResult[], eventsPerSecond: number) => {
+    const batchDurationMs = durationFrom(results);
+    const batch = recordsPerBatch({
+      eventsPerSecond,
+      shards: STACK.shards,
+      batchSize: STACK.batchSize,
+      batchingWindowSeconds: STACK.batchingWindowSeconds,
+    });
+    const perBatch = perBatchFor(results, batch);
     const scenario = {
       eventsPerSecond,
       shards: STACK.shards,
@@ -251,21 +255,30 @@ async function costSection(consumer: NonNullable<BenchResults['consumer']>): Pro
       readUnitsPerBatch: perBatch?.readRequestUnits ?? 1,
       extendedRetention: true,
     };
-    const batch = recordsPerBatch(scenario);
+    return {
+      batch,
+      durationMs: batchDurationMs(batch),
+      cost: shardlineCostPerMillion(scenario, US_EAST_1_PRICES),
+    };
+  };
+  const scenarios = [2000, 200, 20].map((eventsPerSecond) => {
+    const asDeployed = costFor(deployed, eventsPerSecond);
     return {
       eventsPerSecond,
-      recordsPerBatch: batch,
-      batchDurationMs: batchDurationMs(batch),
-      shardline: shardlineCostPerMillion(scenario, US_EAST_1_PRICES),
+      recordsPerBatch: asDeployed.batch,
+      batchDurationMs: asDeployed.durationMs,
+      shardline: asDeployed.cost,
+      shardlineLakeOnly: costFor(consumer.batches, eventsPerSecond).cost,
       firehose: firehoseCostPerMillion(consumer.recordBytes, US_EAST_1_PRICES),
     };
   });
+  const points = deployed.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const);
   return {
     prices: US_EAST_1_PRICES,
     assumptions: [
       `The stack as synthesized: ${STACK.shards} provisioned shards (2,000 events/s is their write limit), batches of up to ${STACK.batchSize} with a ${STACK.batchingWindowSeconds} s window, consumer at ${STACK.consumerMemoryMb} MB arm64, 14-day stream retention (extended-retention shard-hours; the storage beyond 7 days is not counted).`,
       `Lambda duration per batch = the consumer core's measured median (analytics on, as deployed) on this machine's core (${points.map(([records, ms]) => `${ms.toFixed(1)} ms for ${records.toLocaleString('en-US')}`).join(', ')}; straight lines between, the nearest one extended) × ${cpuScale.toFixed(2)} (a ${STACK.consumerMemoryMb} MB function gets ${STACK.consumerMemoryMb}/${FULL_VCPU_MB} of a vCPU; Graviton taken as equal to this core) + ${AWS_IO_MS_PER_BATCH} ms assumed waiting on AWS per batch.`,
-      `Requests per batch from the fakes, analytics on, at the measured batch size nearest each scenario's: ${deployed.map((b) => `${b.batchSize.toLocaleString('en-US')} records → ${b.perBatch.s3Puts.toFixed(1)} S3 PUTs, ${b.perBatch.writeRequestUnits.toFixed(1)} WRU, ${b.perBatch.readRequestUnits.toFixed(1)} RRU`).join('; ')}; SQS one request per 10 invalid records.`,
+      `The lake-only total uses the analytics-off figures the same way. Requests per batch from the fakes, analytics on, at the measured batch size nearest each scenario's: ${deployed.map((b) => `${b.batchSize.toLocaleString('en-US')} records → ${b.perBatch.s3Puts.toFixed(1)} S3 PUTs, ${b.perBatch.writeRequestUnits.toFixed(1)} WRU, ${b.perBatch.readRequestUnits.toFixed(1)} RRU`).join('; ')}; SQS one request per 10 invalid records.`,
       `Records of ${Math.round(consumer.recordBytes)} bytes: one 25 KB PUT payload unit each; Firehose bills each as 5 KB (GB = 2^30 bytes).`,
       'Not counted, as the same on both sides or small: S3 storage, CloudWatch Logs and metrics, data transfer. Firehose writes one format (Parquet) with no dead-letter queue and no exactly-once; partitioning by event time would add dynamic partitioning (per GB and per object).',
     ],
