@@ -22,7 +22,7 @@ const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 interface Sample {
   atMs: number;
   committed: number;
-  /** Records put on the stream so far (whole producer invocations). */
+  /** Records offered to the stream so far, from the pacing (the producer reports only when a chunk ends). */
   produced: number;
   iteratorAgeMs: number;
   millisBehindLatest: number;
@@ -118,9 +118,12 @@ async function soak(options: {
   const samples: Sample[] = [];
   let produced = 0;
   let committed = 0;
+  let chunk = { startedAt: 0, size: 0 };
+  const offered = () =>
+    produced + Math.min(chunk.size, Math.floor(((Date.now() - chunk.startedAt) / 1000) * options.rate));
   const sampler = setInterval(async () => {
     committed = await harness.committedRecords().catch(() => committed);
-    const s = sample(harness, startedAt, committed, produced);
+    const s = sample(harness, startedAt, committed, offered());
     samples.push(s);
     if (samples.length % Math.max(1, Math.round(30_000 / options.sampleMs)) === 0) {
       log(
@@ -134,10 +137,12 @@ async function soak(options: {
   try {
     for (let seed = 1; produced < options.events; seed++) {
       const count = Math.min(options.chunk, options.events - produced);
+      chunk = { startedAt: Date.now(), size: count };
       const put = await harness.produce({ count, seed, invalidRatio: 0.02, ratePerSecond: options.rate });
       if (put.failed > 0 || put.sent !== count)
         throw new SoakFailedError(`producer put ${put.sent}/${count}`);
       produced += count;
+      chunk = { startedAt: Date.now(), size: 0 };
     }
     const producedMs = Date.now() - produceStarted;
     log(`produced ${produced} events in ${producedMs} ms (${Math.round(produced / (producedMs / 1000))}/s)`);
@@ -150,7 +155,9 @@ async function soak(options: {
     const report = await harness.verify();
     const verifyMs = Date.now() - verifyStarted;
     const problems = lossAndDuplicates(report);
-    const steady = samples.filter((s) => s.atMs >= produceStarted - startedAt && s.produced < produced);
+    const steady = samples.filter(
+      (s) => s.atMs >= produceStarted - startedAt && s.atMs <= producedMs + (produceStarted - startedAt),
+    );
     const results = {
       command: process.argv.slice(2).join(' '),
       events: produced,
