@@ -6,7 +6,8 @@
  *   npm run bench -- --only consumer,cost one or more of: consumer, e2e, packaging, memory, cost
  *   npm run bench -- --quick              fewer runs and events, for a smoke test
  *
- * With --only, the other sections keep their figures from the previous latest.json.
+ * With --only, the other sections keep their figures from the previous latest.json. --render redraws
+ * latest.md, README-section.md and chart.png from latest.json without measuring anything.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -52,9 +53,11 @@ class UsageError extends Error {}
 function parseArgs(argv: readonly string[]) {
   let only: Section[] = [...SECTIONS];
   let quick = false;
+  let renderOnly = false;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index];
     if (arg === '--quick') quick = true;
+    else if (arg === '--render') renderOnly = true;
     else if (arg === '--only') {
       const list = (argv[++index] ?? '').split(',').filter(Boolean);
       const unknown = list.filter((name) => !SECTIONS.includes(name as Section));
@@ -64,10 +67,12 @@ function parseArgs(argv: readonly string[]) {
         );
       only = list as Section[];
     } else if (arg === '--help' || arg === '-h') {
-      throw new UsageError('usage: npm run bench -- [--only consumer,e2e,packaging,memory,cost] [--quick]');
+      throw new UsageError(
+        'usage: npm run bench -- [--only consumer,e2e,packaging,memory,cost] [--quick] | --render (redraw latest.md, README-section.md and chart.png from latest.json)',
+      );
     } else throw new UsageError(`unknown argument ${arg} (try --help)`);
   }
-  return { only, quick };
+  return { only, quick, renderOnly };
 }
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -307,7 +312,14 @@ function gitCommit(): string {
 }
 
 async function main() {
-  const { only, quick } = parseArgs(process.argv.slice(2));
+  const { only, quick, renderOnly } = parseArgs(process.argv.slice(2));
+  if (renderOnly) {
+    const saved = await readPrevious();
+    if (!saved.machine)
+      throw new UsageError(`--render needs a ${join(RESULTS_DIR, 'latest.json')} from a run`);
+    await writeResults(saved as BenchResults);
+    return;
+  }
   // Node 20 is what this machine has; the SDK's notice about its future Node 22 floor is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const pinnedToCore = hasTaskset() ? availableParallelism() - 1 : null;
@@ -368,6 +380,11 @@ async function main() {
   }
   results.machine.loadAverageAtEnd = loadavg();
 
+  await writeResults(results);
+}
+
+/** Writes latest.json, latest.md, README-section.md and chart.png, and prints the Markdown and the JSON. */
+async function writeResults(results: BenchResults) {
   await mkdir(RESULTS_DIR, { recursive: true });
   if (results.consumer || results.e2e) {
     const m = results.machine;

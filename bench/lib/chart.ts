@@ -178,7 +178,6 @@ export function renderChart(data: ChartData): Buffer {
   if (data.latencyTargetMs !== undefined) {
     const y = yOf(data.latencyTargetMs);
     raster.line(right.left, y, right.left + right.width, y, P99, 2, [8, 6]);
-    raster.text(right.left + 6, y - 20, 'P99 TARGET', P99);
   }
   const series: Array<[keyof LatencyPoint, Rgb]> = [
     ['p50Ms', P50],
@@ -196,7 +195,7 @@ export function renderChart(data: ChartData): Buffer {
   }
   data.latency.forEach((point, index) => {
     raster.text(xOf(index) - textWidth(point.label) / 2, right.top + right.height + 12, point.label, INK);
-    const sustained = `${compact(Math.round(point.sustainedPerSecond / 10) * 10)}/S`;
+    const sustained = compact(Math.round(point.sustainedPerSecond / 100) * 100);
     raster.text(xOf(index) - textWidth(sustained) / 2, right.top + right.height + 32, sustained, SHARDLINE);
   });
   raster.text(
@@ -210,5 +209,11 @@ export function renderChart(data: ChartData): Buffer {
     ['P95', P95],
     ['P99', P99],
   ]);
+  if (data.latencyTargetMs !== undefined) {
+    const x = right.left + 290;
+    const y = right.top + right.height + 87;
+    raster.line(x, y, x + 30, y, P99, 2, [8, 6]);
+    raster.text(x + 38, y - 7, `P99 TARGET ${trim(data.latencyTargetMs / 1000)} S`, INK);
+  }
   return raster.toPng();
 }
