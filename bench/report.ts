@@ -542,7 +542,7 @@ export function renderReadmeSection(results: BenchResults): string {
     );
     out.push('');
     out.push(
-      "Latency is from each record's ApproximateArrivalTimestamp to the checkpoint commit of its batch (when its S3 objects count). The local stack is the synthesized one: 2 shards, batches of up to 1,000, a 1 s batching window.",
+      "Latency is from each record's ApproximateArrivalTimestamp to the checkpoint commit of its batch (when its S3 objects count). The local stack is the synthesized one: 2 shards, batches of up to 1,000, a 1 s batching window; rows marked L run it with `SHARDLINE_ANALYTICS=off`. In AWS two shards accept at most 2,000 records/s; the emulators do not enforce that limit.",
     );
   }
   const cost = results.cost;
