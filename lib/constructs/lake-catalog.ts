@@ -116,7 +116,7 @@ export class LakeCatalog extends Construct {
           },
         },
       });
-      t.addDependency(this.database);
+      t.node.addDependency(this.database);
       this.tableNames.push(name);
       return t;
     };
@@ -156,8 +156,8 @@ export class LakeCatalog extends Construct {
         workGroup: props.workGroupName,
         queryString,
       });
-      q.addDependency(this.workGroup);
-      q.addDependency(this.database);
+      q.node.addDependency(this.workGroup);
+      q.node.addDependency(this.database);
     };
     named(
       'EventsPerType',
