@@ -380,16 +380,21 @@ describe('fault injection on the local pipeline', { timeout: PHASE_TIMEOUT_MS + 
     expect(result.injected).toBeGreaterThan(0);
   });
 
-  it('keeps invalid records through a 4-second SQS outage and sends them once it is back', async () => {
-    const result = await runPhase({
-      phase: 'sqs-outage',
-      fault: 'SQS unreachable for 4 s while 30% of records are invalid',
-      invalidRatio: 0.3,
-      rules: [{ service: 'sqs', fault: { kind: 'unavailable' }, rate: 1 }],
-      faultWindowMs: 4 * SECOND,
-    });
-    expect(result.injected).toBeGreaterThan(0);
-  });
+  // Timing-sensitive on a loaded 2-core CI machine (the outage has to end inside the retry budget of the
+  // batches it hits), so it runs in the larger fault run: `npm run test:faults`.
+  it.runIf(process.env.SHARDLINE_FAULTS_FULL === '1')(
+    'keeps invalid records through a 4-second SQS outage and sends them once it is back',
+    async () => {
+      const result = await runPhase({
+        phase: 'sqs-outage',
+        fault: 'SQS unreachable for 4 s while 30% of records are invalid',
+        invalidRatio: 0.3,
+        rules: [{ service: 'sqs', fault: { kind: 'unavailable' }, rate: 1 }],
+        faultWindowMs: 4 * SECOND,
+      });
+      expect(result.injected).toBeGreaterThan(0);
+    },
+  );
 
   it.each<Service>(['kinesis', 'dynamodb', 's3', 'sqs'])(
     'survives a restart of the %s emulator mid-run',
