@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type DeadLetterMessage, DLQ_MESSAGE_KIND } from '../lambdas/consumer/deadLetter';
+import type { KinesisOnFailureMessage } from '../local/esm/onFailureDestination';
 
 /**
  * Reads the dead-letter queue without consuming it, and deduplicates on read: the consumer gives each
@@ -14,26 +15,7 @@ import { type DeadLetterMessage, DLQ_MESSAGE_KIND } from '../lambdas/consumer/de
  */
 
 /** The message Lambda's event source mapping sends to an on-failure destination for a Kinesis batch. */
-export interface OnFailureMessage {
-  requestContext: {
-    requestId?: string;
-    functionArn?: string;
-    condition?: string;
-    approximateInvokeCount?: number;
-  };
-  responseContext?: Record<string, unknown>;
-  version: string;
-  timestamp: string;
-  KinesisBatchInfo: {
-    shardId: string;
-    startSequenceNumber: string;
-    endSequenceNumber: string;
-    approximateArrivalOfFirstRecord: string;
-    approximateArrivalOfLastRecord: string;
-    batchSize: number;
-    streamArn: string;
-  };
-}
+export type OnFailureMessage = KinesisOnFailureMessage;
 
 /** A stable id for an on-failure batch: shard and sequence range. */
 export const onFailureId = (message: OnFailureMessage) =>
