@@ -2,6 +2,7 @@ import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { readStats } from '../../local/runtimeState';
+import { type DeadLetterSnapshot, readDeadLetters } from '../deadLetters';
 import { formatTable } from '../format';
 import { listAllObjects } from '../lake/mirror';
 import type { TargetOptions } from '../main';
@@ -35,7 +36,17 @@ export interface StatusReport {
   resources: TargetResources;
   shards: ShardStatus[];
   dlqDepth: number;
+  /** Event objects (Parquet and CSV, under events/). */
   objects: { parquet: number; csv: number; bytes: number };
+  /** Objects and bytes per top-level dataset prefix (events/parquet, events/csv, windows, sessions, …). */
+  prefixes: Record<string, { objects: number; bytes: number }>;
+  /** Only when asked for (it reads the whole queue): the DLQ by kind, and its newest invalid records. */
+  deadLetters: {
+    invalidRecords: number;
+    onFailureBatches: number;
+    repeatedCopies: number;
+    lastErrors: Array<{ recordId: string; reason: string; at: string; issue: string }>;
+  } | null;
   idle: boolean | null;
 }
 
@@ -61,6 +72,7 @@ interface PublishedStats {
 export async function collectStatus(
   target: ResolvedTarget,
   clients: Pick<TargetClients, 'kinesis' | 'dynamo' | 'sqs' | 's3'>,
+  options: { deadLetters?: boolean } = {},
 ): Promise<StatusReport> {
   const { resources, runtime } = target;
   const stats = runtime ? readStats<PublishedStats>(runtime.dataDir) : null;
@@ -96,7 +108,21 @@ export async function collectStatus(
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
     }),
   );
-  const objects = await listAllObjects(clients.s3, resources.bucketName, 'events/');
+  const all = await listAllObjects(clients.s3, resources.bucketName, '');
+  const objects = all.filter((o) => o.key.startsWith('events/'));
+  const prefixes: StatusReport['prefixes'] = {};
+  for (const o of all) {
+    const prefix = o.key.startsWith('events/')
+      ? o.key.split('/').slice(0, 2).join('/')
+      : (o.key.split('/')[0] ?? '');
+    const entry = prefixes[prefix] ?? { objects: 0, bytes: 0 };
+    entry.objects++;
+    entry.bytes += o.size;
+    prefixes[prefix] = entry;
+  }
+  const deadLetters = options.deadLetters
+    ? summariseDeadLetters(await readDeadLetters(clients.sqs, resources.dlqUrl))
+    : null;
   return {
     target: target.name,
     stage: resources.stage,
@@ -111,7 +137,24 @@ export async function collectStatus(
       csv: objects.filter((o) => o.key.endsWith('.csv')).length,
       bytes: objects.reduce((sum, o) => sum + o.size, 0),
     },
+    prefixes,
+    deadLetters,
     idle: stats?.idle ?? null,
+  };
+}
+
+function summariseDeadLetters(snapshot: DeadLetterSnapshot): NonNullable<StatusReport['deadLetters']> {
+  const newest = [...snapshot.invalidRecords].sort((a, b) => (a.failedAt < b.failedAt ? 1 : -1)).slice(0, 3);
+  return {
+    invalidRecords: snapshot.invalidRecords.length,
+    onFailureBatches: snapshot.onFailure.length,
+    repeatedCopies: snapshot.duplicateCopies,
+    lastErrors: newest.map((m) => ({
+      recordId: m.recordId,
+      reason: m.reason,
+      at: m.failedAt,
+      issue: m.issues[0] ? `${m.issues[0].path || '(root)'}: ${m.issues[0].message}`.slice(0, 120) : '',
+    })),
   };
 }
 
@@ -155,8 +198,21 @@ export function renderStatus(report: StatusReport): string {
     '',
     shardTable,
     '',
-    `DLQ depth: ${report.dlqDepth} message(s)`,
-    `Lake: ${report.objects.parquet} Parquet and ${report.objects.csv} CSV object(s), ${(report.objects.bytes / 1024).toFixed(1)} KiB`,
+    `DLQ depth: ${report.dlqDepth} message(s)${
+      report.deadLetters
+        ? `: ${report.deadLetters.invalidRecords} invalid record(s), ${report.deadLetters.onFailureBatches} on-failure batch(es)`
+        : ''
+    }`,
+    ...(report.deadLetters?.lastErrors ?? []).map(
+      (e) => `  last error ${e.at}  ${e.reason}  ${e.issue}  (${e.recordId})`,
+    ),
+    'Lake:',
+    ...Object.entries(report.prefixes)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(
+        ([prefix, p]) =>
+          `  ${prefix.padEnd(16)}${String(p.objects).padStart(7)} object(s) ${(p.bytes / 1024).toFixed(1).padStart(10)} KiB`,
+      ),
     '',
     report.local ? 'Endpoints:' : 'AWS:',
     ...endpoints,
@@ -167,11 +223,15 @@ export async function status(options: TargetOptions & { watch?: number | true })
   const target = await resolveTarget(options);
   const clients = targetClients(target);
   const show = async () => {
-    const report = await collectStatus(target, clients);
+    const report = await collectStatus(target, clients, { deadLetters: true });
     return options.json ? JSON.stringify(report) : renderStatus(report);
   };
   if (options.watch === undefined) {
-    console.log(options.json ? JSON.stringify(await collectStatus(target, clients), null, 2) : await show());
+    console.log(
+      options.json
+        ? JSON.stringify(await collectStatus(target, clients, { deadLetters: true }), null, 2)
+        : await show(),
+    );
     return;
   }
   const everyMs = (options.watch === true ? 2 : options.watch) * 1000;

@@ -157,6 +157,8 @@ const report: StatusReport = {
   })),
   dlqDepth: 17,
   objects: { parquet: 4, csv: 4, bytes: 2048 },
+  prefixes: { 'events/parquet': { objects: 4, bytes: 1024 }, 'events/csv': { objects: 4, bytes: 1024 } },
+  deadLetters: null,
   idle: true,
 };
 
