@@ -237,7 +237,15 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode;
     }
     const known = error instanceof Error && error.name !== 'Error' && !(error instanceof TypeError);
-    process.stderr.write(`shardline: ${error instanceof Error ? error.message : String(error)}\n`);
+    // SDK errors from an emulator can carry a bare name as their message ("UnknownError"): add the status.
+    const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+    const text =
+      error instanceof Error
+        ? error.message === error.name
+          ? `${error.name} (an AWS call failed${status ? ` with HTTP ${status}` : ''})`
+          : error.message
+        : String(error);
+    process.stderr.write(`shardline: ${text}\n`);
     if (!known && process.env.SHARDLINE_DEBUG) console.error(error);
     return 1;
   }

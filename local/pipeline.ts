@@ -13,7 +13,7 @@ import {
 } from './emulators';
 import { type EventSourceMapping, type EventSourceMappingSettings, startEventSourceMapping } from './esm';
 import { createFunctionHost, type FunctionHost } from './lambda';
-import { provision, pseudoParametersFor } from './provision';
+import { provision, pseudoParametersFor, ResourceConflictError } from './provision';
 import { type LocalFunction, type RuntimeInfo, writeRuntime } from './runtimeState';
 import {
   describeStack,
@@ -125,6 +125,31 @@ function localFunction(
 }
 
 /**
+ * Right after the emulators restart on existing data (for example after the whole `up` process group was
+ * killed), an emulator can answer its readiness probe and still fail the odd call while it replays its
+ * store. Provisioning and the mapping's start are retried a few times before giving up; a conflict
+ * between the data directory and the template is not transient and fails at once.
+ */
+async function retryTransient<T>(
+  what: string,
+  log: (line: string) => void,
+  run: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= 4 || error instanceof ResourceConflictError || error instanceof TemplateMismatchError)
+        throw error;
+      log(
+        `${what}: attempt ${attempt} failed (${(error as Error).name}: ${(error as Error).message}); retrying`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
+/**
  * Starts the whole local pipeline and publishes its runtime info in the data directory.
  *
  * @example
@@ -151,7 +176,9 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
   const emulators = await startEmulators({ dataDir, log });
   try {
     const pseudo = pseudoParametersFor(emulators, stack.stackName);
-    const resolved = await provision(model, emulators, { log, stackName: stack.stackName });
+    const resolved = await retryTransient('provisioning', log, () =>
+      provision(model, emulators, { log, stackName: stack.stackName }),
+    );
     // Locally the handlers run on this machine's Node (20), not Lambda's 22: silence the SDK's notice about it.
     const overrides = (await options.functionEndpoints?.(emulators)) ?? {};
     const functionEndpoints = { ...emulators.endpoints, ...overrides };
@@ -231,27 +258,29 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
           }
         : {},
     };
-    const mapping = await startEventSourceMapping({
-      settings,
-      streamName: runtime.resources.streamName,
-      streamArn: runtime.resources.streamArn,
-      functionArn: consumerHost.functionArn,
-      kinesis: kinesisClient(clientOptionsFor(emulators, 'kinesis')),
-      sqs: sqsClient(clientOptionsFor(emulators, 'sqs')),
-      resolveQueueUrl: (arn: string) => {
-        const queue = Object.values(resolved).find((r) => r.attributes.Arn === arn);
-        if (!queue)
-          throw new TemplateMismatchError(`on-failure destination ${arn} is not a provisioned queue`);
-        return queue.ref;
-      },
-      invoke: (event) => consumerHost.invoke(event),
-      stateDir: join(dataDir, 'esm'),
-      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
-      ...(options.retryBackoffMs === undefined
-        ? {}
-        : { retryBackoff: { initialMs: options.retryBackoffMs, maxMs: options.retryBackoffMs * 8 } }),
-      logger: (entry) => log(JSON.stringify({ time: new Date().toISOString(), source: 'esm', ...entry })),
-    });
+    const mapping = await retryTransient('starting the event source mapping', log, () =>
+      startEventSourceMapping({
+        settings,
+        streamName: runtime.resources.streamName,
+        streamArn: runtime.resources.streamArn,
+        functionArn: consumerHost.functionArn,
+        kinesis: kinesisClient(clientOptionsFor(emulators, 'kinesis')),
+        sqs: sqsClient(clientOptionsFor(emulators, 'sqs')),
+        resolveQueueUrl: (arn: string) => {
+          const queue = Object.values(resolved).find((r) => r.attributes.Arn === arn);
+          if (!queue)
+            throw new TemplateMismatchError(`on-failure destination ${arn} is not a provisioned queue`);
+          return queue.ref;
+        },
+        invoke: (event) => consumerHost.invoke(event),
+        stateDir: join(dataDir, 'esm'),
+        ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+        ...(options.retryBackoffMs === undefined
+          ? {}
+          : { retryBackoff: { initialMs: options.retryBackoffMs, maxMs: options.retryBackoffMs * 8 } }),
+        logger: (entry) => log(JSON.stringify({ time: new Date().toISOString(), source: 'esm', ...entry })),
+      }),
+    );
     await writeRuntime(runtime);
 
     let stopped = false;
