@@ -6,26 +6,15 @@
  * loopback. Only SQS is durable; fauxqs's SNS and S3 endpoints stay in memory and Shardline uses neither.
  */
 import { readFileSync } from 'node:fs';
-import { isBuiltin, register } from 'node:module';
 import { runEmulator } from './launcher';
+import { stubNodeSqliteForFauxqs } from './nodeSqliteStub';
 import type { FauxqsSqsStore } from './sqsJournal';
 import { loadJournal } from './sqsJournal';
 
 const TESTED_FAUXQS = /^2\.4\./;
 const ACCOUNT_ID = '000000000000';
 
-// fauxqs imports node:sqlite at load time even when persistence is off; on Node 20 that import fails.
-// Resolve it to a stub that fails only if something actually opens a database (nothing here does).
-if (!isBuiltin('node:sqlite')) {
-  const stub = `export class DatabaseSync { constructor() { throw new Error('node:sqlite needs Node >= 22.5'); } }`;
-  const hooks = `export async function resolve(specifier, context, nextResolve) {
-    if (specifier === 'node:sqlite') {
-      return { url: ${JSON.stringify(`data:text/javascript,${encodeURIComponent(stub)}`)}, shortCircuit: true };
-    }
-    return nextResolve(specifier, context);
-  }`;
-  register(`data:text/javascript,${encodeURIComponent(hooks)}`);
-}
+stubNodeSqliteForFauxqs();
 
 const fauxqsEntry = import.meta.resolve('fauxqs');
 const { version } = JSON.parse(readFileSync(new URL('../package.json', fauxqsEntry), 'utf8')) as {

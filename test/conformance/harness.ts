@@ -5,7 +5,7 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire, isBuiltin, register } from 'node:module';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { kinesisClient, sqsClient } from '../../lambdas/shared/clients';
+import { stubNodeSqliteForFauxqs } from '../../local/emulators/nodeSqliteStub';
 import {
   type EsmLogEntry,
   type EventSourceMapping,
@@ -95,19 +96,6 @@ export async function startEmulators(): Promise<Emulators> {
       rmSync(kinesisDir, { recursive: true, force: true });
     },
   };
-}
-
-// fauxqs 2.4 imports node:sqlite at load time (for persistence we do not use); Node 20 has no such module.
-function stubNodeSqliteForFauxqs() {
-  if (isBuiltin('node:sqlite')) return;
-  const stub = `export class DatabaseSync { constructor() { throw new Error('node:sqlite needs Node >= 22.5'); } }`;
-  const hooks = `export async function resolve(specifier, context, nextResolve) {
-    if (specifier === 'node:sqlite') {
-      return { url: ${JSON.stringify(`data:text/javascript,${encodeURIComponent(stub)}`)}, shortCircuit: true };
-    }
-    return nextResolve(specifier, context);
-  }`;
-  register(`data:text/javascript,${encodeURIComponent(hooks)}`);
 }
 
 let streamCounter = 0;

@@ -41,6 +41,7 @@ import {
   type ResolvedResources,
   resolveEnvironment,
 } from '../../local/template';
+import { listeningAddresses } from '../helpers/sockets';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE_DIR = join(PROJECT_ROOT, 'test/fixtures/template');
@@ -141,17 +142,6 @@ function connectionError(host: string, port: number): Promise<string> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
-}
-
-/** Local addresses of listening TCP sockets on `port`, read from /proc/net/tcp (Linux). */
-function listeningAddresses(port: number): string[] {
-  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
-  return ['/proc/net/tcp', '/proc/net/tcp6']
-    .filter((file) => existsSync(file))
-    .flatMap((file) => readFileSync(file, 'utf8').split('\n').slice(1))
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields[1]?.endsWith(`:${portHex}`) && fields[3] === '0A')
-    .map((fields) => fields[1]?.split(':')[0] ?? '');
 }
 
 const nonLoopbackAddress = Object.values(networkInterfaces())

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -18,6 +18,7 @@ import {
   startFaultProxy,
 } from '../../local/faultProxy';
 import { kinesisEvent, kinesisRecord } from '../helpers/kinesisEvents';
+import { listeningAddresses } from '../helpers/sockets';
 import { lossAndDuplicates, type PipelineHarness, startHarness } from '../soak/harness';
 
 /**
@@ -273,17 +274,6 @@ async function restart(service: Service): Promise<string> {
     downtimeMs: QUICK ? SECOND / 2 : 2 * SECOND,
   });
   return `SIGKILL, down ${downMs} ms (new process ready in ${startupMs} ms)`;
-}
-
-/** Local addresses of the listening TCP sockets on `port`, from /proc/net/tcp (Linux; 127.0.0.1 is 0100007F). */
-function listeningAddresses(port: number): string[] {
-  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
-  return ['/proc/net/tcp', '/proc/net/tcp6']
-    .filter((file) => existsSync(file))
-    .flatMap((file) => readFileSync(file, 'utf8').split('\n').slice(1))
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields[1]?.endsWith(`:${portHex}`) && fields[3] === '0A')
-    .map((fields) => fields[1]?.split(':')[0] ?? '');
 }
 
 describe('the fault proxy', () => {
