@@ -18,7 +18,18 @@ export const handler = async (event: unknown, context?: Context) => {
     metrics.addMetric('RecordsSent', 'Count', outcome.sent);
     metrics.addMetric('RecordsFailed', 'Count', outcome.failed);
     metrics.addMetric('RecordsRetried', 'Count', outcome.retried);
-    logger.info('produced', { sent: outcome.sent, failed: outcome.failed, retried: outcome.retried });
+    logger.info('produced', {
+      sent: outcome.sent,
+      failed: outcome.failed,
+      retried: outcome.retried,
+      wholeCallFailures: outcome.wholeCallFailures ?? 0,
+    });
+    // Failed records are reported, not thrown, so that the records already sent are not put twice by a retry.
+    if (outcome.failed > 0)
+      logger.error('records not put on the stream after every retry', {
+        failed: outcome.failed,
+        lastWholeCallError: outcome.lastWholeCallError,
+      });
     return { sent: outcome.sent, failed: outcome.failed, shards: outcome.shards };
   } finally {
     metrics.publishStoredMetrics();

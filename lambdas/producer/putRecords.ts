@@ -28,8 +28,15 @@ export interface PutOutcome {
   failed: number;
   /** Records accepted per shard id. */
   shards: Record<string, number>;
-  /** Entries retried after a partial failure (ProvisionedThroughputExceeded, InternalFailure). */
+  /**
+   * Entries retried after a partial failure (ProvisionedThroughputExceeded, InternalFailure), or after a
+   * retryable failure of the whole call, which counts every entry it carried.
+   */
   retried: number;
+  /** PutRecords calls that failed as a whole with a retryable error; absent when none did. */
+  wholeCallFailures?: number;
+  /** The last of those errors, as `name: message`, so that a chunk given up on says why. */
+  lastWholeCallError?: string;
 }
 
 const recordBytes = (record: StreamRecord) => record.data.byteLength + Buffer.byteLength(record.partitionKey);
@@ -74,10 +81,120 @@ export function backoffDelayMs(
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Errors that mean "slow down" rather than "this request is wrong". */
+const THROTTLING_ERROR_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'KMSThrottlingException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'SlowDown',
+]);
+/** Errors that mean the service or the connection failed, not the request. */
+const TRANSIENT_ERROR_NAMES = new Set([
+  'InternalFailure',
+  'InternalFailureException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+/** Node socket and DNS errors that a later attempt can get past. ENOTFOUND is left out: a wrong host stays wrong. */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+}
+
 /**
- * Puts one chunk, retrying only the entries that failed in a partial failure, with bounded exponential
- * backoff and jitter. Kinesis answers entry by entry, in request order, so a failed entry's index maps
- * back to its record.
+ * Whether a PutRecords call that failed as a whole is worth trying again: throttling (by name or HTTP
+ * 429), a 5xx, an error the SDK marks `$retryable`, or a transient network error. Anything else (a
+ * ValidationException, ResourceNotFoundException, AccessDeniedException, a KMS access error, any other
+ * 4xx) means the request itself is wrong, and retrying it would only hide that.
+ *
+ * @example
+ * ```ts
+ * isRetryablePutError(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} })); // true
+ * isRetryablePutError(new ResourceNotFoundException({ message: 'no such stream', $metadata: {} })); // false
+ * ```
+ */
+export function isRetryablePutError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code, $retryable, $metadata } = error as SdkErrorShape;
+  if (name === 'AbortError') return false;
+  const status = $metadata?.httpStatusCode;
+  return (
+    (typeof name === 'string' && (THROTTLING_ERROR_NAMES.has(name) || TRANSIENT_ERROR_NAMES.has(name))) ||
+    status === 429 ||
+    (typeof status === 'number' && status >= 500) ||
+    $retryable !== undefined ||
+    (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code))
+  );
+}
+
+const describeError = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/**
+ * Sends one PutRecords call for `pending` and tallies what it accepted into `outcome`; returns the
+ * records still to put. A retryable failure of the whole call leaves all of them pending.
+ */
+async function putAttempt(
+  kinesis: KinesisClient,
+  streamName: string,
+  pending: readonly StreamRecord[],
+  outcome: PutOutcome,
+): Promise<readonly StreamRecord[]> {
+  const entries: PutRecordsRequestEntry[] = pending.map((r) => ({
+    Data: r.data,
+    PartitionKey: r.partitionKey,
+  }));
+  let results: PutRecordsResultEntry[];
+  try {
+    const response = await kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: entries }));
+    results = response.Records ?? [];
+  } catch (error) {
+    if (!isRetryablePutError(error)) throw error;
+    outcome.wholeCallFailures = (outcome.wholeCallFailures ?? 0) + 1;
+    outcome.lastWholeCallError = describeError(error);
+    return pending;
+  }
+  const stillFailing: StreamRecord[] = [];
+  pending.forEach((record, index) => {
+    const result = results[index];
+    if (result?.SequenceNumber && !result.ErrorCode && result.ShardId) {
+      outcome.sent++;
+      outcome.shards[result.ShardId] = (outcome.shards[result.ShardId] ?? 0) + 1;
+    } else {
+      stillFailing.push(record);
+    }
+  });
+  return stillFailing;
+}
+
+/**
+ * Puts one chunk, retrying with bounded exponential backoff and jitter: after a partial failure only the
+ * entries that failed, after a retryable failure of the whole call (throttling, 5xx, network) all of
+ * them, within the same `policy.maxAttempts`. What is still unsent then is counted in `failed`. A
+ * non-retryable error (ValidationException, ResourceNotFoundException, AccessDenied) is thrown at once.
+ * Kinesis answers entry by entry, in request order, so a failed entry's index maps back to its record.
  *
  * @example
  * ```ts
@@ -97,23 +214,7 @@ export async function putChunk(
       outcome.retried += pending.length;
       await sleep(backoffDelayMs(attempt, policy));
     }
-    const entries: PutRecordsRequestEntry[] = pending.map((r) => ({
-      Data: r.data,
-      PartitionKey: r.partitionKey,
-    }));
-    const response = await kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: entries }));
-    const results: PutRecordsResultEntry[] = response.Records ?? [];
-    const stillFailing: StreamRecord[] = [];
-    pending.forEach((record, index) => {
-      const result = results[index];
-      if (result?.SequenceNumber && !result.ErrorCode && result.ShardId) {
-        outcome.sent++;
-        outcome.shards[result.ShardId] = (outcome.shards[result.ShardId] ?? 0) + 1;
-      } else {
-        stillFailing.push(record);
-      }
-    });
-    pending = stillFailing;
+    pending = await putAttempt(kinesis, streamName, pending, outcome);
     if (attempt + 1 >= policy.maxAttempts) break;
   }
   outcome.failed = pending.length;
@@ -125,6 +226,9 @@ export function addOutcome(total: PutOutcome, part: PutOutcome): PutOutcome {
   total.sent += part.sent;
   total.failed += part.failed;
   total.retried += part.retried;
+  if (part.wholeCallFailures)
+    total.wholeCallFailures = (total.wholeCallFailures ?? 0) + part.wholeCallFailures;
+  if (part.lastWholeCallError) total.lastWholeCallError = part.lastWholeCallError;
   for (const [shard, count] of Object.entries(part.shards))
     total.shards[shard] = (total.shards[shard] ?? 0) + count;
   return total;

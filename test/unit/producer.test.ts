@@ -1,9 +1,27 @@
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import {
+  AccessDeniedException,
+  InvalidArgumentException,
+  KinesisClient,
+  KinesisServiceException,
+  KMSAccessDeniedException,
+  KMSThrottlingException,
+  LimitExceededException,
+  ProvisionedThroughputExceededException,
+  PutRecordsCommand,
+  type PutRecordsCommandInput,
+  ResourceNotFoundException,
+  ValidationException,
+} from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { generateRecords, INVALID_KINDS } from '../../lambdas/producer/generate';
 import { InvalidProduceRequestError, parseProduceRequest, produce } from '../../lambdas/producer/produce';
-import { chunkRecords, PUT_RECORDS_MAX_BYTES, putChunk } from '../../lambdas/producer/putRecords';
+import {
+  chunkRecords,
+  isRetryablePutError,
+  PUT_RECORDS_MAX_BYTES,
+  putChunk,
+} from '../../lambdas/producer/putRecords';
 import { parseEvent } from '../../lambdas/shared/events';
 
 const options = {
@@ -120,6 +138,144 @@ describe('PutRecords partial-failure retry', () => {
     expect(kinesis.commandCalls(PutRecordsCommand)).toHaveLength(4);
     expect(outcome.failed).toBe(1);
     expect(outcome.sent).toBe(0);
+  });
+});
+
+const $metadata = (httpStatusCode: number) => ({ httpStatusCode, attempts: 3 });
+const throttled = () =>
+  new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: $metadata(400) });
+const internalFailure = () =>
+  new KinesisServiceException({
+    name: 'InternalFailure',
+    $fault: 'server',
+    message: 'We encountered an internal error. Please try again.',
+    $metadata: $metadata(500),
+  });
+const networkError = (code: string) =>
+  Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code, $metadata: { attempts: 3 } });
+/** Accepts every entry of a call, on shardId-0. */
+const acceptAll = (input: PutRecordsCommandInput) => ({
+  FailedRecordCount: 0,
+  Records: (input.Records ?? []).map((_, i) => ({ SequenceNumber: String(i + 1), ShardId: 'shardId-0' })),
+});
+
+describe('PutRecords whole-call failure retry', () => {
+  const kinesis = mockClient(KinesisClient);
+  const fastPolicy = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
+  const records = ['a', 'b', 'c'].map((k) => ({ data: new TextEncoder().encode(k), partitionKey: k }));
+  beforeEach(() => kinesis.reset());
+
+  it('retries every entry after a throttled call, then sends them all', async () => {
+    kinesis.on(PutRecordsCommand).rejectsOnce(throttled()).callsFake(acceptAll);
+    const outcome = await putChunk(new KinesisClient({}), 'stream', records, fastPolicy);
+    const calls = kinesis.commandCalls(PutRecordsCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.args[0].input.Records?.map((r) => r.PartitionKey)).toEqual(['a', 'b', 'c']);
+    expect(outcome).toMatchObject({ sent: 3, failed: 0, retried: 3, wholeCallFailures: 1 });
+  });
+
+  it('retries after a 500 InternalFailure', async () => {
+    kinesis.on(PutRecordsCommand).rejectsOnce(internalFailure()).callsFake(acceptAll);
+    const outcome = await putChunk(new KinesisClient({}), 'stream', records, fastPolicy);
+    expect(kinesis.commandCalls(PutRecordsCommand)).toHaveLength(2);
+    expect(outcome).toMatchObject({ sent: 3, failed: 0, retried: 3, wholeCallFailures: 1 });
+  });
+
+  it('retries after a connection reset', async () => {
+    kinesis.on(PutRecordsCommand).rejectsOnce(networkError('ECONNRESET')).callsFake(acceptAll);
+    const outcome = await putChunk(new KinesisClient({}), 'stream', records, fastPolicy);
+    expect(kinesis.commandCalls(PutRecordsCommand)).toHaveLength(2);
+    expect(outcome).toMatchObject({ sent: 3, failed: 0, retried: 3, wholeCallFailures: 1 });
+  });
+
+  it('counts whole-call and partial failures against the same attempt budget', async () => {
+    kinesis
+      .on(PutRecordsCommand)
+      .rejectsOnce(throttled())
+      .resolvesOnce({
+        FailedRecordCount: 1,
+        Records: [
+          { SequenceNumber: '1', ShardId: 'shardId-0' },
+          { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' },
+          { SequenceNumber: '2', ShardId: 'shardId-0' },
+        ],
+      })
+      .rejectsOnce(throttled())
+      .callsFake(acceptAll);
+    const outcome = await putChunk(new KinesisClient({}), 'stream', records, fastPolicy);
+    expect(kinesis.commandCalls(PutRecordsCommand)).toHaveLength(4);
+    // 3 entries after the first throttle, then the one refused entry twice.
+    expect(outcome).toMatchObject({ sent: 3, failed: 0, retried: 5, wholeCallFailures: 2 });
+  });
+
+  it('throws a ValidationException at once, after one call, unchanged', async () => {
+    const invalid = new ValidationException({ message: 'bad request', $metadata: $metadata(400) });
+    kinesis.on(PutRecordsCommand).rejects(invalid);
+    await expect(putChunk(new KinesisClient({}), 'stream', records, fastPolicy)).rejects.toBe(invalid);
+    expect(kinesis.commandCalls(PutRecordsCommand)).toHaveLength(1);
+  });
+
+  it('counts the whole chunk as failed, with the last error, when throttling outlasts the budget', async () => {
+    kinesis.on(PutRecordsCommand).rejects(throttled());
+    const outcome = await putChunk(new KinesisClient({}), 'stream', records, fastPolicy);
+    expect(kinesis.commandCalls(PutRecordsCommand)).toHaveLength(fastPolicy.maxAttempts);
+    expect(outcome).toEqual({
+      sent: 0,
+      failed: 3,
+      shards: {},
+      retried: 3 * (fastPolicy.maxAttempts - 1),
+      wholeCallFailures: fastPolicy.maxAttempts,
+      lastWholeCallError: 'ProvisionedThroughputExceededException: Rate exceeded',
+    });
+  });
+
+  it('reports the failed records from produce rather than losing them', async () => {
+    kinesis.on(PutRecordsCommand).rejects(throttled());
+    const outcome = await produce(
+      new KinesisClient({}),
+      'stream',
+      { count: 600, invalidRatio: 0 },
+      { retryPolicy: fastPolicy },
+    );
+    expect(outcome).toMatchObject({ sent: 0, failed: 600, wholeCallFailures: 2 * fastPolicy.maxAttempts });
+  });
+});
+
+describe('which whole-call PutRecords errors are retried', () => {
+  it.each([
+    ['ProvisionedThroughputExceededException', throttled()],
+    ['KMSThrottlingException', new KMSThrottlingException({ message: 'slow', $metadata: $metadata(400) })],
+    ['LimitExceededException', new LimitExceededException({ message: 'slow', $metadata: $metadata(400) })],
+    ['a ThrottlingException', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })],
+    [
+      'an HTTP 429',
+      Object.assign(new Error('Too Many Requests'), { name: 'Unknown', $metadata: $metadata(429) }),
+    ],
+    ['an InternalFailure (500)', internalFailure()],
+    ['an HTTP 503', Object.assign(new Error(''), { name: 'Unknown', $metadata: $metadata(503) })],
+    ['an error the SDK marks $retryable', Object.assign(new Error('x'), { name: 'X', $retryable: {} })],
+    ['ECONNRESET', networkError('ECONNRESET')],
+    ['ECONNREFUSED', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['ETIMEDOUT', Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })],
+  ])('retries %s', (_, error) => {
+    expect(isRetryablePutError(error)).toBe(true);
+  });
+
+  it.each([
+    ['ValidationException', new ValidationException({ message: 'bad', $metadata: $metadata(400) })],
+    [
+      'ResourceNotFoundException',
+      new ResourceNotFoundException({ message: 'gone', $metadata: $metadata(400) }),
+    ],
+    ['AccessDeniedException', new AccessDeniedException({ message: 'no', $metadata: $metadata(400) })],
+    ['KMSAccessDeniedException', new KMSAccessDeniedException({ message: 'no', $metadata: $metadata(400) })],
+    ['InvalidArgumentException', new InvalidArgumentException({ message: 'bad', $metadata: $metadata(400) })],
+    ['any other 4xx', Object.assign(new Error('Forbidden'), { name: 'Unknown', $metadata: $metadata(403) })],
+    ['a programming error', new TypeError('cannot read properties of undefined')],
+    ['an abort', Object.assign(new Error('aborted'), { name: 'AbortError', code: 'ECONNRESET' })],
+    ['a thrown string', 'boom'],
+  ])('does not retry %s', (_, error) => {
+    expect(isRetryablePutError(error)).toBe(false);
   });
 });
 
