@@ -78,6 +78,11 @@ export interface ShardBatchResult {
   received: number;
   /** Records at or below the committed checkpoint: already in the lake, skipped. */
   skipped: number;
+  /**
+   * Second copies of a sequence number already in this batch, skipped. Lambda never sends one; a caller
+   * that assembles its own events (a replay tool, a test) might, and writing it twice would duplicate it.
+   */
+  repeated: number;
   valid: number;
   invalid: number;
   objectsWritten: number;
@@ -150,6 +155,7 @@ async function processShardBatch(
     shardId,
     received: records.length,
     skipped: 0,
+    repeated: 0,
     valid: 0,
     invalid: 0,
     objectsWritten: 0,
@@ -167,9 +173,13 @@ async function processShardBatch(
   }
 
   const committed = checkpoint.lastCommittedSequenceNumber;
+  const distinct = distinctBySequenceNumber(records);
   const pending =
-    committed === null ? records : records.filter((r) => isAfter(r.kinesis.sequenceNumber, committed));
-  result.skipped = records.length - pending.length;
+    committed === null ? distinct : distinct.filter((r) => isAfter(r.kinesis.sequenceNumber, committed));
+  result.repeated = records.length - distinct.length;
+  result.skipped = distinct.length - pending.length;
+  if (result.repeated > 0)
+    log('skipped repeated sequence numbers in the batch', { shardId, repeated: result.repeated });
   result.committedSequenceNumber = committed;
   const first = pending[0];
   const last = pending[pending.length - 1];
@@ -259,6 +269,17 @@ async function processShardBatch(
     objects: objects.length,
   });
   return result;
+}
+
+/** The batch without second copies of a sequence number, in its order. */
+function distinctBySequenceNumber(records: KinesisStreamRecord[]): KinesisStreamRecord[] {
+  const seen = new Set<string>();
+  const distinct = records.filter((r) => {
+    if (seen.has(r.kinesis.sequenceNumber)) return false;
+    seen.add(r.kinesis.sequenceNumber);
+    return true;
+  });
+  return distinct.length === records.length ? records : distinct;
 }
 
 interface PreparedAnalytics {

@@ -100,6 +100,20 @@ describe('processing a replayed batch', () => {
     expect(keys).toContain(`events/parquet/dt=2026-11-01/hour=05/${shard}-102-102-v7.parquet`);
   });
 
+  it('writes a sequence number that appears twice in the batch once', async () => {
+    dynamo.on(GetItemCommand).resolves({});
+    const [first, , third] = batch.Records;
+    const twice = kinesisEvent([first, first, third, first, third].map((r) => structuredClone(r)));
+    const result = await processKinesisEvent(twice, deps());
+
+    expect(result.shards[0]).toMatchObject({ received: 5, repeated: 3, skipped: 0, valid: 2 });
+    const csv = s3
+      .commandCalls(PutObjectCommand)
+      .filter((c) => c.args[0].input.Key?.endsWith('.csv'))
+      .map((c) => Buffer.from(c.args[0].input.Body as Uint8Array).toString());
+    expect(csv.join('').match(/,100,/g)).toHaveLength(1);
+  });
+
   it('writes nothing at all when every record is already committed', async () => {
     dynamo.on(GetItemCommand).resolves({ Item: { version: { N: '6' }, lastSeq: { S: '102' } } });
     const result = await processKinesisEvent(batch, deps());
