@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { KinesisStreamRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointConflictError } from '../../lambdas/consumer/checkpoint';
@@ -102,7 +103,7 @@ describe('processing a replayed batch', () => {
 
   it('writes a sequence number that appears twice in the batch once', async () => {
     dynamo.on(GetItemCommand).resolves({});
-    const [first, , third] = batch.Records;
+    const [first, , third] = batch.Records as [KinesisStreamRecord, KinesisStreamRecord, KinesisStreamRecord];
     const twice = kinesisEvent([first, first, third, first, third].map((r) => structuredClone(r)));
     const result = await processKinesisEvent(twice, deps());
 
