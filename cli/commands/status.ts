@@ -1,6 +1,11 @@
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
+import {
+  type Checkpoint,
+  COMMITTED_DATASETS,
+  type CommittedRows,
+  readCheckpoint,
+} from '../../lambdas/consumer/checkpoint';
 import { readStats } from '../../local/runtimeState';
 import { type DeadLetterSnapshot, readDeadLetters } from '../deadLetters';
 import { formatTable } from '../format';
@@ -13,11 +18,16 @@ import {
   type TargetResources,
   targetClients,
 } from '../targets';
+import { countRecordsBehind } from '../verify/readStream';
 
 export interface ShardStatus {
   shardId: string;
   lastCommittedSequenceNumber: string | null;
   committedRecords: number;
+  /** Records on the shard after its checkpoint; null if they could not be counted. */
+  recordsBehind: number | null;
+  /** False when the count stopped at its cap (RECORDS_BEHIND_CAP): there are at least that many. */
+  recordsBehindComplete: boolean;
   pendingIntent: boolean;
   millisBehindLatest: number | null;
   iteratorAgeMs: number | null;
@@ -35,6 +45,12 @@ export interface StatusReport {
   local: { pid: number; dataDir: string; endpoints: Record<string, string> } | null;
   resources: TargetResources;
   shards: ShardStatus[];
+  /** Rows committed per dataset, all shards together, from the checkpoints' exactly-once counters. */
+  rows: CommittedRows;
+  /** The end of the newest window committed on any shard (ISO 8601); null before the first. */
+  latestWindowEnd: string | null;
+  /** The last commit on any shard (ISO 8601); null before the first. */
+  lastCommitAt: string | null;
   dlqDepth: number;
   /** Event objects (Parquet and CSV, under events/). */
   objects: { parquet: number; csv: number; bytes: number };
@@ -66,6 +82,12 @@ interface PublishedStats {
 }
 
 /**
+ * Records behind counted per shard: on AWS each count costs GetRecords calls that the consumer's
+ * mapping shares (5 per second per shard), so it stops here and says "at least".
+ */
+export const RECORDS_BEHIND_CAP = 100_000;
+
+/**
  * Gathers the state of a pipeline from its services (checkpoints, DLQ, objects) and, on the local target,
  * from the event source mapping's published stats.
  */
@@ -79,6 +101,7 @@ export async function collectStatus(
   const { Shards = [] } = await clients.kinesis.send(
     new ListShardsCommand({ StreamName: resources.streamName }),
   );
+  const checkpoints: Checkpoint[] = [];
   const shards = await Promise.all(
     Shards.map(async ({ ShardId = '' }): Promise<ShardStatus> => {
       const checkpoint = await readCheckpoint(clients.dynamo, {
@@ -87,10 +110,20 @@ export async function collectStatus(
         shardId: ShardId,
       });
       const esm = stats?.shards?.find((s) => s.shardId === ShardId);
+      const behind = await countRecordsBehind(
+        clients.kinesis,
+        resources.streamName,
+        ShardId,
+        checkpoint.lastCommittedSequenceNumber,
+        RECORDS_BEHIND_CAP,
+      ).catch(() => null);
+      checkpoints.push(checkpoint);
       return {
         shardId: ShardId,
         lastCommittedSequenceNumber: checkpoint.lastCommittedSequenceNumber,
         committedRecords: checkpoint.committedRecords,
+        recordsBehind: behind?.count ?? null,
+        recordsBehindComplete: behind?.complete ?? false,
         pendingIntent: checkpoint.intent !== null,
         millisBehindLatest: esm?.millisBehindLatest ?? null,
         iteratorAgeMs: esm?.iteratorAgeMs ?? null,
@@ -129,6 +162,7 @@ export async function collectStatus(
     local: runtime ? { pid: runtime.pid, dataDir: runtime.dataDir, endpoints: runtime.endpoints } : null,
     resources,
     shards,
+    ...sumCheckpoints(checkpoints),
     dlqDepth:
       Number(Attributes.ApproximateNumberOfMessages ?? 0) +
       Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
@@ -140,6 +174,26 @@ export async function collectStatus(
     prefixes,
     deadLetters,
     idle: stats?.idle ?? null,
+  };
+}
+
+function sumCheckpoints(
+  checkpoints: Checkpoint[],
+): Pick<StatusReport, 'rows' | 'latestWindowEnd' | 'lastCommitAt'> {
+  const rows = Object.fromEntries(
+    COMMITTED_DATASETS.map((dataset) => [
+      dataset,
+      checkpoints.reduce((sum, c) => sum + c.committedRows[dataset], 0),
+    ]),
+  ) as unknown as CommittedRows;
+  const newest = (values: Array<number | null>) => {
+    const present = values.filter((v): v is number => v !== null);
+    return present.length > 0 ? new Date(Math.max(...present)).toISOString() : null;
+  };
+  return {
+    rows,
+    latestWindowEnd: newest(checkpoints.map((c) => c.latestWindowEnd)),
+    lastCommitAt: newest(checkpoints.map((c) => c.committedAt)),
   };
 }
 
@@ -165,6 +219,7 @@ export function renderStatus(report: StatusReport): string {
     columns: [
       'shard',
       'committed records',
+      'records behind',
       'checkpoint',
       'ms behind',
       'iterator age ms',
@@ -176,6 +231,7 @@ export function renderStatus(report: StatusReport): string {
     rows: report.shards.map((s) => [
       s.shardId,
       s.committedRecords,
+      s.recordsBehind === null ? '-' : `${s.recordsBehindComplete ? '' : '≥'}${s.recordsBehind}`,
       s.lastCommittedSequenceNumber
         ? `…${s.lastCommittedSequenceNumber.slice(-12)}${s.pendingIntent ? ' (intent)' : ''}`
         : '-',
@@ -206,6 +262,9 @@ export function renderStatus(report: StatusReport): string {
     ...(report.deadLetters?.lastErrors ?? []).map(
       (e) => `  last error ${e.at}  ${e.reason}  ${e.issue}  (${e.recordId})`,
     ),
+    `Rows committed: ${report.rows.events} event(s), ${report.rows.invalid} invalid, ${report.rows.windows} window(s), ` +
+      `${report.rows.sessions} session(s), ${report.rows.alerts} alert(s), ${report.rows.lateEvents} late event(s)`,
+    `  newest window ends ${report.latestWindowEnd ?? '-'}, last commit ${report.lastCommitAt ?? '-'}`,
     'Lake:',
     ...Object.entries(report.prefixes)
       .sort(([a], [b]) => (a < b ? -1 : 1))

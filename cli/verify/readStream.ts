@@ -67,3 +67,48 @@ export async function readStreamInventory(
   }
   return inventory;
 }
+
+export interface RecordsBehind {
+  count: number;
+  /** False when the count stopped at `maxRecords` (there may be more). */
+  complete: boolean;
+}
+
+/**
+ * Counts the records a shard holds after `afterSequenceNumber` (all it retains when null): how far the
+ * consumer's checkpoint is behind the tip, in records. Reads at most `maxRecords`, since on AWS every
+ * GetRecords call shares the shard's 5 reads per second with the consumer.
+ *
+ * @example
+ * ```ts
+ * const { count } = await countRecordsBehind(kinesis, 'shardline-dev-events', 'shardId-000000000000', lastSeq);
+ * ```
+ */
+export async function countRecordsBehind(
+  kinesis: KinesisClient,
+  streamName: string,
+  shardId: string,
+  afterSequenceNumber: string | null,
+  maxRecords = 100_000,
+): Promise<RecordsBehind> {
+  const { ShardIterator } = await kinesis.send(
+    new GetShardIteratorCommand({
+      StreamName: streamName,
+      ShardId: shardId,
+      ...(afterSequenceNumber
+        ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: afterSequenceNumber }
+        : { ShardIteratorType: 'TRIM_HORIZON' }),
+    }),
+  );
+  let count = 0;
+  let iterator = ShardIterator;
+  while (iterator && count < maxRecords) {
+    const page = await kinesis.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(10_000, maxRecords - count) }),
+    );
+    count += page.Records?.length ?? 0;
+    if ((page.Records?.length ?? 0) === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
+    iterator = page.NextShardIterator;
+  }
+  return { count, complete: count < maxRecords };
+}

@@ -24,11 +24,50 @@ export interface Intent {
   startedAt: number;
 }
 
+/** Rows committed per dataset, summed by the commits themselves: exactly once, like the rows. */
+export interface CommittedRows {
+  /** Rows in events/ (each in Parquet and in CSV). */
+  events: number;
+  /** Records sent to the DLQ as invalid. */
+  invalid: number;
+  windows: number;
+  sessions: number;
+  alerts: number;
+  lateEvents: number;
+}
+
+export const COMMITTED_DATASETS = [
+  'events',
+  'invalid',
+  'windows',
+  'sessions',
+  'alerts',
+  'lateEvents',
+] as const;
+
+/** What one commit adds to the shard's counters. */
+export interface CommitCounts {
+  /** Records the commit covers (valid and invalid). */
+  records: number;
+  rows?: Partial<CommittedRows>;
+  /** The end (epoch ms) of the newest window the batch closed, if it closed any. */
+  latestWindowEnd?: number | null;
+}
+
+const counterAttribute = (dataset: keyof CommittedRows) =>
+  `committed${dataset[0]?.toUpperCase()}${dataset.slice(1)}`;
+
 export interface Checkpoint {
   /** 0 when the shard has never been written. */
   version: number;
   lastCommittedSequenceNumber: string | null;
   committedRecords: number;
+  /** Zero for a dataset that nothing was committed to (and for checkpoints older than the counters). */
+  committedRows: CommittedRows;
+  /** The end (epoch ms) of the newest window committed on this shard; null before the first. */
+  latestWindowEnd: number | null;
+  /** When the last commit landed (epoch ms); null before the first. */
+  committedAt: number | null;
   intent: Intent | null;
   /** The intent of the last commit: how an invocation whose commit response was lost learns it won. */
   lastCommittedIntentId: string | null;
@@ -83,6 +122,11 @@ export async function readCheckpoint(dynamo: DynamoDBClient, shard: ShardKey): P
     version: Number(Item?.version?.N ?? '0'),
     lastCommittedSequenceNumber: Item?.lastSeq?.S ?? null,
     committedRecords: Number(Item?.committedRecords?.N ?? '0'),
+    committedRows: Object.fromEntries(
+      COMMITTED_DATASETS.map((dataset) => [dataset, Number(Item?.[counterAttribute(dataset)]?.N ?? '0')]),
+    ) as unknown as CommittedRows,
+    latestWindowEnd: Item?.latestWindowEnd?.N ? Number(Item.latestWindowEnd.N) : null,
+    committedAt: Item?.committedAt?.N ? Number(Item.committedAt.N) : null,
     intent: parseIntent(Item?.intent),
     lastCommittedIntentId: Item?.lastIntentId?.S ?? null,
   };
@@ -161,11 +205,12 @@ export function recordIntent(
 
 /**
  * Moves the checkpoint to the intent's last sequence number and clears the intent, in one conditional
- * write: only the holder of `expectedVersion` with this intent can commit, and never backwards.
+ * write: only the holder of `expectedVersion` with this intent can commit, and never backwards. The same
+ * write adds the batch's counts to the shard's counters, so they are exactly once too.
  *
  * @example
  * ```ts
- * await commitIntent(dynamo, shard, token, intent, rows.length);
+ * await commitIntent(dynamo, shard, token, intent, { records: 500, rows: { events: 490, invalid: 10 } });
  * ```
  */
 export function commitIntent(
@@ -173,18 +218,37 @@ export function commitIntent(
   shard: ShardKey,
   expectedVersion: number,
   intent: Intent,
-  recordCount: number,
+  counts: CommitCounts,
 ) {
+  const set = [
+    'lastSeq = :last',
+    'lastSeqKey = :lastKey',
+    'lastIntentId = :intentId',
+    'version = :next',
+    'updatedAt = :now',
+    'committedAt = :now',
+  ];
+  const add = ['committedRecords :count'];
+  const values: Record<string, AttributeValue> = {
+    ':last': { S: intent.lastSequenceNumber },
+    ':lastKey': { S: sortableSequenceNumber(intent.lastSequenceNumber) },
+    ':intentId': { S: intent.id },
+    ':count': { N: String(counts.records) },
+  };
+  for (const dataset of COMMITTED_DATASETS) {
+    const rows = counts.rows?.[dataset] ?? 0;
+    if (rows === 0) continue;
+    add.push(`${counterAttribute(dataset)} :${dataset}`);
+    values[`:${dataset}`] = { N: String(rows) };
+  }
+  if (counts.latestWindowEnd !== undefined && counts.latestWindowEnd !== null) {
+    set.push('latestWindowEnd = :windowEnd');
+    values[':windowEnd'] = { N: String(counts.latestWindowEnd) };
+  }
   return conditionalUpdate(dynamo, shard, expectedVersion, 'commitIntent', {
-    expression:
-      'SET lastSeq = :last, lastSeqKey = :lastKey, lastIntentId = :intentId, version = :next, updatedAt = :now, committedAt = :now ADD committedRecords :count REMOVE intent',
+    expression: `SET ${set.join(', ')} ADD ${add.join(', ')} REMOVE intent`,
     condition: 'intent.id = :intentId AND (attribute_not_exists(lastSeqKey) OR lastSeqKey < :lastKey)',
-    values: {
-      ':last': { S: intent.lastSequenceNumber },
-      ':lastKey': { S: sortableSequenceNumber(intent.lastSequenceNumber) },
-      ':intentId': { S: intent.id },
-      ':count': { N: String(recordCount) },
-    },
+    values,
   });
 }
 

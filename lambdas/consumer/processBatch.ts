@@ -23,6 +23,7 @@ import {
 import {
   type Checkpoint,
   CheckpointConflictError,
+  type CommitCounts,
   clearIntent,
   commitIntent,
   fenceIntent,
@@ -247,7 +248,13 @@ async function processShardBatch(
     // The analytics state goes after the objects and before the commit, which is the one commit point of
     // both: until the checkpoint moves, these items' `prev` versions stay the current ones.
     if (analytics) await writeState(analytics.store, analytics.plan.puts);
-    await commitIntent(deps.dynamo, shard, intentVersion, intent, pending.length);
+    await commitIntent(
+      deps.dynamo,
+      shard,
+      intentVersion,
+      intent,
+      commitCounts(pending.length, rows, invalid, analytics),
+    );
   } catch (error) {
     const landed = await commitLanded(deps, shard, intent);
     if (landed === 'no') await abandon(deps, shard, intentVersion, intent, error);
@@ -269,6 +276,31 @@ async function processShardBatch(
     objects: objects.length,
   });
   return result;
+}
+
+/** What the commit adds to the shard's counters (status reads them). */
+function commitCounts(
+  records: number,
+  rows: EventRow[],
+  invalid: InvalidRecord[],
+  analytics: PreparedAnalytics | null,
+): CommitCounts {
+  const outputs = analytics?.run.outputs;
+  let latestWindowEnd: number | null = null;
+  for (const window of outputs?.windows ?? [])
+    latestWindowEnd = Math.max(latestWindowEnd ?? 0, window.window_end);
+  return {
+    records,
+    rows: {
+      events: rows.length,
+      invalid: invalid.length,
+      windows: outputs?.windows.length ?? 0,
+      sessions: outputs?.sessions.length ?? 0,
+      alerts: outputs?.alerts.length ?? 0,
+      lateEvents: outputs?.lateEvents.length ?? 0,
+    },
+    latestWindowEnd,
+  };
 }
 
 /** The batch without second copies of a sequence number, in its order. */

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAKE_PREFIXES } from '../../cli/commands/query';
 import { mirrorBucket } from '../../cli/lake/mirror';
 import { type Lake, openLake } from '../../cli/lake/views';
-import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
+import { countRecordsBehind } from '../../cli/verify/readStream';
+import { type CommittedRows, readCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { generateRecords, injectedAnomalies } from '../../lambdas/producer/generate';
 import { chunkRecords, putChunk } from '../../lambdas/producer/putRecords';
 import { dynamoClient, kinesisClient, s3Client } from '../../lambdas/shared/clients';
@@ -121,6 +122,55 @@ describe('analytics on the local pipeline with injected anomalies', () => {
     expect(await rowsOf('SELECT count(DISTINCT shard_id) FROM windows')).toEqual([[2]]);
     expect(await rowsOf('SELECT count(*) FROM session_stats WHERE sessions > 0')).toEqual([[3]]);
     expect(await rowsOf('SELECT count(*) FROM late_events')).toEqual([[0]]);
+  });
+
+  it('keeps exactly-once row counters in the checkpoints that match the lake (what status shows)', async () => {
+    const dynamo = dynamoClient(clientOptionsFor(pipeline.emulators, 'dynamodb'));
+    const { resources } = pipeline.runtime;
+    const checkpoints = await Promise.all(
+      ['shardId-000000000000', 'shardId-000000000001'].map((shardId) =>
+        readCheckpoint(dynamo, { tableName: resources.tableName, streamName: resources.streamName, shardId }),
+      ),
+    );
+    const sum = (dataset: keyof CommittedRows) =>
+      checkpoints.reduce((total, c) => total + c.committedRows[dataset], 0);
+    const [counts = []] = await rowsOf(`SELECT
+      (SELECT count(*) FROM events), (SELECT count(*) FROM windows), (SELECT count(*) FROM sessions),
+      (SELECT count(*) FROM alerts), (SELECT count(*) FROM late_events),
+      (SELECT epoch_ms(max(window_end)) FROM windows)`);
+    const [events, windows, sessions, alerts, late, windowEnd] = counts.map(Number);
+    expect([sum('events'), sum('windows'), sum('sessions'), sum('alerts'), sum('lateEvents')]).toEqual([
+      events,
+      windows,
+      sessions,
+      alerts,
+      late,
+    ]);
+    expect(sum('events') + sum('invalid')).toBe(records.length);
+    expect(sum('alerts')).toBe(injectedAnomalies(options).length);
+    expect(Math.max(...checkpoints.map((c) => c.latestWindowEnd ?? 0))).toBe(windowEnd);
+  });
+
+  it('counts the records behind a checkpoint on the real stream, all of a shard from none, and stops at a cap', async () => {
+    const kinesis = kinesisClient(clientOptionsFor(pipeline.emulators, 'kinesis'));
+    const dynamo = dynamoClient(clientOptionsFor(pipeline.emulators, 'dynamodb'));
+    const { resources } = pipeline.runtime;
+    let retained = 0;
+    for (const shardId of ['shardId-000000000000', 'shardId-000000000001']) {
+      const checkpoint = await readCheckpoint(dynamo, {
+        tableName: resources.tableName,
+        streamName: resources.streamName,
+        shardId,
+      });
+      const behind = (after: string | null, cap?: number) =>
+        countRecordsBehind(kinesis, resources.streamName, shardId, after, cap);
+      expect(await behind(checkpoint.lastCommittedSequenceNumber)).toEqual({ count: 0, complete: true });
+      const all = await behind(null);
+      expect(all.count).toBe(checkpoint.committedRecords);
+      expect(await behind(null, 10)).toEqual({ count: 10, complete: false });
+      retained += all.count;
+    }
+    expect(retained).toBe(records.length);
   });
 
   it('keeps each shard state in a few items well under the 400 KB item limit', async () => {

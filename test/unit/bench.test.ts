@@ -84,7 +84,7 @@ describe('the in-memory DynamoDB used by the consumer benchmark', () => {
     const fake = new FakeDynamoDB();
     const dynamo = fake as unknown as DynamoDBClient;
     const token = await recordIntent(dynamo, shard, 0, intent);
-    await commitIntent(dynamo, shard, token, intent, 11);
+    await commitIntent(dynamo, shard, token, intent, { records: 11 });
     const checkpoint = await readCheckpoint(dynamo, shard);
     expect(checkpoint).toMatchObject({
       version: 2,

@@ -65,6 +65,14 @@ describe('processing a batch on a fresh shard', () => {
     expect(updates[1]?.UpdateExpression).toMatch(/SET lastSeq = :last/);
     expect(updates[1]?.ConditionExpression).toMatch(/version = :expected AND intent.id = :intentId/);
     expect(updates[1]?.ExpressionAttributeValues?.[':last']).toEqual({ S: '102' });
+    expect(updates[1]?.UpdateExpression).toMatch(
+      /ADD committedRecords :count, committedEvents :events, committedInvalid :invalid REMOVE intent$/,
+    );
+    expect(updates[1]?.ExpressionAttributeValues).toMatchObject({
+      ':count': { N: '3' },
+      ':events': { N: '2' },
+      ':invalid': { N: '1' },
+    });
 
     const keys = s3
       .commandCalls(PutObjectCommand)
