@@ -139,12 +139,24 @@ function fence(version: number): { ConditionExpression: string; values: Record<s
     : { ConditionExpression: 'version = :expected', values: { ':expected': { N: String(version) } } };
 }
 
+interface ConditionalUpdate {
+  expression: string;
+  condition?: string;
+  values: Record<string, AttributeValue>;
+  /**
+   * Whether the item, read after a failed condition, shows that this very write landed: its response was
+   * lost and the SDK's retry then failed the condition. Only for writes whose effect no other writer can
+   * produce at the same version; without it, a failed condition is a conflict.
+   */
+  landed?: (current: Checkpoint, nextVersion: number) => boolean;
+}
+
 async function conditionalUpdate(
   dynamo: DynamoDBClient,
   shard: ShardKey,
   expectedVersion: number,
   step: string,
-  update: { expression: string; condition?: string; values: Record<string, AttributeValue> },
+  update: ConditionalUpdate,
 ): Promise<number> {
   const guard = fence(expectedVersion);
   const nextVersion = expectedVersion + 1;
@@ -167,9 +179,9 @@ async function conditionalUpdate(
     );
     return nextVersion;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException)
-      throw new CheckpointConflictError(shard.shardId, expectedVersion, step);
-    throw error;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (update.landed?.(await readCheckpoint(dynamo, shard), nextVersion)) return nextVersion;
+    throw new CheckpointConflictError(shard.shardId, expectedVersion, step);
   }
 }
 
@@ -189,6 +201,8 @@ export function recordIntent(
 ) {
   return conditionalUpdate(dynamo, shard, expectedVersion, 'recordIntent', {
     expression: 'SET intent = :intent, version = :next, updatedAt = :now',
+    // The intent id is this invocation's own UUID: nobody else can have written it.
+    landed: (current, nextVersion) => current.version === nextVersion && current.intent?.id === intent.id,
     values: {
       ':intent': {
         M: {
@@ -287,6 +301,9 @@ export function clearIntent(
 ) {
   return conditionalUpdate(dynamo, shard, expectedVersion, 'clearIntent', {
     expression: 'SET version = :next, updatedAt = :now ADD rolledBack :one REMOVE intent',
+    // Only the holder of `expectedVersion` (the fence) can move the item to the next version without an
+    // intent: a rival's fence keeps the intent, and a commit needs an intent of that version.
+    landed: (current, nextVersion) => current.version === nextVersion && current.intent === null,
     condition: 'intent.id = :intentId',
     values: { ':intentId': { S: intentId }, ':one': { N: '1' } },
   });

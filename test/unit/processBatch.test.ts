@@ -201,3 +201,62 @@ describe('a failing attempt', () => {
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });
 });
+
+describe('a conditional write whose response was lost', () => {
+  const conditional = () => new ConditionalCheckFailedException({ message: 'conditional', $metadata: {} });
+
+  it('recording the intent: the re-read item shows its own intent id at the next version, so it goes on', async () => {
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({})
+      .resolves({
+        Item: { version: { N: '1' }, intent: { M: { id: { S: 'intent-1' }, keys: { L: [] } } } },
+      });
+    dynamo.on(UpdateItemCommand).rejectsOnce(conditional()).resolves({});
+
+    const result = await processKinesisEvent(batch, deps());
+    expect(result.shards[0]?.committedSequenceNumber).toBe('102');
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(4);
+    const commit = dynamo.commandCalls(UpdateItemCommand).at(-1)?.args[0].input;
+    expect(commit?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '1' });
+  });
+
+  it("recording the intent: another invocation's intent at that version is a conflict, and nothing is written", async () => {
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({})
+      .resolves({ Item: { version: { N: '1' }, intent: { M: { id: { S: 'rival' }, keys: { L: [] } } } } });
+    dynamo.on(UpdateItemCommand).rejects(conditional());
+
+    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError(CheckpointConflictError);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('clearing a rolled-back intent: no intent at the next version means the clear landed', async () => {
+    const old = { M: { id: { S: 'old' }, first: { S: '1' }, last: { S: '2' }, keys: { L: [{ S: 'k' }] } } };
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { version: { N: '4' }, lastSeq: { S: '99' }, intent: old } })
+      .resolves({ Item: { version: { N: '6' }, lastSeq: { S: '99' } } });
+    // fenceIntent (4 → 5) answers; clearIntent (5 → 6) lands but its response is lost; then the new attempt.
+    dynamo.on(UpdateItemCommand).resolvesOnce({}).rejectsOnce(conditional()).resolves({});
+
+    const result = await processKinesisEvent(batch, deps());
+    expect(result.shards[0]?.rolledBack?.id).toBe('old');
+    const intent = dynamo.commandCalls(UpdateItemCommand)[2]?.args[0].input;
+    expect(intent?.UpdateExpression).toMatch(/SET intent = :intent/);
+    expect(intent?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '6' });
+  });
+
+  it('clearing a rolled-back intent: an intent still there means a rival fenced it first, a conflict', async () => {
+    const old = { M: { id: { S: 'old' }, first: { S: '1' }, last: { S: '2' }, keys: { L: [{ S: 'k' }] } } };
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { version: { N: '4' }, lastSeq: { S: '99' }, intent: old } })
+      .resolves({ Item: { version: { N: '6' }, lastSeq: { S: '99' }, intent: old } });
+    dynamo.on(UpdateItemCommand).resolvesOnce({}).rejects(conditional());
+
+    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError(CheckpointConflictError);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+});
