@@ -20,6 +20,10 @@ export interface ShardPanel {
   shardId: string;
   committedRecords: number;
   lastCommittedSequenceNumber: string | null;
+  /** Records on the stream after the checkpoint; null when status could not count them. */
+  recordsBehind: number | null;
+  /** False when the count stopped at status's cap: there are at least `recordsBehind`. */
+  recordsBehindComplete: boolean;
   millisBehindLatest: number | null;
   iteratorAgeMs: number | null;
   invocations: number | null;
@@ -39,10 +43,21 @@ export interface RunningState {
   warning: string | null;
   rates: { windowSeconds: number; points: RatePoint[]; latestIn: number | null; latestOut: number | null };
   committedRecords: number | null;
+  /** Rows committed per dataset and when; null before the first status read. */
+  committed: CommittedSummary | null;
   shards: ShardPanel[];
   dlq: { depth: number | null; history: number[] };
   objects: StatusReport['objects'] | null;
   lake: { snapshot: LakeSnapshot | null; error: string | null };
+}
+
+/** What the checkpoints' exactly-once counters say was committed, all shards together. */
+export interface CommittedSummary {
+  rows: StatusReport['rows'];
+  /** The end of the newest committed window, in event time (ISO 8601); null before the first. */
+  latestWindowEnd: string | null;
+  /** When the last commit landed (ISO 8601); null before the first. */
+  lastCommitAt: string | null;
 }
 
 export type DashboardState = NotRunningState | RunningState;
@@ -104,6 +119,8 @@ function shardPanels(report: StatusReport): ShardPanel[] {
     shardId: shard.shardId,
     committedRecords: shard.committedRecords,
     lastCommittedSequenceNumber: shard.lastCommittedSequenceNumber,
+    recordsBehind: shard.recordsBehind,
+    recordsBehindComplete: shard.recordsBehindComplete,
     millisBehindLatest: shard.millisBehindLatest,
     iteratorAgeMs: shard.iteratorAgeMs,
     invocations: shard.invocations,
@@ -150,6 +167,13 @@ export function runningState(input: {
       latestOut: latestRate(points, 'out'),
     },
     committedRecords: o.report ? o.report.shards.reduce((sum, s) => sum + s.committedRecords, 0) : null,
+    committed: o.report
+      ? {
+          rows: o.report.rows,
+          latestWindowEnd: o.report.latestWindowEnd,
+          lastCommitAt: o.report.lastCommitAt,
+        }
+      : null,
     shards: o.report ? shardPanels(o.report) : [],
     dlq: {
       depth: o.report?.dlqDepth ?? null,

@@ -71,6 +71,12 @@ async function shownNumber(testId: string): Promise<number> {
   return Number(text.replaceAll(',', ''));
 }
 
+/** Records behind as the page prints them: "1,234", or "≥ 100,000" when status stopped counting. */
+function recordsBehindAsShown(shard: StatusReport['shards'][number]): string {
+  if (shard.recordsBehind === null) return '–';
+  return `${shard.recordsBehindComplete ? '' : '≥ '}${shard.recordsBehind.toLocaleString('en-US')}`;
+}
+
 const chromiumInstalled = existsSync(CHROMIUM);
 
 // Without the browser every test fails, each with the line that installs it (a failing beforeAll would
@@ -125,6 +131,8 @@ describe('shardline dashboard in headless Chromium', () => {
   }, 120_000);
 
   it('charts a live run with numbers that match shardline status --json', async () => {
+    // With the injected anomalies, so that alerts, sessions and windows all have rows (and the README
+    // screenshot, taken later in this run, shows them).
     const produced = await runCli([
       'produce',
       '--events',
@@ -135,19 +143,24 @@ describe('shardline dashboard in headless Chromium', () => {
       '5',
       '--invalid-ratio',
       '0.03',
+      '--anomalies',
+      '--json',
       '--data-dir',
       dataDir,
     ]);
     expect(produced.stderr).toBe('');
+    const { sent, failed } = JSON.parse(produced.stdout) as { sent: number; failed: number };
+    expect(failed).toBe(0);
+    expect(sent).toBeGreaterThan(EVENTS);
 
     // The page follows the run until every record is committed and the mapping is idle; from then on
     // the numbers hold still, so the page and `status --json` must agree.
-    await expect.poll(() => shownNumber('committed-records'), { timeout: 30_000 }).toBe(EVENTS);
+    await expect.poll(() => shownNumber('committed-records'), { timeout: 30_000 }).toBe(sent);
     await expect
       .poll(() => page.getByTestId('pipeline-status').textContent(), { timeout: 30_000 })
       .toBe('idle');
     const report = await status();
-    expect(report.shards.reduce((sum, s) => sum + s.committedRecords, 0)).toBe(EVENTS);
+    expect(report.shards.reduce((sum, s) => sum + s.committedRecords, 0)).toBe(sent);
     const query = runCli([
       'query',
       'SELECT event_type, count(*) AS events FROM events GROUP BY ALL',
@@ -165,7 +178,38 @@ describe('shardline dashboard in headless Chromium', () => {
       await expect
         .poll(() => page.getByTestId(`lag-${shard.shardId}`).getAttribute('data-value'), { timeout: 10_000 })
         .toBe(String(shard.millisBehindLatest ?? ''));
+      // Drained: status counts nothing after the checkpoint, and the chart and the table say so.
+      expect([shard.recordsBehind, shard.recordsBehindComplete]).toEqual([0, true]);
+      await expect
+        .poll(() => page.getByTestId(`records-behind-${shard.shardId}`).getAttribute('data-value'), {
+          timeout: 10_000,
+        })
+        .toBe(String(shard.recordsBehind));
+      const shown = recordsBehindAsShown(shard);
+      expect(
+        await page.getByTestId(`records-behind-${shard.shardId}`).locator('.bar-value').textContent(),
+      ).toBe(shown);
+      expect(await page.getByTestId(`shard-records-behind-${shard.shardId}`).textContent()).toBe(shown);
     }
+
+    // The count tiles show the checkpoints' exactly-once row counters, and the newest window end.
+    const tiles = {
+      'rows-windows': report.rows.windows,
+      'rows-sessions': report.rows.sessions,
+      'rows-alerts': report.rows.alerts,
+      'rows-late-events': report.rows.lateEvents,
+      'rows-invalid': report.rows.invalid,
+    };
+    for (const [testId, rows] of Object.entries(tiles)) {
+      await expect.poll(() => shownNumber(testId), { timeout: 10_000 }).toBe(rows);
+    }
+    expect(report.rows.events + report.rows.invalid).toBe(sent);
+    expect(Math.min(report.rows.windows, report.rows.sessions, report.rows.alerts)).toBeGreaterThan(0);
+    const windowEnd = page.getByTestId('latest-window-end');
+    await expect
+      .poll(() => windowEnd.getAttribute('data-value'), { timeout: 10_000 })
+      .toBe(report.latestWindowEnd);
+    expect(await windowEnd.textContent()).toBe(report.latestWindowEnd?.slice(11, 19));
 
     // The line chart drew both series, and its "in" points add up to what was put on the stream.
     const rates = page.getByTestId('chart-rates');
@@ -173,11 +217,11 @@ describe('shardline dashboard in headless Chromium', () => {
     expect(Number(await rates.locator('path.series.out').getAttribute('data-points'))).toBeGreaterThan(0);
     const state = (await page.evaluate(async () => (await fetch('/api/state')).json())) as RunningState;
     const putOnStream = state.rates.points.reduce((sum, p) => sum + (p.in ?? 0), 0);
-    expect(putOnStream).toBe(EVENTS);
+    expect(putOnStream).toBe(sent);
 
     // The events-per-type bars, once the lake has been mirrored, count what DuckDB counts.
     const counts = JSON.parse((await query).stdout) as { event_type: string; events: number }[];
-    expect(counts.reduce((sum, c) => sum + c.events, 0)).toBe(EVENTS - report.dlqDepth);
+    expect(counts.reduce((sum, c) => sum + c.events, 0)).toBe(sent - report.dlqDepth);
     for (const { event_type, events } of counts) {
       await expect
         .poll(() => page.getByTestId(`event-type-${event_type}`).getAttribute('data-value'), {
@@ -190,6 +234,7 @@ describe('shardline dashboard in headless Chromium', () => {
 
   it('saves the README screenshot while a second burst flows through', async () => {
     const BURST = 3_000;
+    const committedBefore = await shownNumber('committed-records');
     const burst = runCli([
       'produce',
       '--events',
@@ -205,7 +250,7 @@ describe('shardline dashboard in headless Chromium', () => {
     const flowing = async () =>
       (await shownNumber('rate-in')) > 0 &&
       (await shownNumber('rate-out')) > 0 &&
-      (await shownNumber('committed-records')) >= EVENTS + BURST / 4;
+      (await shownNumber('committed-records')) >= committedBefore + BURST / 4;
     await expect.poll(flowing, { timeout: 15_000, interval: 100 }).toBe(true);
     mkdirSync(join(PROJECT_ROOT, 'docs', 'images'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

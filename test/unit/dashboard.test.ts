@@ -198,6 +198,55 @@ describe('the running state', () => {
     expect(state.objects).toEqual({ parquet: 4, csv: 4, bytes: 2048 });
   });
 
+  it('shows records behind next to ms behind per shard, and whether the count stopped at its cap', () => {
+    const capped = {
+      ...report,
+      shards: report.shards.map((s, n) =>
+        n === 1 ? { ...s, recordsBehind: 100_000, recordsBehindComplete: false } : s,
+      ),
+    };
+    const state = runningState({
+      dataDir: '/tmp/run',
+      observations: observations({ report: capped }),
+      nowMs: at(10),
+      windowSeconds: 5,
+    });
+    expect(
+      state.shards.map((s) => [s.shardId, s.recordsBehind, s.recordsBehindComplete, s.millisBehindLatest]),
+    ).toEqual([
+      ['shardId-000000000000', 0, true, 0],
+      ['shardId-000000000001', 100_000, false, 100],
+    ]);
+  });
+
+  it('passes on a shard whose records behind could not be counted as null, not 0', () => {
+    const uncounted = {
+      ...report,
+      shards: report.shards.map((s) => ({ ...s, recordsBehind: null, recordsBehindComplete: false })),
+    };
+    const state = runningState({
+      dataDir: '/tmp/run',
+      observations: observations({ report: uncounted }),
+      nowMs: at(10),
+      windowSeconds: 5,
+    });
+    expect(state.shards.map((s) => s.recordsBehind)).toEqual([null, null]);
+  });
+
+  it('shows the rows committed per dataset, the newest window end and the last commit', () => {
+    const state = runningState({
+      dataDir: '/tmp/run',
+      observations: observations(),
+      nowMs: at(10),
+      windowSeconds: 5,
+    });
+    expect(state.committed).toEqual({
+      rows: { events: 1990, invalid: 11, windows: 40, sessions: 6, alerts: 1, lateEvents: 0 },
+      latestWindowEnd: '2026-11-01T00:05:00.000Z',
+      lastCommitAt: '2026-11-01T00:06:00.000Z',
+    });
+  });
+
   it('keeps only the DLQ depths of the window for the sparkline', () => {
     const state = runningState({
       dataDir: '/tmp/run',
@@ -223,6 +272,7 @@ describe('the running state', () => {
     });
     expect(state.shards).toEqual([]);
     expect(state.committedRecords).toBeNull();
+    expect(state.committed).toBeNull();
     expect(state.dlq.depth).toBeNull();
     expect(state.idle).toBeNull();
   });

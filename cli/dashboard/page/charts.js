@@ -140,9 +140,10 @@ export function lineChart(container, data) {
 /**
  * Horizontal bars, one group per category and one bar per series in it.
  * @param {HTMLElement} container
- * @param {{ categories: { key: string, label?: string, values: (number|null)[] }[],
+ * @param {{ categories: { key: string, label?: string, values: (number|null)[], texts?: (string|undefined)[] }[],
  *           series: { name: string, className: string }[], format?: (v: number) => string,
- *           testId?: string }} data  testId: each bar gets data-testid `${testId}-${key}` (first series)
+ *           testId?: string }} data  testId: each bar gets data-testid `${testId}-${key}` (first series);
+ *           texts: what a bar says in place of its formatted value (such as "≥ 100,000")
  */
 export function barChart(container, data) {
   clear(container);
@@ -180,6 +181,7 @@ export function barChart(container, data) {
       ]),
     );
     category.values.forEach((value, index) => {
+      const text = category.texts?.[index] ?? (value === null ? '–' : format(value));
       const barTop = top + index * (barHeight + barGap);
       const barWidth = value === null ? 0 : Math.max(value > 0 ? 2 : 0, (value / max) * plotWidth);
       const bar = svg(
@@ -199,11 +201,9 @@ export function barChart(container, data) {
             rx: 3,
           }),
           svg('text', { class: 'bar-value', x: labelWidth + 14 + barWidth, y: barTop + barHeight - 4 }, [
-            value === null ? '–' : format(value),
+            text,
           ]),
-          svg('title', {}, [
-            `${category.label ?? category.key}, ${data.series[index].name}: ${format(value ?? 0)}`,
-          ]),
+          svg('title', {}, [`${category.label ?? category.key}, ${data.series[index].name}: ${text}`]),
         ],
       );
       chart.append(bar);

@@ -94,6 +94,12 @@ function renderRows(containerId, result, { missing, none }) {
 
 const shortShard = (shardId) => `shard ${Number(shardId.replace(/^shardId-/, ''))}`;
 
+/** Records behind as status prints them: "≥" when the count stopped at its cap. */
+function recordsBehindText(shard) {
+  if (shard.recordsBehind === null) return '–';
+  return `${shard.recordsBehindComplete ? '' : '≥ '}${formatNumber(shard.recordsBehind)}`;
+}
+
 function renderShardTable(shards) {
   const body = byId('shards-body');
   body.replaceChildren();
@@ -102,6 +108,7 @@ function renderShardTable(shards) {
     const cells = [
       [shard.shardId, ''],
       [formatNumber(shard.committedRecords), 'num', `shard-committed-${shard.shardId}`],
+      [recordsBehindText(shard), 'num', `shard-records-behind-${shard.shardId}`],
       [shard.lastCommittedSequenceNumber ? `…${shard.lastCommittedSequenceNumber.slice(-12)}` : '–', 'mono'],
       [formatMs(shard.millisBehindLatest), 'num', `shard-lag-${shard.shardId}`],
       [formatMs(shard.iteratorAgeMs), 'num'],
@@ -161,6 +168,55 @@ function renderLake(lake) {
   });
 }
 
+/** The checkpoints' exactly-once row counters; the window end is event time, so it stays in UTC. */
+function renderCommitted(committed) {
+  const rows = committed?.rows;
+  setText('rows-windows', formatNumber(rows?.windows));
+  setText('rows-sessions', formatNumber(rows?.sessions));
+  setText('rows-alerts', formatNumber(rows?.alerts));
+  setText('rows-late-events', formatNumber(rows?.lateEvents));
+  setText('rows-invalid', formatNumber(rows?.invalid));
+  const windowEnd = committed?.latestWindowEnd ?? null;
+  const [day, time] = windowEnd ? [windowEnd.slice(0, 10), windowEnd.slice(11, 19)] : [null, '–'];
+  setText('latest-window-end', time);
+  byId('latest-window-end').dataset.value = windowEnd ?? '';
+  const noWindow = committed ? 'no window closed yet' : 'event time, UTC';
+  setText('latest-window-end-date', day ? `${day}, event time, UTC` : noWindow);
+  const lastCommit = committed?.lastCommitAt ?? null;
+  setText('last-commit', `all shards' checkpoints${lastCommit ? `, last at ${timeOfDay(lastCommit)}` : ''}`);
+}
+
+function renderLag(shards) {
+  if (shards.length === 0) {
+    chartMessage(byId('chart-records-behind'), 'Reading the shards…');
+    chartMessage(byId('chart-lag'), 'Reading the shards…');
+    return;
+  }
+  barChart(byId('chart-records-behind'), {
+    categories: shards.map((s) => ({
+      key: s.shardId,
+      label: shortShard(s.shardId),
+      values: [s.recordsBehind],
+      texts: [recordsBehindText(s)],
+    })),
+    series: [{ name: 'records behind', className: 'backlog' }],
+    testId: 'records-behind',
+  });
+  barChart(byId('chart-lag'), {
+    categories: shards.map((s) => ({
+      key: s.shardId,
+      label: shortShard(s.shardId),
+      values: [s.millisBehindLatest, s.iteratorAgeMs],
+    })),
+    series: [
+      { name: 'behind latest', className: 'lag' },
+      { name: 'iterator age', className: 'age' },
+    ],
+    format: formatMs,
+    testId: 'lag',
+  });
+}
+
 function renderRunning(state) {
   byId('empty').hidden = true;
   byId('live').hidden = false;
@@ -175,6 +231,7 @@ function renderRunning(state) {
   setText('rate-in', formatNumber(state.rates.latestIn));
   setText('rate-out', formatNumber(state.rates.latestOut));
   setText('committed-records', formatNumber(state.committedRecords));
+  renderCommitted(state.committed);
   setText('dlq-depth', formatNumber(state.dlq.depth));
   sparkline(byId('dlq-sparkline'), state.dlq.history);
 
@@ -187,23 +244,7 @@ function renderRunning(state) {
     ],
     unit: 'events/s',
   });
-  if (state.shards.length === 0) {
-    chartMessage(byId('chart-lag'), 'Reading the shards…');
-  } else {
-    barChart(byId('chart-lag'), {
-      categories: state.shards.map((s) => ({
-        key: s.shardId,
-        label: shortShard(s.shardId),
-        values: [s.millisBehindLatest, s.iteratorAgeMs],
-      })),
-      series: [
-        { name: 'behind latest', className: 'lag' },
-        { name: 'iterator age', className: 'age' },
-      ],
-      format: formatMs,
-      testId: 'lag',
-    });
-  }
+  renderLag(state.shards);
   renderShardTable(state.shards);
   const objects = state.objects;
   setText(
