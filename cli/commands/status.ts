@@ -94,7 +94,7 @@ export const RECORDS_BEHIND_CAP = 100_000;
 export async function collectStatus(
   target: ResolvedTarget,
   clients: Pick<TargetClients, 'kinesis' | 'dynamo' | 'sqs' | 's3'>,
-  options: { deadLetters?: boolean } = {},
+  options: { deadLetters?: boolean; recordsBehindCap?: number } = {},
 ): Promise<StatusReport> {
   const { resources, runtime } = target;
   const stats = runtime ? readStats<PublishedStats>(runtime.dataDir) : null;
@@ -115,7 +115,7 @@ export async function collectStatus(
         resources.streamName,
         ShardId,
         checkpoint.lastCommittedSequenceNumber,
-        RECORDS_BEHIND_CAP,
+        options.recordsBehindCap ?? RECORDS_BEHIND_CAP,
       ).catch(() => null);
       checkpoints.push(checkpoint);
       return {

@@ -16,6 +16,9 @@ import { type LakeSnapshot, readLakeSnapshot } from './lakeSnapshot';
 import type { CommitSample } from './rateSeries';
 import { StreamTap } from './streamTap';
 
+/** Records behind counted per shard on each refresh; beyond it the page shows "≥ 10,000". */
+const DASHBOARD_RECORDS_BEHIND_CAP = 10_000;
+
 /**
  * Watches a data directory for a running `shardline up` and observes it: the status report (the same
  * one `shardline status` prints) and the stream's arrivals every second, the lake every few seconds.
@@ -154,7 +157,11 @@ export class PipelineMonitor {
     const watch = this.currentWatch();
     if (!watch) return;
     try {
-      const report = await collectStatus(watch.target, watch.clients);
+      // Every second: a smaller cap on the records-behind count, so a backlog does not make the dashboard
+      // compete with the consumer for the stream's reads.
+      const report = await collectStatus(watch.target, watch.clients, {
+        recordsBehindCap: DASHBOARD_RECORDS_BEHIND_CAP,
+      });
       const atMs = Date.now();
       watch.report = report;
       watch.reportError = null;
