@@ -173,7 +173,9 @@ export async function collectStatus(
     },
     prefixes,
     deadLetters,
-    idle: stats?.idle ?? null,
+    // The mapping calls itself idle once its reader is at the tip, which it may be while the consumer
+    // still works through a batch: idle only when no shard has records behind its checkpoint either.
+    idle: stats?.idle === undefined ? null : stats.idle && shards.every((s) => (s.recordsBehind ?? 0) === 0),
   };
 }
 
