@@ -37,6 +37,7 @@ import { decodeRecord } from './decode';
 import { type BatchIdentity, groupByPartition, objectKey } from './objects';
 import { encodeCsv } from './sinks/csv';
 import { encodeParquet } from './sinks/parquet';
+import { dueSweeps, finishSweep, scheduleSweep } from './sweep';
 import { type RecordOrigin, toRow } from './transform';
 
 export interface ConsumerDeps {
@@ -90,6 +91,8 @@ export interface ShardBatchResult {
   bytesWritten: number;
   /** An unfinished intent of an earlier invocation that this one rolled back. */
   rolledBack: Intent | null;
+  /** Objects of rolled-back attempts deleted again by the late-PUT sweep (lambdas/consumer/sweep.ts). */
+  swept: number;
   committedSequenceNumber: string | null;
   /** Null when analytics are off or the batch had nothing new. */
   analytics: AnalyticsBatchSummary | null;
@@ -162,6 +165,7 @@ async function processShardBatch(
     objectsWritten: 0,
     bytesWritten: 0,
     rolledBack: null,
+    swept: 0,
     committedSequenceNumber: null,
     analytics: null,
   };
@@ -172,6 +176,7 @@ async function processShardBatch(
     checkpoint = await rollBack(deps, shard, checkpoint);
     log('rolled back an unfinished intent', { shardId, intent: result.rolledBack });
   }
+  result.swept = await sweepLatePuts(deps, shard);
 
   const committed = checkpoint.lastCommittedSequenceNumber;
   const distinct = distinctBySequenceNumber(records);
@@ -394,6 +399,30 @@ function planObjects(rows: EventRow[], batch: BatchIdentity): PlannedObject[] {
   return objects;
 }
 
+/**
+ * Deletes again the objects of attempts rolled back long enough ago that none of their PUTs can still
+ * land. Best effort: what fails now is swept by a later invocation.
+ */
+async function sweepLatePuts(deps: ConsumerDeps, shard: ShardKey): Promise<number> {
+  let swept = 0;
+  try {
+    const nowMs = (deps.now ?? Date.now)();
+    for (const due of await dueSweeps(deps.dynamo, shard, nowMs)) {
+      await deleteObjects(deps, due.keys);
+      await finishSweep(deps.dynamo, shard, due.intentId, nowMs);
+      swept += due.keys.length;
+    }
+  } catch (error) {
+    deps.log?.('the late-PUT sweep did not finish; a later invocation goes on with it', {
+      shardId: shard.shardId,
+      error: (error as Error).message,
+    });
+  }
+  if (swept > 0)
+    deps.log?.('swept the objects of rolled-back attempts again', { shardId: shard.shardId, swept });
+  return swept;
+}
+
 async function deleteObjects(deps: ConsumerDeps, keys: readonly string[]) {
   // One DeleteObject per key: deleting a key that was never written succeeds, so this is idempotent.
   await settleAll(
@@ -411,6 +440,8 @@ async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpo
   // Fence first: the intent's owner may still be alive and about to commit. Once the version has moved,
   // its commit fails, and only then is it safe to delete its objects and restore the state.
   const fenced = await fenceIntent(deps.dynamo, shard, checkpoint.version, intent.id);
+  // A PUT of the attempt may still be in flight and land after this delete: delete again later.
+  await scheduleSweep(deps.dynamo, shard, intent.id, intent.objectKeys, (deps.now ?? Date.now)());
   await deleteObjects(deps, intent.objectKeys);
   if (deps.analytics) {
     const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
@@ -451,6 +482,8 @@ async function abandon(
   cause: unknown,
 ) {
   try {
+    // A PUT of this attempt that failed here (a timeout) may still complete on the server later.
+    await scheduleSweep(deps.dynamo, shard, intent.id, intent.objectKeys, (deps.now ?? Date.now)());
     await deleteObjects(deps, intent.objectKeys);
     if (!(cause instanceof CheckpointConflictError))
       await clearIntent(deps.dynamo, shard, intentVersion, intent.id);

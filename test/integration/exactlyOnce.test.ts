@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeadLetters } from '../../cli/deadLetters';
 import { mirrorBucket } from '../../cli/lake/mirror';
 import { openLake } from '../../cli/lake/views';
 import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
+import { SWEEP_DELAY_MS } from '../../lambdas/consumer/sweep';
 import { dynamoClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
 import { resourceNames } from '../../lambdas/shared/naming';
 import { buildApp } from '../../lib/app';
@@ -46,14 +48,14 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** A fresh consumer "process": its own clients, optionally doomed to crash. */
-function consumerProcess(plan?: CrashPlan) {
+/** A fresh consumer "process": its own clients, optionally doomed to crash, optionally at another time. */
+function consumerProcess(plan?: CrashPlan, now?: () => number) {
   const s3 = s3Client(clientOptionsFor(running, 's3'));
   const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
   const sqs = sqsClient(clientOptionsFor(running, 'sqs'));
   if (plan) installCrashPlan(plan, [s3, dynamo, sqs]);
   return (records: KinesisStreamRecord[]) =>
-    processKinesisEvent(kinesisEvent(records), { s3, dynamo, sqs, config });
+    processKinesisEvent(kinesisEvent(records), { s3, dynamo, sqs, config, ...(now ? { now } : {}) });
 }
 
 /** 40 records on one shard; every seventh is invalid. */
@@ -138,5 +140,42 @@ describe('two invocations racing for one shard', () => {
     const { parquet } = await lakeCounts(shardId);
     expect([...parquet.keys()].sort()).toEqual([...valid].sort());
     expect([...parquet.values()].every((n) => n === 1)).toBe(true);
+  });
+});
+
+describe('a PUT of a rolled-back attempt that lands after the rollback deleted its objects', () => {
+  it('is deleted again by the late-PUT sweep once no request of that attempt can still be running', async () => {
+    const shardId = 'shardId-000000000901';
+    const all = shardRecords(shardId);
+    const t0 = Date.now();
+    const [afterAllPuts] = CRASH_POINTS.filter((p) => p.name === 'after all puts, before the commit');
+    await expect(consumerProcess(afterAllPuts)(all.slice(0, 20))).rejects.toThrowError(SimulatedCrash);
+
+    const rollback = await consumerProcess(undefined, () => t0)(all.slice(0, 20));
+    const [orphanKey] = rollback.shards[0]?.rolledBack?.objectKeys ?? [];
+    expect(orphanKey).toMatch(/^events\/(parquet|csv)\//);
+    // The crashed attempt's PUT, still on the wire, lands now: an object no checkpoint covers.
+    const s3 = s3Client(clientOptionsFor(running, 's3'));
+    await s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: orphanKey, Body: 'late' }));
+    const present = () =>
+      s3.send(new HeadObjectCommand({ Bucket: config.bucketName, Key: orphanKey })).then(
+        () => true,
+        () => false,
+      );
+
+    const early = await consumerProcess(undefined, () => t0 + SWEEP_DELAY_MS - 60_000)(all);
+    expect(early.shards[0]?.swept).toBe(0);
+    expect(await present()).toBe(true);
+
+    const due = await consumerProcess(undefined, () => t0 + SWEEP_DELAY_MS + 1)(all);
+    expect(due.shards[0]?.swept).toBe(rollback.shards[0]?.rolledBack?.objectKeys.length);
+    expect(await present()).toBe(false);
+    const again = await consumerProcess(undefined, () => t0 + 2 * SWEEP_DELAY_MS)(all);
+    expect(again.shards[0]?.swept).toBe(0);
+
+    const valid = all.filter((_, i) => i % 7 !== 3).map(idOf);
+    const { parquet, csv } = await lakeCounts(shardId);
+    expect([...parquet.keys()].sort()).toEqual([...valid].sort());
+    expect([...parquet.values(), ...csv.values()].every((n) => n === 1)).toBe(true);
   });
 });

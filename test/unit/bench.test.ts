@@ -98,7 +98,10 @@ describe('the in-memory DynamoDB used by the consumer benchmark', () => {
   it('fails a write whose fence is stale, as DynamoDB does', async () => {
     const dynamo = new FakeDynamoDB() as unknown as DynamoDBClient;
     await recordIntent(dynamo, shard, 0, intent);
-    await expect(recordIntent(dynamo, shard, 0, intent)).rejects.toThrow(/another invocation owns the shard/);
+    // Another invocation's intent (the same id would be this one's own write, whose response was lost).
+    await expect(recordIntent(dynamo, shard, 0, { ...intent, id: 'i-2' })).rejects.toThrow(
+      /another invocation owns the shard/,
+    );
   });
 
   it('evaluates AND, OR, parentheses, comparisons and nested paths', () => {

@@ -2,6 +2,8 @@ import {
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -11,6 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointConflictError } from '../../lambdas/consumer/checkpoint';
 import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
+import { SWEEP_DELAY_MS } from '../../lambdas/consumer/sweep';
 import { kinesisEvent, kinesisRecord, validEventJson } from '../helpers/kinesisEvents';
 
 /**
@@ -45,6 +48,8 @@ beforeEach(() => {
     .on(SendMessageBatchCommand)
     .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] });
   dynamo.on(UpdateItemCommand).resolves({});
+  dynamo.on(PutItemCommand).resolves({});
+  dynamo.on(QueryCommand).resolves({ Items: [] });
 });
 afterAll(() => {
   dynamo.restore();
@@ -159,6 +164,12 @@ describe('processing a replayed batch', () => {
     expect(updates[1]?.UpdateExpression).toMatch(/REMOVE intent/);
     expect(updates[1]?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '4' });
     expect(result.shards[0]?.rolledBack?.id).toBe('old');
+    // The keys are recorded for the late-PUT sweep before they are deleted.
+    const sweep = dynamo.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item);
+    expect(sweep).toHaveLength(1);
+    expect(sweep[0]?.sk).toEqual({ S: 'sweep#old' });
+    expect(sweep[0]?.keys).toEqual({ L: [{ S: 'events/a' }, { S: 'events/b' }] });
+    expect(Number(sweep[0]?.dueAt?.N)).toBe(Date.parse('2026-11-01T04:00:00Z') + SWEEP_DELAY_MS);
     // The new attempt's token comes after the rollback's write.
     expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(/-v6\./);
   });
