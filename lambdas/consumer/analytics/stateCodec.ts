@@ -293,20 +293,25 @@ function encodePart<P extends StatePart>(
   let buckets = startBuckets;
   for (;;) {
     const groups = groupEntries(entries, buckets);
-    let largest = groups[0] ?? [];
+    let largest = 0;
     let largestLength = -1;
-    for (const group of groups) {
+    for (const [index, group] of groups.entries()) {
       const length = group.reduce((sum, e) => sum + e.text.length, 0);
       if (length > largestLength) {
-        largest = group;
+        largest = index;
         largestLength = length;
       }
     }
-    if (buckets < sizing.maxBuckets && compressGroup(largest).byteLength > sizing.splitBytes) {
+    const largestBytes = compressGroup(groups[largest] ?? []);
+    if (buckets < sizing.maxBuckets && largestBytes.byteLength > sizing.splitBytes) {
       buckets *= 2;
       continue;
     }
-    return { buckets, encoded: groups.map(compressGroup) };
+    // The largest bucket is already compressed: compressing is most of the cost of encoding.
+    return {
+      buckets,
+      encoded: groups.map((group, index) => (index === largest ? largestBytes : compressGroup(group))),
+    };
   }
 }
 

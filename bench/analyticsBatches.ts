@@ -1,0 +1,34 @@
+/**
+ * `npx tsx bench/analyticsBatches.ts [--runs N] [--records N] [--sizes 100,1000]`: the consumer core with
+ * the stream analytics on, the way the handler runs it, for a few batch sizes, without the rest of
+ * `npm run bench`. The same measurement as the "with analytics" column of bench/results/latest.md
+ * (bench/consumer.ts `benchBatchSize`), in about a minute. Add `node --cpu-prof` through
+ * `NODE_OPTIONS=--cpu-prof` to see where the time goes.
+ */
+import { DEFAULT_ANALYTICS_CONFIG } from '../lambdas/shared/analyticsConfig';
+import { benchBatchSize } from './consumer';
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
+}
+
+const sizes = option('sizes', '100,1000').split(',').map(Number);
+const runs = Number(option('runs', '3'));
+const records = Number(option('records', '5000'));
+
+const fixed = (value: number, digits = 0) => value.toFixed(digits).padStart(9);
+process.stdout.write(
+  'records per batch | records/s median (min–max) | ms per batch median | state items written | WRU | RRU\n',
+);
+for (const batchSize of sizes) {
+  const result = await benchBatchSize(batchSize, {
+    runs,
+    recordsPerRun: Math.max(records, batchSize),
+    analytics: DEFAULT_ANALYTICS_CONFIG,
+  });
+  const { recordsPerSecond: rate, msPerBatch, perBatch } = result;
+  process.stdout.write(
+    `${fixed(batchSize)} | ${fixed(rate.median)} (${rate.min.toFixed(0)}–${rate.max.toFixed(0)}) | ${fixed(msPerBatch.median, 1)} | ${fixed(perBatch.analyticsStateItems, 1)} | ${fixed(perBatch.writeRequestUnits, 1)} | ${fixed(perBatch.readRequestUnits, 1)}\n`,
+  );
+}
