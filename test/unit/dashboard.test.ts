@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StatusReport } from '../../cli/commands/status';
 import {
   notRunningState,
   type PipelineObservations,
@@ -19,6 +18,7 @@ import {
 } from '../../cli/dashboard/lakeSnapshot';
 import { countArrivals, dropArrivalsBefore, latestRate, ratePoints } from '../../cli/dashboard/rateSeries';
 import { openLake } from '../../cli/lake/views';
+import { statusReport } from '../helpers/statusReport';
 
 const T0 = 1_800_000_000; // an epoch second
 const at = (second: number, ms = 0) => (T0 + second) * 1000 + ms;
@@ -128,44 +128,7 @@ describe('the empty state', () => {
   });
 });
 
-const report: StatusReport = {
-  target: 'local',
-  stage: 'dev',
-  local: { pid: 42, dataDir: '/tmp/run', endpoints: {} },
-  resources: {
-    stage: 'dev',
-    region: 'us-east-1',
-    streamName: 's',
-    tableName: 't',
-    bucketName: 'b',
-    dlqUrl: 'q',
-    producerFunctionName: 'p',
-    consumerFunctionName: 'c',
-  },
-  shards: [0, 1].map((n) => ({
-    shardId: `shardId-00000000000${n}`,
-    lastCommittedSequenceNumber: `4968${n}`,
-    committedRecords: 1000 + n,
-    recordsBehind: 5 * n,
-    recordsBehindComplete: true,
-    pendingIntent: false,
-    millisBehindLatest: 100 * n,
-    iteratorAgeMs: 250,
-    inFlight: 0,
-    invocations: 3,
-    errors: n,
-    retries: 0,
-    recordsSentToOnFailure: 0,
-  })),
-  rows: { events: 1990, invalid: 11, windows: 40, sessions: 6, alerts: 1, lateEvents: 0 },
-  latestWindowEnd: '2026-11-01T00:05:00.000Z',
-  lastCommitAt: '2026-11-01T00:06:00.000Z',
-  dlqDepth: 17,
-  objects: { parquet: 4, csv: 4, bytes: 2048 },
-  prefixes: { 'events/parquet': { objects: 4, bytes: 1024 }, 'events/csv': { objects: 4, bytes: 1024 } },
-  deadLetters: null,
-  idle: true,
-};
+const report = statusReport();
 
 const observations = (overrides: Partial<PipelineObservations> = {}): PipelineObservations => ({
   runtime: { pid: 42, stage: 'dev', startedAt: '2026-11-01T00:00:00.000Z' },

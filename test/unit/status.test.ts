@@ -1,47 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { renderStatus, type StatusReport } from '../../cli/commands/status';
+import { renderStatus } from '../../cli/commands/status';
+import { statusReport } from '../helpers/statusReport';
 
-const report: StatusReport = {
-  target: 'local',
-  stage: 'dev',
-  local: { pid: 42, dataDir: '/tmp/run', endpoints: { kinesis: 'http://127.0.0.1:4567' } },
-  resources: {
-    stage: 'dev',
-    region: 'us-east-1',
-    streamName: 's',
-    tableName: 't',
-    bucketName: 'b',
-    dlqUrl: 'q',
-    producerFunctionName: 'p',
-    consumerFunctionName: 'c',
-  },
-  shards: [
-    { behind: 12, complete: true },
-    { behind: 100_000, complete: false },
-  ].map(({ behind, complete }, n) => ({
-    shardId: `shardId-00000000000${n}`,
-    lastCommittedSequenceNumber: `4968000000000000000000${n}`,
-    committedRecords: 1000 + n,
-    recordsBehind: behind,
-    recordsBehindComplete: complete,
-    pendingIntent: n === 1,
-    millisBehindLatest: 100 * n,
-    iteratorAgeMs: 250,
-    inFlight: 0,
-    invocations: 3,
-    errors: n,
-    retries: 0,
-    recordsSentToOnFailure: 0,
-  })),
-  rows: { events: 1990, invalid: 11, windows: 40, sessions: 6, alerts: 1, lateEvents: 0 },
-  latestWindowEnd: '2026-11-01T00:05:00.000Z',
-  lastCommitAt: '2026-11-01T00:06:00.000Z',
-  dlqDepth: 11,
-  objects: { parquet: 4, csv: 4, bytes: 2048 },
-  prefixes: { 'events/parquet': { objects: 4, bytes: 1024 }, alerts: { objects: 1, bytes: 512 } },
-  deadLetters: null,
-  idle: false,
-};
+const behind = [
+  { recordsBehind: 12, recordsBehindComplete: true },
+  { recordsBehind: 100_000, recordsBehindComplete: false, pendingIntent: true },
+];
+const report = statusReport(
+  { idle: false, local: { pid: 42, dataDir: '/tmp/run', endpoints: { kinesis: 'http://127.0.0.1:4567' } } },
+  (n) => ({ ...behind[n], lastCommittedSequenceNumber: `4968000000000000000000${n}` }),
+);
 
 describe('shardline status, rendered', () => {
   it('shows records behind per shard, with "≥" when the count stopped at its cap', () => {
