@@ -11,6 +11,7 @@ import { CheckpointConflictError } from '../../lambdas/consumer/checkpoint';
 import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
 import { dynamoClient, kinesisClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
 import { clientOptionsFor, restartEmulator, type Service } from '../../local/emulators';
+import type { EsmLogEntry } from '../../local/esm';
 import {
   type FaultProxy,
   type FaultProxyStats,
@@ -60,6 +61,8 @@ let kinesis: KinesisClient;
 let produced = 0;
 let seed = 100;
 const results: PhaseResult[] = [];
+/** Receives each event source mapping decision while a phase waits for one (PhaseSpec.faultEndsWhen). */
+let onMappingDecision: ((entry: EsmLogEntry) => void) | undefined;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -67,6 +70,10 @@ beforeAll(async () => {
   harness = await startHarness({
     stage: 'faults',
     ...(QUICK ? { pollIntervalMs: 250, retryBackoffMs: 250 } : {}),
+    log: (line) => {
+      const entry = onMappingDecision && mappingLogEntry(line);
+      if (entry) onMappingDecision?.(entry);
+    },
     functionEndpoints: async (emulators) => {
       proxy = await startFaultProxy({ upstream: emulators.endpoints, seed: 42 });
       return proxy.endpoints;
@@ -103,12 +110,64 @@ interface PhaseSpec {
   fault: string;
   rules?: FaultRule[];
   invalidRatio?: number;
-  /** Clear the rules this long after the first put (an outage window); default: after the last commit. */
-  faultWindowMs?: number;
+  /**
+   * Ends the fault by the pipeline's progress, not by the clock: the rules are cleared on the first event
+   * source mapping decision this returns true for, in the same tick (before the mapping acts on it).
+   * Default: the rules stay on until the last commit.
+   */
+  faultEndsWhen?: (decision: EsmLogEntry) => boolean;
   /** Runs alongside the producer; resolves with a detail for the report once its fault is over. */
   alongside?: () => Promise<string | undefined>;
   /** Runs once every record is on the stream, while the consumer works through them. */
   afterPut?: () => Promise<string | undefined>;
+}
+
+/** A line of the pipeline log as the event source mapping's structured entry, if it is one. */
+function mappingLogEntry(line: string): EsmLogEntry | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as EsmLogEntry & { source?: string };
+    return entry.source === 'esm' ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keeps the active rules on until the event source mapping makes a decision `endsWhen` picks, then clears
+ * them at once, and resolves with what the mapping did meanwhile. Rejects if no such decision comes in time.
+ */
+function faultUntilDecision(endsWhen: (decision: EsmLogEntry) => boolean): Promise<string> {
+  const started = Date.now();
+  const seen = { failed: 0, succeeded: 0, bisects: 0, retries: 0, onFailure: 0 };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onMappingDecision = undefined;
+      proxy.clearRules();
+      reject(new Error(`no event source mapping decision ended the fault in ${PHASE_TIMEOUT_MS} ms`));
+    }, PHASE_TIMEOUT_MS);
+    timer.unref();
+    onMappingDecision = (entry) => {
+      if (entry.decision === 'invoke') {
+        if (entry.result === 'success') seen.succeeded++;
+        else seen.failed++;
+      }
+      if (entry.decision === 'bisect') seen.bisects++;
+      if (entry.decision === 'retry') seen.retries++;
+      if (entry.decision === 'discard') seen.onFailure++;
+      if (!endsWhen(entry)) return;
+      proxy.clearRules();
+      onMappingDecision = undefined;
+      clearTimeout(timer);
+      const retry =
+        typeof entry.retry === 'number' ? ` (retry ${entry.retry} of ${entry.maximumRetryAttempts})` : '';
+      resolve(
+        `fault over after ${Date.now() - started} ms, at "${entry.message}"${retry}; meanwhile ` +
+          `${seen.failed} failed and ${seen.succeeded} successful invocations, ${seen.bisects} bisects, ` +
+          `${seen.retries} retries, ${seen.onFailure} sent on-failure`,
+      );
+    };
+  });
 }
 
 /** Runs one phase: faults on, produce at a steady rate, wait for every record to commit, faults off, verify. */
@@ -122,11 +181,8 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     faultEndedAt = Date.now();
     return detail;
   };
-  const window = spec.faultWindowMs
-    ? sleep(spec.faultWindowMs).then(() => {
-        proxy.clearRules();
-        return faultOver();
-      })
+  const untilDecision = spec.faultEndsWhen
+    ? faultUntilDecision(spec.faultEndsWhen).then(faultOver)
     : Promise.resolve(undefined);
   const alongside = spec.alongside ? spec.alongside().then(faultOver) : Promise.resolve(undefined);
   // Paced over a second or more, so that the records arrive in several batches, as traffic does.
@@ -139,7 +195,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   produced += put.sent;
   expect(put, 'every record put on the stream').toEqual({ sent: EVENTS, failed: 0 });
   const afterPut = spec.afterPut ? spec.afterPut().then(faultOver) : Promise.resolve(undefined);
-  const details = (await Promise.all([window, alongside, afterPut])).filter(Boolean);
+  const details = (await Promise.all([untilDecision, alongside, afterPut])).filter(Boolean);
   await harness.waitForCommitted(committedBefore + EVENTS, PHASE_TIMEOUT_MS);
   const committedAt = Date.now();
   const stats = proxy.stats();
@@ -170,6 +226,12 @@ const s3Error = (rate: number): FaultRule => ({
   rate,
   always: 2,
 });
+
+/** The mapping is about to retry a batch for the last time: one more failure would send it on-failure. */
+const startsLastRetry = (decision: EsmLogEntry) =>
+  decision.decision === 'retry' &&
+  typeof decision.retry === 'number' &&
+  decision.retry >= Number(decision.maximumRetryAttempts);
 
 /** Records put on every shard after `iterators` were taken, as Lambda would hand them to the consumer. */
 async function recordsAfter(iterators: Map<string, string>): Promise<KinesisStreamRecord[]> {
@@ -370,21 +432,23 @@ describe('fault injection on the local pipeline', { timeout: PHASE_TIMEOUT_MS + 
     expect(result.injected).toBeGreaterThan(0);
   });
 
-  // Timing-sensitive on a loaded 2-core CI machine (the outage has to end inside the retry budget of the
-  // batches it hits), so it runs in the larger fault run: `npm run test:faults`.
-  it.runIf(process.env.SHARDLINE_FAULTS_FULL === '1')(
-    'keeps invalid records through a 4-second SQS outage and sends them once it is back',
-    async () => {
-      const result = await runPhase({
-        phase: 'sqs-outage',
-        fault: 'SQS unreachable for 4 s while 30% of records are invalid',
-        invalidRatio: 0.3,
-        rules: [{ service: 'sqs', fault: { kind: 'unavailable' }, rate: 1 }],
-        faultWindowMs: 4 * SECOND,
-      });
-      expect(result.injected).toBeGreaterThan(0);
-    },
-  );
+  // The outage ends by progress, not by the clock, so that no load can stretch it past the retry budget:
+  // SQS comes back as soon as a batch is about to make its last retry (with bisect, a lone invalid record),
+  // before the mapping invokes it. Until then every batch with an invalid record fails and is bisected and
+  // retried; halves with valid records only still commit. At Lambda-like timings (SHARDLINE_FAULT_EVENTS)
+  // the retries wait 1, 2 and 4 s instead of 0.25, 0.5 and 1 s, so the outage lasts longer.
+  it('keeps invalid records through an SQS outage that lasts until a batch starts its last retry, and sends them once SQS is back', async () => {
+    const result = await runPhase({
+      phase: 'sqs-outage',
+      fault: 'SQS unreachable until a batch starts its last retry, while 30% of records are invalid',
+      invalidRatio: 0.3,
+      rules: [{ service: 'sqs', fault: { kind: 'unavailable' }, rate: 1 }],
+      faultEndsWhen: startsLastRetry,
+    });
+    expect(result.injected).toBeGreaterThan(0);
+    // Ended by the trigger, one retry short of the on-failure destination.
+    expect(result.detail).toMatch(/fault over after \d+ ms, .*\(retry (\d+) of \1\)/);
+  });
 
   it.each<Service>(['kinesis', 'dynamodb', 's3', 'sqs'])(
     'survives a restart of the %s emulator mid-run',
