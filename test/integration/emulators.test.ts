@@ -14,7 +14,7 @@ import {
   ListShardsCommand,
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   DeleteMessageCommand,
   type Message,
@@ -285,6 +285,24 @@ describe('round trips through the SDK', () => {
       expect(body.equals(OBJECT_BODY)).toBe(true);
       const onDisk = readFileSync(join(dataDir, 's3', bucket, `${OBJECT_KEY}._S3rver_object`));
       expect(onDisk.equals(OBJECT_BODY)).toBe(true);
+    });
+  });
+
+  it('survives a PUT racing a DELETE of another key under the same prefix (s3rver crashed on it)', async () => {
+    await withClients(running, async ({ s3 }) => {
+      const bucket = resolved[BUCKET]?.ref as string;
+      const put = (key: string) =>
+        s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x'.repeat(100) }));
+      const del = (key: string) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      // A rollback deleting one shard's objects while the other shard writes into the same hour.
+      for (let round = 0; round < 150; round++) {
+        const prefix = `race/dt=2026-01-01/hour=${String(round % 24).padStart(2, '0')}`;
+        await put(`${prefix}/a-${round}`);
+        await Promise.all([del(`${prefix}/a-${round}`), put(`${prefix}/b-${round}`)]);
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}/b-${round}` }));
+        expect(await object.Body?.transformToString()).toBe('x'.repeat(100));
+        await del(`${prefix}/b-${round}`);
+      }
     });
   });
 
