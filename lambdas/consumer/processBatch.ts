@@ -18,6 +18,7 @@ import {
   type StateSizing,
   type StateWritePlan,
   toAnalyticsEvent,
+  warmStates,
   writeState,
 } from './analytics';
 import {
@@ -342,17 +343,26 @@ async function prepareAnalytics(
 ): Promise<PreparedAnalytics> {
   const config = deps.analytics as AnalyticsConfig;
   const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
-  const loaded = await loadAnalyticsState(store, committed);
-  // The decoded state is this invocation's own copy (planStateWrites compares bytes, not this object):
-  // fold into it rather than clone it, which costs as much as decoding it.
+  // A warm state of this shard stands in for decoding only if the load proves it is the committed one.
+  const loaded = await loadAnalyticsState(store, committed, warmStates.take(shard));
+  if (loaded.earlier) warmStates.reused++;
+  // The loaded state is this invocation's own copy (decoded, or taken out of the warm cache): fold into
+  // it rather than clone it, which costs as much as decoding it.
   const outputs = foldEvents(loaded.state, rows.map(toAnalyticsEvent), config);
-  const run: AnalyticsStep = { state: loaded.state, outputs };
-  const plan = planStateWrites(loaded, run.state, {
+  const plan = planStateWrites(loaded, loaded.state, {
     lastSequenceNumber: batch.lastSequenceNumber,
     writer,
     nowMs: (deps.now ?? Date.now)(),
     sizing: deps.analyticsStateSizing,
   });
+  // Kept whatever this attempt's outcome: the next load uses it only if these bytes are what committed.
+  warmStates.keep(shard, {
+    appliedSeq: batch.lastSequenceNumber,
+    encoded: plan.encoded,
+    state: loaded.state,
+  });
+  // A shallow copy: the summary reads this batch's fields, and the next batch folds into the maps.
+  const run: AnalyticsStep = { state: { ...loaded.state }, outputs };
   return { events: rows.length, store, run, plan, objects: planAnalyticsObjects(run.outputs, batch) };
 }
 
@@ -444,6 +454,8 @@ async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpo
   await scheduleSweep(deps.dynamo, shard, intent.id, intent.objectKeys, (deps.now ?? Date.now)());
   await deleteObjects(deps, intent.objectKeys);
   if (deps.analytics) {
+    // Not needed for safety (a warm state must match the committed bytes), but nothing to gain after a rollback.
+    warmStates.forget(shard);
     const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
     const loaded = await loadAnalyticsState(store, checkpoint.lastCommittedSequenceNumber);
     const writer = `rollback-v${checkpoint.version}:${deps.newId?.() ?? crypto.randomUUID()}`;

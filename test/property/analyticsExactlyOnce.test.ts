@@ -1,13 +1,15 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AnalyticsOutputs,
   applyEvents,
   canonicalState,
+  checkEncodingReuse,
   dynamoAnalyticsStateStore,
   emptyAnalyticsState,
   loadAnalyticsState,
   toAnalyticsEvent,
+  warmStates,
 } from '../../lambdas/consumer/analytics';
 import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { decodeRecord } from '../../lambdas/consumer/decode';
@@ -116,6 +118,8 @@ const callPoint = fc.oneof(fc.integer({ min: 0, max: 24 }), fc.constant('commit'
 const delivery = fc.record({
   size: fc.integer({ min: 1, max: 12 }),
   rewind: fc.integer({ min: 0, max: 6 }),
+  // The execution environment the invocation runs in: each keeps its own warm analytics state.
+  environment: fc.integer({ min: 0, max: 1 }),
   fault: fc.oneof(
     { arbitrary: fc.constant(null), weight: 2 },
     {
@@ -162,8 +166,8 @@ const EXAMPLES: [EventSpec[], Delivery[]][] = [
   [
     openedAndClosed,
     [
-      { size: 1, rewind: 0, fault: { kind: 'error', at: 'commit' } },
-      { size: 2, rewind: 0, fault: null },
+      { size: 1, rewind: 0, environment: 0, fault: { kind: 'error', at: 'commit' } },
+      { size: 2, rewind: 0, environment: 0, fault: null },
     ],
   ],
   [
@@ -172,9 +176,73 @@ const EXAMPLES: [EventSpec[], Delivery[]][] = [
       {
         size: 1,
         rewind: 0,
+        environment: 0,
         fault: { kind: 'zombie', fromWrite: 0, resume: 'before the next commit, after a rollback' },
       },
-      { size: 2, rewind: 0, fault: null },
+      { size: 2, rewind: 0, environment: 0, fault: null },
+    ],
+  ],
+];
+
+const busy = (n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    spec({
+      user: (i % 4) + 1,
+      session: (i % 3) + 1,
+      type: EVENT_TYPES[i % EVENT_TYPES.length],
+      stepSeconds: 7,
+    }),
+  );
+
+/**
+ * A warm state meets what other invocations did to the committed state since it was kept, run first:
+ * a commit of another execution environment, a crash of another one after its state writes, a rollback,
+ * a zombie's writes landing from its own environment, and a rolled-back attempt's warm state.
+ */
+const WARM_EXAMPLES: [EventSpec[], Delivery[]][] = [
+  [
+    busy(12),
+    [
+      { size: 4, rewind: 0, environment: 0, fault: null },
+      { size: 4, rewind: 0, environment: 1, fault: null },
+      { size: 4, rewind: 0, environment: 0, fault: null },
+    ],
+  ],
+  [
+    busy(12),
+    [
+      { size: 4, rewind: 0, environment: 0, fault: null },
+      { size: 4, rewind: 0, environment: 1, fault: { kind: 'crash', at: 'commit', afterTheCall: false } },
+      { size: 4, rewind: 2, environment: 0, fault: null },
+      { size: 4, rewind: 0, environment: 0, fault: null },
+    ],
+  ],
+  [
+    busy(12),
+    [
+      { size: 4, rewind: 0, environment: 0, fault: null },
+      { size: 4, rewind: 0, environment: 0, fault: { kind: 'error', at: 'commit' } },
+      { size: 4, rewind: 0, environment: 0, fault: null },
+    ],
+  ],
+  [
+    busy(12),
+    [
+      { size: 4, rewind: 0, environment: 0, fault: null },
+      {
+        size: 4,
+        rewind: 0,
+        environment: 0,
+        fault: { kind: 'zombie', fromWrite: 1, resume: 'before the next commit, after a rollback' },
+      },
+      { size: 4, rewind: 0, environment: 0, fault: null },
+      {
+        size: 4,
+        rewind: 0,
+        environment: 1,
+        fault: { kind: 'zombie', fromWrite: 'commit', resume: 'after the next rollback' },
+      },
+      { size: 4, rewind: 0, environment: 0, fault: null },
     ],
   ],
 ];
@@ -212,17 +280,17 @@ function lakeOutputs(world: FakeWorld) {
 
 async function scenario(
   specs: EventSpec[],
-  deliveries: { size: number; rewind: number; fault: Fault | null }[],
+  deliveries: { size: number; rewind: number; environment?: number; fault: Fault | null }[],
 ) {
   const world: FakeWorld = { dynamo: new FakeDynamo(), s3: new FakeS3(), sqs: new FakeSqs() };
   const records = recordsOf(specs);
   const lambda = new SimulatedLambda(world, { config, analytics, sizing });
   let position = 0;
-  for (const { size, rewind, fault } of deliveries) {
+  for (const { size, rewind, environment, fault } of deliveries) {
     if (position >= records.length) break;
     const start = Math.max(0, position - rewind);
     const batch = records.slice(start, Math.min(records.length, position + size));
-    if (await lambda.invoke(batch, fault as Fault | null)) position = start + batch.length;
+    if (await lambda.invoke(batch, fault as Fault | null, environment)) position = start + batch.length;
   }
   // Lambda keeps retrying until the shard is caught up; a healthy invocation gets there.
   await lambda.invoke(records, null);
@@ -255,6 +323,10 @@ async function scenario(
 }
 
 describe('analytics under crashes, replays and zombies', () => {
+  // Every encoding that reuses a warm state's is also made from scratch, and must be the same bytes.
+  beforeAll(() => checkEncodingReuse(true));
+  afterAll(() => checkEncodingReuse(false));
+
   it('commit exactly the state and outputs of one fold over all the events', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -262,8 +334,15 @@ describe('analytics under crashes, replays and zombies', () => {
         fc.array(delivery, { maxLength: 8 }),
         (specs, deliveries) => scenario(specs, deliveries),
       ),
-      { numRuns: 100, examples: EXAMPLES },
+      { numRuns: 100, examples: [...EXAMPLES, ...WARM_EXAMPLES] },
     );
+  });
+
+  it('reuse warm states across commits, crashes, rollbacks and zombies of other invocations', async () => {
+    const before = warmStates.reused;
+    for (const [specs, deliveries] of WARM_EXAMPLES) await scenario(specs, deliveries);
+    // Not only safe but used: otherwise the property above would say nothing about the warm states.
+    expect(warmStates.reused).toBeGreaterThan(before);
   });
 
   // A zombie whose commit arrives while the next invocation rolls its intent back: the rollback fences

@@ -1,8 +1,13 @@
 import { tableFromIPC } from 'apache-arrow';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { readParquet } from 'parquet-wasm/node';
-import type { StateSizing } from '../../lambdas/consumer/analytics';
-import { type ConsumerDeps, processKinesisEvent } from '../../lambdas/consumer/processBatch';
+import {
+  type StateSizing,
+  type WarmAnalyticsState,
+  WarmStateCache,
+  warmStates,
+} from '../../lambdas/consumer/analytics';
+import { type ConsumerDeps, processKinesisEvent, shardIdOf } from '../../lambdas/consumer/processBatch';
 import type { AnalyticsConfig } from '../../lambdas/shared/analyticsConfig';
 import { kinesisEvent } from '../helpers/kinesisEvents';
 import { type CallHook, clientsFor, type FakeWorld } from './fakeAws';
@@ -19,6 +24,10 @@ import { type CallHook, clientsFor, type FakeWorld } from './fakeAws';
  *   invocation has rolled back the zombie's intent (taken the fence), or just before that invocation's
  *   own commit. (Landing between the rollback's read and its fence is not modelled: the commit protocol
  *   assumes a rolled-back invocation cannot commit there; see docs/ANALYTICS.md.)
+ *
+ * Each invocation runs in one of several execution environments, each with its own warm analytics states
+ * (the consumer's module-level cache), so a warm state meets commits, crashes, rollbacks and zombie writes
+ * of invocations in other environments as well as in its own.
  */
 
 export class SimulatedCrash extends Error {
@@ -80,6 +89,8 @@ const isAt = (at: CallPoint, call: number, command: string, input: Record<string
 
 export class SimulatedLambda {
   private zombie: PausedZombie | null = null;
+  /** The warm analytics states of each execution environment, installed while one of its invocations runs. */
+  private readonly environments = new Map<number, WarmStateCache>();
 
   constructor(
     private readonly world: FakeWorld,
@@ -90,8 +101,28 @@ export class SimulatedLambda {
     },
   ) {}
 
-  /** One invocation; true when it returned success. */
-  async invoke(records: KinesisStreamRecord[], fault: Fault | null): Promise<boolean> {
+  /** One invocation in execution environment `environment`; true when it returned success. */
+  async invoke(records: KinesisStreamRecord[], fault: Fault | null, environment = 0): Promise<boolean> {
+    const first = records[0];
+    if (!first) return true;
+    const shard = { ...this.options.config, shardId: shardIdOf(first) };
+    const own = this.environments.get(environment) ?? new WarmStateCache();
+    this.environments.set(environment, own);
+    const move = (from: WarmStateCache, to: WarmStateCache) => {
+      const warm: WarmAnalyticsState | null = from.take(shard);
+      if (warm) to.keep(shard, warm);
+    };
+    warmStates.forget(shard);
+    move(own, warmStates);
+    try {
+      return await this.run(records, fault);
+    } finally {
+      // A zombie has kept its warm state already: the consumer keeps it right after planning its writes.
+      move(warmStates, own);
+    }
+  }
+
+  private async run(records: KinesisStreamRecord[], fault: Fault | null): Promise<boolean> {
     const zombie = this.zombie;
     this.zombie = null;
     let resumed: Promise<unknown> | null = null;

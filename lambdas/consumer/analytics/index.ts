@@ -7,6 +7,8 @@ export * from './outputs';
 export * from './sessions';
 export * from './stateCodec';
 export * from './stateStore';
+export * from './touchedMap';
+export * from './warmStateCache';
 export * from './watermark';
 export * from './welford';
 export * from './windows';

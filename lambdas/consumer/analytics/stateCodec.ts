@@ -5,6 +5,7 @@ import { type DistinctUsers, hash32 } from './distinctUsers';
 import type { AnalyticsCounters, AnalyticsState, TenantStats } from './engine';
 import { AnalyticsStateTooLargeError, CorruptAnalyticsStateError } from './errors';
 import type { OpenSession } from './sessions';
+import { TouchedMap } from './touchedMap';
 import type { WindowAggregate } from './windows';
 
 /**
@@ -255,16 +256,47 @@ export function bucketOf(key: string, buckets: number): number {
 }
 
 /** One entry, serialised once: its bucket hash and its `[key, value]` JSON text. */
-interface PreparedEntry {
+export interface PreparedEntry {
   hash: number;
   text: string;
 }
 
-function prepareEntries<P extends StatePart>(part: P, map: Map<string, PartValue[P]>): PreparedEntry[] {
+function prepareEntry<P extends StatePart>(part: P, key: string, value: PartValue[P]): PreparedEntry {
   const encode = CODECS[part].encode as (value: PartValue[P]) => unknown;
-  return [...map.keys()]
-    .sort()
-    .map((key) => ({ hash: hash32(key), text: JSON.stringify([key, encode(map.get(key) as PartValue[P])]) }));
+  return { hash: hash32(key), text: JSON.stringify([key, encode(value)]) };
+}
+
+/**
+ * Every entry's text by key. From an earlier encoding of the same map, only the entries touched since
+ * (see TouchedMap) are serialised again; `changed` gets each key whose entry may differ. Values are read
+ * through `Map.prototype.get`, so that reading them does not count as touching them.
+ */
+function prepareEntries<P extends StatePart>(
+  part: P,
+  map: Map<string, PartValue[P]>,
+  earlier: ReadonlyMap<string, PreparedEntry> | undefined,
+  changed: Set<string>,
+): Map<string, PreparedEntry> {
+  const read = (key: string) => Map.prototype.get.call(map, key) as PartValue[P];
+  const touched = map instanceof TouchedMap ? map.touched() : 'all';
+  if (earlier === undefined || touched === 'all') {
+    const entries = new Map<string, PreparedEntry>();
+    for (const key of map.keys()) entries.set(key, prepareEntry(part, key, read(key)));
+    for (const key of earlier?.keys() ?? []) changed.add(key);
+    for (const key of map.keys()) changed.add(key);
+    return entries;
+  }
+  const entries = new Map(earlier);
+  for (const key of touched as ReadonlySet<string>) {
+    changed.add(key);
+    if (map.has(key)) entries.set(key, prepareEntry(part, key, read(key)));
+    else entries.delete(key);
+  }
+  return entries;
+}
+
+function sortedEntries(entries: ReadonlyMap<string, PreparedEntry>): PreparedEntry[] {
+  return [...entries.keys()].sort().map((key) => entries.get(key) as PreparedEntry);
 }
 
 function groupEntries(entries: readonly PreparedEntry[], buckets: number): PreparedEntry[][] {
@@ -274,25 +306,35 @@ function groupEntries(entries: readonly PreparedEntry[], buckets: number): Prepa
 }
 
 /** The same bytes as compressing the array of entries: key order is kept inside each bucket. */
-function compressGroup(group: readonly PreparedEntry[]): Uint8Array {
+function compressEntries(group: readonly PreparedEntry[]): Uint8Array {
   if (group.length === 0) return EMPTY;
   return new Uint8Array(deflateRawSync(Buffer.from(`[${group.map((e) => e.text).join(',')}]`, 'utf8')));
+}
+
+/** A part's buckets as an earlier encoding left them, and the keys whose entries may have changed since. */
+interface EarlierBuckets {
+  buckets: number;
+  encoded: readonly Uint8Array[];
+  changed: ReadonlySet<string>;
 }
 
 /**
  * Encodes one part: doubles the bucket count while the bucket with the most text compresses to more
  * than `splitBytes`, then compresses every bucket once. Entries are serialised once whatever the count.
+ * A bucket that holds no changed key keeps its earlier bytes, which are what compressing it gives.
  */
-function encodePart<P extends StatePart>(
-  part: P,
-  map: Map<string, PartValue[P]>,
+function encodePart(
+  entries: readonly PreparedEntry[],
   startBuckets: number,
   sizing: StateSizing,
+  earlier: EarlierBuckets | undefined,
 ): { buckets: number; encoded: Uint8Array[] } {
-  const entries = prepareEntries(part, map);
   let buckets = startBuckets;
   for (;;) {
     const groups = groupEntries(entries, buckets);
+    const unchanged = unchangedBuckets(earlier, buckets);
+    const compressGroup = (group: readonly PreparedEntry[], index: number) =>
+      unchanged[index] ?? compressEntries(group);
     let largest = 0;
     let largestLength = -1;
     for (const [index, group] of groups.entries()) {
@@ -302,7 +344,7 @@ function encodePart<P extends StatePart>(
         largestLength = length;
       }
     }
-    const largestBytes = compressGroup(groups[largest] ?? []);
+    const largestBytes = compressGroup(groups[largest] ?? [], largest);
     if (buckets < sizing.maxBuckets && largestBytes.byteLength > sizing.splitBytes) {
       buckets *= 2;
       continue;
@@ -310,21 +352,84 @@ function encodePart<P extends StatePart>(
     // The largest bucket is already compressed: compressing is most of the cost of encoding.
     return {
       buckets,
-      encoded: groups.map((group, index) => (index === largest ? largestBytes : compressGroup(group))),
+      encoded: groups.map((group, index) => (index === largest ? largestBytes : compressGroup(group, index))),
     };
   }
+}
+
+/** The earlier bytes of each bucket that no changed key hashes to, at this bucket count. */
+function unchangedBuckets(earlier: EarlierBuckets | undefined, buckets: number): (Uint8Array | undefined)[] {
+  if (!earlier || earlier.buckets !== buckets) return [];
+  const unchanged: (Uint8Array | undefined)[] = [...earlier.encoded];
+  for (const key of earlier.changed) unchanged[bucketOf(key, buckets)] = undefined;
+  return unchanged;
 }
 
 export interface EncodedState {
   layout: StateLayout;
   /** Every item of the layout by sort key; an empty bucket has zero bytes. */
   items: Map<string, Uint8Array>;
+  /** Each part's entries as serialised, by key: what the next encoding of the same state reuses. */
+  entries: Record<StatePart, ReadonlyMap<string, PreparedEntry>>;
+}
+
+let checkReusedEncoding = false;
+
+/**
+ * Makes every encoding that reuses an earlier one also encode from scratch and throw
+ * {@link ReusedEncodingMismatchError} if the bytes differ. For tests: it costs a full encoding.
+ *
+ * @example
+ * ```ts
+ * checkEncodingReuse(true);
+ * ```
+ */
+export function checkEncodingReuse(on: boolean): void {
+  checkReusedEncoding = on;
+}
+
+/** An encoding that reused an earlier one differs from encoding the state from scratch. */
+export class ReusedEncodingMismatchError extends Error {
+  constructor(sk: string) {
+    super(
+      `analytics state item ${sk} encoded differently when reusing the earlier encoding: a change to the state was not recorded (see touchedMap.ts)`,
+    );
+    this.name = 'ReusedEncodingMismatchError';
+  }
+}
+
+/** Untouches the state's maps: from now on, what they record is relative to an encoding made now. */
+export function untouchState(state: AnalyticsState): void {
+  for (const part of STATE_PARTS) {
+    const map = state[part];
+    if (map instanceof TouchedMap) map.untouch();
+  }
+}
+
+/**
+ * Whether nothing in the state's maps was touched since it was encoded (every map is a TouchedMap, none
+ * read, written or iterated since {@link untouchState}).
+ *
+ * @example
+ * ```ts
+ * isStateUntouched(decodeState(items)); // true
+ * ```
+ */
+export function isStateUntouched(state: AnalyticsState): boolean {
+  return STATE_PARTS.every((part) => {
+    const map = state[part];
+    return map instanceof TouchedMap && map.isUntouched();
+  });
 }
 
 /**
  * Cuts the state into items, starting from `layout` and doubling a part's buckets while its largest
  * bucket exceeds `sizing.splitBytes`. Throws {@link AnalyticsStateTooLargeError} when a bucket still
  * exceeds `sizing.maxBucketBytes` at `sizing.maxBuckets`.
+ *
+ * `earlier`, an encoding of this same state object (made before the changes its TouchedMaps recorded),
+ * makes the cost proportional to what changed: only touched entries are serialised again and only
+ * buckets holding one are compressed again. The bytes are the same as without it.
  *
  * @example
  * ```ts
@@ -335,6 +440,7 @@ export function encodeState(
   state: AnalyticsState,
   layout: StateLayout,
   sizing: StateSizing = DEFAULT_SIZING,
+  earlier: EncodedState | null = null,
 ): EncodedState {
   const nextLayout = { ...layout };
   const items = new Map<string, Uint8Array>();
@@ -344,23 +450,63 @@ export function encodeState(
     users: state.users,
     tenants: state.tenants,
   };
+  const entries = {} as Record<StatePart, ReadonlyMap<string, PreparedEntry>>;
   for (const part of STATE_PARTS) {
-    const { buckets, encoded } = encodePart(part, parts[part], nextLayout[part], sizing);
+    const changed = new Set<string>();
+    const partEntries = prepareEntries(part, parts[part], earlier?.entries[part], changed);
+    const earlierBuckets = earlier
+      ? {
+          buckets: earlier.layout[part],
+          encoded: Array.from(
+            { length: earlier.layout[part] },
+            (_, b) => earlier.items.get(bucketSk(part, b)) ?? EMPTY,
+          ),
+          changed,
+        }
+      : undefined;
+    const { buckets, encoded } = encodePart(
+      sortedEntries(partEntries),
+      nextLayout[part],
+      sizing,
+      earlierBuckets,
+    );
     const largest = Math.max(...encoded.map((b) => b.byteLength));
     if (largest > sizing.maxBucketBytes)
       throw new AnalyticsStateTooLargeError(part, largest, sizing.maxBucketBytes);
     nextLayout[part] = buckets;
+    entries[part] = partEntries;
     for (const [bucket, bytes] of encoded.entries()) items.set(bucketSk(part, bucket), bytes);
   }
+  items.set(META_SK, encodeMeta(state, nextLayout));
+  if (earlier && checkReusedEncoding) assertSameEncoding(items, encodeState(state, layout, sizing).items);
+  return { layout: nextLayout, items, entries };
+}
+
+function assertSameEncoding(reused: Map<string, Uint8Array>, fresh: Map<string, Uint8Array>) {
+  for (const sk of new Set([...reused.keys(), ...fresh.keys()])) {
+    const a = reused.get(sk);
+    const b = fresh.get(sk);
+    if (!a || !b || !Buffer.from(a).equals(b)) throw new ReusedEncodingMismatchError(sk);
+  }
+}
+
+/**
+ * The meta item of a state in a layout, as {@link encodeState} writes it.
+ *
+ * @example
+ * ```ts
+ * encodeMeta(state, layout); // the bytes of analytics#meta#0
+ * ```
+ */
+export function encodeMeta(state: AnalyticsState, layout: StateLayout): Uint8Array {
   const meta: MetaJson = {
     v: FORMAT_VERSION,
     max: state.maxEventTime,
     next: state.nextTimerAt,
     c: state.counters,
-    layout: nextLayout,
+    layout,
   };
-  items.set(META_SK, compress(meta));
-  return { layout: nextLayout, items };
+  return compress(meta);
 }
 
 /**
@@ -395,10 +541,10 @@ export function decodeState(items: ReadonlyMap<string, Uint8Array>): AnalyticsSt
   const state: AnalyticsState = {
     maxEventTime: meta?.max ?? null,
     nextTimerAt: meta?.next ?? null,
-    windows: new Map(),
-    sessions: new Map(),
-    users: new Map(),
-    tenants: new Map(),
+    windows: new TouchedMap(),
+    sessions: new TouchedMap(),
+    users: new TouchedMap(),
+    tenants: new TouchedMap(),
     counters: meta?.c ?? {
       events: 0,
       lateEvents: 0,
@@ -418,6 +564,7 @@ export function decodeState(items: ReadonlyMap<string, Uint8Array>): AnalyticsSt
       for (const [key, json] of decompress(sk, bytes) as [string, never][]) target.set(key, decode(json));
     }
   }
+  untouchState(state);
   return state;
 }
 

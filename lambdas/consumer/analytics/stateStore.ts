@@ -11,13 +11,18 @@ import { AnalyticsStateConflictError, CorruptAnalyticsStateError } from './error
 import {
   DEFAULT_SIZING,
   decodeState,
+  type EncodedState,
+  encodeMeta,
   encodeState,
+  isStateUntouched,
   layoutOf,
   layoutSks,
   META_SK,
   type StateLayout,
   type StateSizing,
+  untouchState,
 } from './stateCodec';
+import type { WarmAnalyticsState } from './warmStateCache';
 
 /**
  * Exactly-once analytics state with single-item conditional writes (docs/ANALYTICS.md, "Exactly once").
@@ -94,6 +99,11 @@ export interface LoadedAnalyticsState {
   stored: Map<string, StoredStateItem>;
   /** The committed version of each item of the committed layout (null: none). */
   committed: Map<string, StateVersion | null>;
+  /**
+   * When `state` is a warm state proven equal to the committed one: its encoding, which the next
+   * encoding reuses for whatever the batch does not touch. Null when `state` was decoded.
+   */
+  earlier: EncodedState | null;
 }
 
 /**
@@ -108,6 +118,7 @@ export interface LoadedAnalyticsState {
 export function resolveAnalyticsState(
   items: readonly StoredStateItem[],
   lastCommittedSequenceNumber: string | null,
+  warm: WarmAnalyticsState | null = null,
 ): LoadedAnalyticsState {
   const stored = new Map(items.map((item) => [item.sk, item]));
   const versionOf = (sk: string) => {
@@ -122,7 +133,41 @@ export function resolveAnalyticsState(
     committed.set(sk, version);
     if (version) data.set(sk, version.data);
   }
-  return { lastCommittedSequenceNumber, state: decodeState(data), layout, stored, committed };
+  if (warm && isWarmStateCommitted(warm, lastCommittedSequenceNumber, layout, committed))
+    return {
+      lastCommittedSequenceNumber,
+      state: warm.state,
+      layout,
+      stored,
+      committed,
+      earlier: warm.encoded,
+    };
+  return { lastCommittedSequenceNumber, state: decodeState(data), layout, stored, committed, earlier: null };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Whether a warm state is the committed one, so that it can stand in for decoding it: it was planned for
+ * the batch the checkpoint committed last, its encoding is byte for byte the committed version of every
+ * item of the committed layout, nothing touched it since it was encoded, and its meta fields still
+ * encode to the committed meta item. An attempt that failed or was rolled back left other bytes or
+ * another sequence number, so its state is never reused unless it equals the committed one.
+ */
+function isWarmStateCommitted(
+  warm: WarmAnalyticsState,
+  lastCommittedSequenceNumber: string | null,
+  layout: StateLayout,
+  committed: ReadonlyMap<string, StateVersion | null>,
+): boolean {
+  if (warm.appliedSeq !== lastCommittedSequenceNumber) return false;
+  if (warm.encoded.items.size !== committed.size) return false;
+  for (const [sk, version] of committed) {
+    const bytes = warm.encoded.items.get(sk);
+    if (bytes === undefined || !sameBytes(bytes, version?.data ?? EMPTY)) return false;
+  }
+  if (!isStateUntouched(warm.state)) return false;
+  return sameBytes(encodeMeta(warm.state, layout), committed.get(META_SK)?.data ?? EMPTY);
 }
 
 /**
@@ -136,11 +181,14 @@ export function resolveAnalyticsState(
 export async function loadAnalyticsState(
   store: AnalyticsStateStore,
   lastCommittedSequenceNumber: string | null,
+  warm: WarmAnalyticsState | null = null,
 ): Promise<LoadedAnalyticsState> {
-  return resolveAnalyticsState(await store.readAll(), lastCommittedSequenceNumber);
+  return resolveAnalyticsState(await store.readAll(), lastCommittedSequenceNumber, warm);
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.byteLength === b.byteLength && Buffer.from(a).equals(b);
+// Views, not copies: the items compared are tens of kilobytes.
+const view = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.byteLength === b.byteLength && view(a).equals(b);
 
 function expiresAt(nowMs: number, data: Uint8Array, prev: StateVersion | null): number {
   const empty = data.byteLength === 0 && (prev === null || prev.data.byteLength === 0);
@@ -150,6 +198,8 @@ function expiresAt(nowMs: number, data: Uint8Array, prev: StateVersion | null): 
 export interface StateWritePlan {
   puts: StatePut[];
   layout: StateLayout;
+  /** Every item of the new layout as encoded: the bytes the state has once the batch commits. */
+  encoded: EncodedState;
   /** Items of the new layout, and the largest one's estimated DynamoDB size in bytes. */
   itemCount: number;
   largestItemBytes: number;
@@ -173,7 +223,11 @@ export function planStateWrites(
   state: AnalyticsState,
   options: { lastSequenceNumber: string; writer: string; nowMs: number; sizing?: StateSizing },
 ): StateWritePlan {
-  const encoded = encodeState(state, loaded.layout, options.sizing ?? DEFAULT_SIZING);
+  // Re-encodes only what the fold touched when the state is a warm one; the bytes are the same.
+  const earlier = state === loaded.state ? loaded.earlier : null;
+  const encoded = encodeState(state, loaded.layout, options.sizing ?? DEFAULT_SIZING, earlier);
+  // What the state's maps record from now on is relative to this encoding.
+  untouchState(state);
   const puts: StatePut[] = [];
   let largestItemBytes = 0;
   for (const [sk, data] of encoded.items) {
@@ -195,7 +249,7 @@ export function planStateWrites(
     if (unchanged && !leftUncommitted && inCommittedLayout) continue;
     puts.push({ item, expectedWriter: stored?.writer ?? null });
   }
-  return { puts, layout: encoded.layout, itemCount: encoded.items.size, largestItemBytes };
+  return { puts, layout: encoded.layout, encoded, itemCount: encoded.items.size, largestItemBytes };
 }
 
 /**
