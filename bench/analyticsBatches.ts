@@ -1,10 +1,11 @@
 /**
- * `npx tsx bench/analyticsBatches.ts [--runs N] [--records N] [--sizes 100,1000]`: the consumer core with
+ * `npx tsx bench/analyticsBatches.ts [--runs N] [--records N] [--sizes 100,1000] [--split-bytes N]`: the consumer core with
  * the stream analytics on, the way the handler runs it, for a few batch sizes, without the rest of
  * `npm run bench`. The same measurement as the "with analytics" column of bench/results/latest.md
  * (bench/consumer.ts `benchBatchSize`), in about a minute. Add `node --cpu-prof` through
  * `NODE_OPTIONS=--cpu-prof` to see where the time goes.
  */
+import { DEFAULT_SIZING } from '../lambdas/consumer/analytics';
 import { DEFAULT_ANALYTICS_CONFIG } from '../lambdas/shared/analyticsConfig';
 import { benchBatchSize } from './consumer';
 
@@ -16,6 +17,8 @@ function option(name: string, fallback: string): string {
 const sizes = option('sizes', '100,1000').split(',').map(Number);
 const runs = Number(option('runs', '3'));
 const records = Number(option('records', '5000'));
+// An experiment, not the consumer's setting: a smaller split makes more, smaller state items.
+const splitBytes = Number(option('split-bytes', String(DEFAULT_SIZING.splitBytes)));
 
 const fixed = (value: number, digits = 0) => value.toFixed(digits).padStart(9);
 process.stdout.write(
@@ -26,6 +29,7 @@ for (const batchSize of sizes) {
     runs,
     recordsPerRun: Math.max(records, batchSize),
     analytics: DEFAULT_ANALYTICS_CONFIG,
+    analyticsStateSizing: { ...DEFAULT_SIZING, splitBytes },
   });
   const { recordsPerSecond: rate, msPerBatch, perBatch } = result;
   process.stdout.write(

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { StateSizing } from '../lambdas/consumer/analytics';
 import { type ConsumerDeps, processKinesisEvent } from '../lambdas/consumer/processBatch';
 import type { AnalyticsConfig } from '../lambdas/shared/analyticsConfig';
 import { FakeDynamoDB, FakeS3, FakeSqs } from './lib/fakes';
@@ -26,6 +27,8 @@ export interface ConsumerBenchOptions {
   recordsPerRun: number;
   /** The stream analytics, as the handler turns them on by default; null or absent: the lake only. */
   analytics?: AnalyticsConfig | null;
+  /** How the analytics state is cut into items; absent: the consumer's default. */
+  analyticsStateSizing?: StateSizing;
 }
 
 export interface ConsumerBatchResult {
@@ -88,7 +91,7 @@ export class BenchSanityError extends Error {
  */
 export async function benchBatchSize(
   batchSize: number,
-  options: Pick<ConsumerBenchOptions, 'runs' | 'recordsPerRun' | 'analytics'>,
+  options: Pick<ConsumerBenchOptions, 'runs' | 'recordsPerRun' | 'analytics' | 'analyticsStateSizing'>,
 ): Promise<ConsumerBatchResult> {
   const batches = benchBatches(batchSize, options.recordsPerRun);
   const events = batches.map((records, index) =>
@@ -99,6 +102,7 @@ export async function benchBatchSize(
   );
   const bytes = batches.reduce((sum, records) => sum + payloadBytes(records), 0);
   const { s3, dynamo, sqs, deps } = fakeDeps(options.analytics ?? null);
+  if (options.analyticsStateSizing) deps.analyticsStateSizing = options.analyticsStateSizing;
 
   // One checked pass first: what each batch costs in requests, and proof the work was done.
   let expectedInvalid = 0;
