@@ -71,6 +71,8 @@ export interface Checkpoint {
   intent: Intent | null;
   /** The intent of the last commit: how an invocation whose commit response was lost learns it won. */
   lastCommittedIntentId: string | null;
+  /** Who took the last fence over an intent (a rollback's own id): how a lost fence response is told apart. */
+  fencedBy: string | null;
 }
 
 export interface ShardKey {
@@ -129,6 +131,7 @@ export async function readCheckpoint(dynamo: DynamoDBClient, shard: ShardKey): P
     committedAt: Item?.committedAt?.N ? Number(Item.committedAt.N) : null,
     intent: parseIntent(Item?.intent),
     lastCommittedIntentId: Item?.lastIntentId?.S ?? null,
+    fencedBy: Item?.fencedBy?.S ?? null,
   };
 }
 
@@ -269,11 +272,12 @@ export function commitIntent(
 /**
  * Takes the fence over another invocation's unfinished intent before touching anything of it: from here
  * on that invocation's commit fails its condition, so a rollback can never delete the objects of a commit
- * that lands while it runs.
+ * that lands while it runs. `fencerId`, unique to this rollback, is written with it, so that a fence whose
+ * response was lost can tell itself from a rival's.
  *
  * @example
  * ```ts
- * const fenced = await fenceIntent(dynamo, shard, checkpoint.version, checkpoint.intent.id);
+ * const fenced = await fenceIntent(dynamo, shard, checkpoint.version, checkpoint.intent.id, randomUUID());
  * ```
  */
 export function fenceIntent(
@@ -281,11 +285,14 @@ export function fenceIntent(
   shard: ShardKey,
   expectedVersion: number,
   intentId: string,
+  fencerId: string,
 ) {
   return conditionalUpdate(dynamo, shard, expectedVersion, 'fenceIntent', {
-    expression: 'SET version = :next, updatedAt = :now',
+    expression: 'SET version = :next, fencedBy = :fencer, updatedAt = :now',
     condition: 'intent.id = :intentId',
-    values: { ':intentId': { S: intentId } },
+    values: { ':intentId': { S: intentId }, ':fencer': { S: fencerId } },
+    landed: (current, nextVersion) =>
+      current.version === nextVersion && current.intent?.id === intentId && current.fencedBy === fencerId,
   });
 }
 

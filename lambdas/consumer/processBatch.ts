@@ -449,7 +449,8 @@ async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpo
   const intent = checkpoint.intent as Intent;
   // Fence first: the intent's owner may still be alive and about to commit. Once the version has moved,
   // its commit fails, and only then is it safe to delete its objects and restore the state.
-  const fenced = await fenceIntent(deps.dynamo, shard, checkpoint.version, intent.id);
+  const rollbackId = deps.newId?.() ?? crypto.randomUUID();
+  const fenced = await fenceIntent(deps.dynamo, shard, checkpoint.version, intent.id, rollbackId);
   // A PUT of the attempt may still be in flight and land after this delete: delete again later.
   await scheduleSweep(deps.dynamo, shard, intent.id, intent.objectKeys, (deps.now ?? Date.now)());
   await deleteObjects(deps, intent.objectKeys);
@@ -458,7 +459,7 @@ async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpo
     warmStates.forget(shard);
     const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
     const loaded = await loadAnalyticsState(store, checkpoint.lastCommittedSequenceNumber);
-    const writer = `rollback-v${checkpoint.version}:${deps.newId?.() ?? crypto.randomUUID()}`;
+    const writer = `rollback-v${checkpoint.version}:${rollbackId}`;
     await writeState(store, planStateRestore(loaded, writer, (deps.now ?? Date.now)()));
   }
   const version = await clearIntent(deps.dynamo, shard, fenced, intent.id);

@@ -158,7 +158,7 @@ describe('processing a replayed batch', () => {
     expect(deleted).toEqual(['events/a', 'events/b']);
     const updates = dynamo.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
     // First the fence (the old attempt can no longer commit), then the deletes, then the clear.
-    expect(updates[0]?.UpdateExpression).toBe('SET version = :next, updatedAt = :now');
+    expect(updates[0]?.UpdateExpression).toBe('SET version = :next, fencedBy = :fencer, updatedAt = :now');
     expect(updates[0]?.ConditionExpression).toBe('version = :expected AND intent.id = :intentId');
     expect(updates[0]?.ExpressionAttributeValues?.[':intentId']).toEqual({ S: 'old' });
     expect(updates[1]?.UpdateExpression).toMatch(/REMOVE intent/);
@@ -257,6 +257,38 @@ describe('a conditional write whose response was lost', () => {
     const intent = dynamo.commandCalls(UpdateItemCommand)[2]?.args[0].input;
     expect(intent?.UpdateExpression).toMatch(/SET intent = :intent/);
     expect(intent?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '6' });
+  });
+
+  it('fencing an intent to roll back: its own rollback id at the next version means the fence landed', async () => {
+    const old = { M: { id: { S: 'old' }, first: { S: '1' }, last: { S: '2' }, keys: { L: [{ S: 'k' }] } } };
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { version: { N: '4' }, lastSeq: { S: '99' }, intent: old } })
+      .resolves({
+        Item: { version: { N: '5' }, lastSeq: { S: '99' }, intent: old, fencedBy: { S: 'intent-1' } },
+      });
+    dynamo.on(UpdateItemCommand).rejectsOnce(conditional()).resolves({});
+
+    const result = await processKinesisEvent(batch, deps());
+    expect(result.shards[0]?.rolledBack?.id).toBe('old');
+    expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['k']);
+    const clear = dynamo.commandCalls(UpdateItemCommand)[1]?.args[0].input;
+    expect(clear?.UpdateExpression).toMatch(/REMOVE intent/);
+    expect(clear?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '5' });
+  });
+
+  it("fencing an intent to roll back: a rival's fence is a conflict, and nothing is deleted", async () => {
+    const old = { M: { id: { S: 'old' }, first: { S: '1' }, last: { S: '2' }, keys: { L: [{ S: 'k' }] } } };
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { version: { N: '4' }, lastSeq: { S: '99' }, intent: old } })
+      .resolves({
+        Item: { version: { N: '5' }, lastSeq: { S: '99' }, intent: old, fencedBy: { S: 'rival' } },
+      });
+    dynamo.on(UpdateItemCommand).rejects(conditional());
+
+    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError(CheckpointConflictError);
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });
 
   it('clearing a rolled-back intent: an intent still there means a rival fenced it first, a conflict', async () => {
