@@ -15,6 +15,7 @@ import { type EventSourceMapping, type EventSourceMappingSettings, startEventSou
 import { createFunctionHost, type FunctionHost } from './lambda';
 import { provision, pseudoParametersFor, ResourceConflictError } from './provision';
 import { type LocalFunction, type RuntimeInfo, writeRuntime } from './runtimeState';
+import { isSynthCurrent, markSynthesized, synthInputsHash } from './synthCache';
 import {
   describeStack,
   type FunctionModel,
@@ -106,6 +107,22 @@ export async function synthesize(stage: string, outdir: string, log: (line: stri
   if (exitCode !== 0) throw new SynthError(exitCode, output);
 }
 
+/**
+ * Synthesizes unless `cdkOutDir` already holds what synthesizing would produce (local/synthCache.ts):
+ * the same CDK app, Lambda code, config, lockfile, stage and environment.
+ */
+async function synthesizeIfChanged(stage: string, cdkOutDir: string, log: (line: string) => void) {
+  const started = Date.now();
+  const inputsHash = await synthInputsHash(PROJECT_ROOT, stage);
+  if (await isSynthCurrent(cdkOutDir, inputsHash)) {
+    log(`the cloud assembly in ${cdkOutDir} is current (no synth input changed); not synthesizing again`);
+    return;
+  }
+  await synthesize(stage, cdkOutDir, log);
+  await markSynthesized(cdkOutDir, inputsHash);
+  log(`synthesized stage ${stage} into ${cdkOutDir} in ${Date.now() - started} ms`);
+}
+
 function localFunction(
   fn: FunctionModel,
   resolved: ResolvedResources,
@@ -165,15 +182,24 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
   const names = resourceNames(options.stage);
   await mkdir(dataDir, { recursive: true });
 
-  if (options.synth !== false) {
-    const started = Date.now();
-    await synthesize(options.stage, cdkOutDir, log);
-    log(`synthesized ${names.stackName} into ${cdkOutDir} in ${Date.now() - started} ms`);
+  // The emulators start while the app synthesizes: both take seconds, and neither needs the other.
+  const emulatorsStarting = startEmulators({ dataDir, log });
+  emulatorsStarting.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection first
+  let stack: Awaited<ReturnType<typeof loadStackTemplate>>;
+  let model: LocalModel;
+  try {
+    if (options.synth !== false) await synthesizeIfChanged(options.stage, cdkOutDir, log);
+    stack = await loadStackTemplate(cdkOutDir, names.stackName);
+    model = describeStack(stack.template, { cdkOutDir: stack.cdkOutDir, stackName: stack.stackName });
+  } catch (error) {
+    await emulatorsStarting.then(
+      (emulators) => emulators.stop(),
+      () => {},
+    );
+    throw error;
   }
-  const stack = await loadStackTemplate(cdkOutDir, names.stackName);
-  const model = describeStack(stack.template, { cdkOutDir: stack.cdkOutDir, stackName: stack.stackName });
 
-  const emulators = await startEmulators({ dataDir, log });
+  const emulators = await emulatorsStarting;
   try {
     const pseudo = pseudoParametersFor(emulators, stack.stackName);
     const resolved = await retryTransient('provisioning', log, () =>
