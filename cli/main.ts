@@ -80,7 +80,12 @@ function buildProgram(): Command {
     .command('up')
     .description('run the emulators, provision from the CDK template and run the consumer, in the foreground')
     .addOption(new Option('--stage <stage>', 'stage whose template to run').default('dev'))
-    .addOption(new Option('--no-synth', 'use the template already in cdk.out without checking it (by default the app is synthesized again only when an input changed)'))
+    .addOption(
+      new Option(
+        '--no-synth',
+        'use the template already in cdk.out without checking it (by default the app is synthesized again only when an input changed)',
+      ),
+    )
     .addOption(dataDirOption())
     .addOption(jsonOption())
     .action(async (options) => (await import('./commands/up')).up(options));
