@@ -86,6 +86,8 @@ interface PublishedStats {
  * mapping shares (5 per second per shard), so it stops here and says "at least".
  */
 export const RECORDS_BEHIND_CAP = 100_000;
+/** The same for `status --watch` and the dashboard, which read it every second or two. */
+export const WATCH_RECORDS_BEHIND_CAP = 10_000;
 
 /**
  * Gathers the state of a pipeline from its services (checkpoints, DLQ, objects) and, on the local target,
@@ -283,14 +285,20 @@ export function renderStatus(report: StatusReport): string {
 export async function status(options: TargetOptions & { watch?: number | true }): Promise<void> {
   const target = await resolveTarget(options);
   const clients = targetClients(target);
+  // Refreshed every few seconds, the records-behind count stops sooner, as the dashboard's does.
+  const recordsBehindCap = options.watch === undefined ? RECORDS_BEHIND_CAP : WATCH_RECORDS_BEHIND_CAP;
   const show = async () => {
-    const report = await collectStatus(target, clients, { deadLetters: true });
+    const report = await collectStatus(target, clients, { deadLetters: true, recordsBehindCap });
     return options.json ? JSON.stringify(report) : renderStatus(report);
   };
   if (options.watch === undefined) {
     console.log(
       options.json
-        ? JSON.stringify(await collectStatus(target, clients, { deadLetters: true }), null, 2)
+        ? JSON.stringify(
+            await collectStatus(target, clients, { deadLetters: true, recordsBehindCap }),
+            null,
+            2,
+          )
         : await show(),
     );
     return;

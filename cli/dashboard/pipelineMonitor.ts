@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { NotRunningError, type RuntimeInfo, readRuntime } from '../../local/runtimeState';
 import { LAKE_PREFIXES } from '../commands/query';
-import { collectStatus, type StatusReport } from '../commands/status';
+import { collectStatus, type StatusReport, WATCH_RECORDS_BEHIND_CAP } from '../commands/status';
 import { mirrorBucket } from '../lake/mirror';
 import { openLake } from '../lake/views';
 import { localTarget, type ResolvedTarget, type TargetClients, targetClients } from '../targets';
@@ -15,9 +15,6 @@ import {
 import { type LakeSnapshot, readLakeSnapshot } from './lakeSnapshot';
 import type { CommitSample } from './rateSeries';
 import { StreamTap } from './streamTap';
-
-/** Records behind counted per shard on each refresh; beyond it the page shows "≥ 10,000". */
-const DASHBOARD_RECORDS_BEHIND_CAP = 10_000;
 
 /**
  * Watches a data directory for a running `shardline up` and observes it: the status report (the same
@@ -160,7 +157,7 @@ export class PipelineMonitor {
       // Every second: a smaller cap on the records-behind count, so a backlog does not make the dashboard
       // compete with the consumer for the stream's reads.
       const report = await collectStatus(watch.target, watch.clients, {
-        recordsBehindCap: DASHBOARD_RECORDS_BEHIND_CAP,
+        recordsBehindCap: WATCH_RECORDS_BEHIND_CAP,
       });
       const atMs = Date.now();
       watch.report = report;
