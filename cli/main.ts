@@ -154,7 +154,9 @@ function buildProgram(): Command {
 
   program
     .command('query')
-    .description('run SQL with DuckDB over a local mirror of the lake (views: events, events_csv)')
+    .description(
+      'run SQL with DuckDB over a local mirror of the lake, or on Athena with --target aws (views: events, events_csv, errors, windows, windows_merged, window_totals, sessions, session_stats, alerts, alert_summary, late_events)',
+    )
     .argument('<sql>', 'the SQL to run')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .addOption(targetOption())
@@ -162,6 +164,16 @@ function buildProgram(): Command {
     .addOption(dataDirOption())
     .addOption(jsonOption())
     .action(async (sql, options) => (await import('./commands/query')).query(sql, options));
+
+  program
+    .command('bench')
+    .description(
+      'run the benchmarks, as npm run bench does: [--only consumer,e2e,packaging,memory,cost] [--quick] [--render]',
+    )
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_options, command) => (await import('./commands/bench')).bench(command.args));
 
   program
     .command('verify')

@@ -79,10 +79,17 @@ describe('shardline argument checking', () => {
     expect(run.stderr).toMatch(/must be a number from 0 to 1/);
   });
 
+  it('passes bench its own arguments, and its refusal of a bad one comes back as a non-zero exit', async () => {
+    const run = await runCli(['bench', '--only', 'nothing']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/nothing/);
+    expect(run.stderr).toMatch(/shardline: the benchmarks stopped with exit code 2/);
+  });
+
   it('documents every command in --help', async () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['demo', 'up', 'produce', 'status', 'query', 'verify'])
+    for (const command of ['demo', 'up', 'produce', 'status', 'query', 'verify', 'dlq', 'dashboard', 'bench'])
       expect(run.stdout).toContain(command);
   });
 });
