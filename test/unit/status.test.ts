@@ -22,6 +22,17 @@ describe('shardline status, rendered', () => {
     expect(cell('shardId-000000000001')).toBe('≥100000');
   });
 
+  it('shows the invocations in flight and the retries per shard', () => {
+    const inFlight = renderStatus(statusReport({}, (n) => ({ inFlight: n, retries: 7 * n })));
+    const lines = inFlight.split('\n');
+    const header = lines.find((l) => l.includes('in flight')) ?? '';
+    const cell = (shard: string, column: string) =>
+      (lines.find((l) => l.startsWith(shard)) ?? '').slice(header.indexOf(column)).trim().split(/\s+/)[0];
+    expect(cell('shardId-000000000001', 'in flight')).toBe('1');
+    expect(cell('shardId-000000000001', 'retries')).toBe('7');
+    expect(cell('shardId-000000000000', 'retries')).toBe('0');
+  });
+
   it('shows the committed rows of every dataset and the newest window', () => {
     const text = renderStatus(report);
     expect(text).toContain(
