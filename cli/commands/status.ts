@@ -2,8 +2,8 @@ import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
   type Checkpoint,
-  COMMITTED_DATASETS,
   type CommittedRows,
+  committedRowsBy,
   readCheckpoint,
 } from '../../lambdas/consumer/checkpoint';
 import { readStats } from '../../local/runtimeState';
@@ -184,12 +184,9 @@ export async function collectStatus(
 function sumCheckpoints(
   checkpoints: Checkpoint[],
 ): Pick<StatusReport, 'rows' | 'latestWindowEnd' | 'lastCommitAt'> {
-  const rows = Object.fromEntries(
-    COMMITTED_DATASETS.map((dataset) => [
-      dataset,
-      checkpoints.reduce((sum, c) => sum + c.committedRows[dataset], 0),
-    ]),
-  ) as unknown as CommittedRows;
+  const rows = committedRowsBy((dataset) =>
+    checkpoints.reduce((sum, c) => sum + c.committedRows[dataset], 0),
+  );
   const newest = (values: Array<number | null>) => {
     const present = values.filter((v): v is number => v !== null);
     return present.length > 0 ? new Date(Math.max(...present)).toISOString() : null;

@@ -54,6 +54,12 @@ export interface CommitCounts {
   latestWindowEnd?: number | null;
 }
 
+/** Counts for every dataset, from a function of the dataset. */
+export const committedRowsBy = (count: (dataset: keyof CommittedRows) => number): CommittedRows =>
+  Object.fromEntries(
+    COMMITTED_DATASETS.map((dataset) => [dataset, count(dataset)]),
+  ) as unknown as CommittedRows;
+
 const counterAttribute = (dataset: keyof CommittedRows) =>
   `committed${dataset[0]?.toUpperCase()}${dataset.slice(1)}`;
 
@@ -124,9 +130,7 @@ export async function readCheckpoint(dynamo: DynamoDBClient, shard: ShardKey): P
     version: Number(Item?.version?.N ?? '0'),
     lastCommittedSequenceNumber: Item?.lastSeq?.S ?? null,
     committedRecords: Number(Item?.committedRecords?.N ?? '0'),
-    committedRows: Object.fromEntries(
-      COMMITTED_DATASETS.map((dataset) => [dataset, Number(Item?.[counterAttribute(dataset)]?.N ?? '0')]),
-    ) as unknown as CommittedRows,
+    committedRows: committedRowsBy((dataset) => Number(Item?.[counterAttribute(dataset)]?.N ?? '0')),
     latestWindowEnd: Item?.latestWindowEnd?.N ? Number(Item.latestWindowEnd.N) : null,
     committedAt: Item?.committedAt?.N ? Number(Item.committedAt.N) : null,
     intent: parseIntent(Item?.intent),
