@@ -1,4 +1,5 @@
 import {
+  type _Record,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type KinesisClient,
@@ -23,6 +24,33 @@ async function listShards(kinesis: KinesisClient, streamName: string): Promise<S
 }
 
 /**
+ * The pages of records a shard holds from `start` to its tip (the end of a closed shard, or the first
+ * empty page with nothing behind on an open one, which otherwise keeps returning an iterator). `limit`
+ * is asked before each page for its GetRecords Limit; 0 stops.
+ */
+async function* shardPages(
+  kinesis: KinesisClient,
+  streamName: string,
+  shardId: string,
+  start:
+    | { ShardIteratorType: 'TRIM_HORIZON' }
+    | { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER'; StartingSequenceNumber: string },
+  limit: () => number = () => 10_000,
+): AsyncGenerator<_Record[]> {
+  const { ShardIterator } = await kinesis.send(
+    new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ...start }),
+  );
+  let iterator = ShardIterator;
+  for (let Limit = limit(); iterator && Limit > 0; Limit = limit()) {
+    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit }));
+    const records = page.Records ?? [];
+    yield records;
+    if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) return;
+    iterator = page.NextShardIterator;
+  }
+}
+
+/**
  * Reads every record the stream still retains, from TRIM_HORIZON to the tip of each shard, and sorts
  * them into valid and invalid with the consumer's own decoder, so both sides agree on what "valid" means.
  *
@@ -38,17 +66,10 @@ export async function readStreamInventory(
   const inventory: StreamInventory = { valid: new Set(), invalid: new Set(), oldestRetained: new Map() };
   for (const shard of await listShards(kinesis, streamName)) {
     const shardId = shard.ShardId ?? '';
-    const { ShardIterator } = await kinesis.send(
-      new GetShardIteratorCommand({
-        StreamName: streamName,
-        ShardId: shardId,
-        ShardIteratorType: 'TRIM_HORIZON',
-      }),
-    );
-    let iterator = ShardIterator;
-    while (iterator) {
-      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      for (const record of page.Records ?? []) {
+    for await (const records of shardPages(kinesis, streamName, shardId, {
+      ShardIteratorType: 'TRIM_HORIZON',
+    })) {
+      for (const record of records) {
         const sequenceNumber = record.SequenceNumber ?? '';
         if (!inventory.oldestRetained.has(shardId))
           inventory.oldestRetained.set(shardId, BigInt(sequenceNumber));
@@ -58,9 +79,6 @@ export async function readStreamInventory(
         const id = `${shardId}:${sequenceNumber}`;
         (decodeRecord(asLambdaRecord).ok ? inventory.valid : inventory.invalid).add(id);
       }
-      // At the tip an open shard keeps returning an iterator; stop once nothing is behind.
-      if ((page.Records?.length ?? 0) === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
-      iterator = page.NextShardIterator;
     }
     if (!inventory.oldestRetained.has(shardId))
       inventory.oldestRetained.set(shardId, BigInt(shard.SequenceNumberRange?.StartingSequenceNumber ?? '0'));
@@ -91,24 +109,12 @@ export async function countRecordsBehind(
   afterSequenceNumber: string | null,
   maxRecords = 100_000,
 ): Promise<RecordsBehind> {
-  const { ShardIterator } = await kinesis.send(
-    new GetShardIteratorCommand({
-      StreamName: streamName,
-      ShardId: shardId,
-      ...(afterSequenceNumber
-        ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: afterSequenceNumber }
-        : { ShardIteratorType: 'TRIM_HORIZON' }),
-    }),
-  );
+  const start = afterSequenceNumber
+    ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, StartingSequenceNumber: afterSequenceNumber }
+    : { ShardIteratorType: 'TRIM_HORIZON' as const };
   let count = 0;
-  let iterator = ShardIterator;
-  while (iterator && count < maxRecords) {
-    const page = await kinesis.send(
-      new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(10_000, maxRecords - count) }),
-    );
-    count += page.Records?.length ?? 0;
-    if ((page.Records?.length ?? 0) === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
-    iterator = page.NextShardIterator;
-  }
+  const remaining = () => Math.min(10_000, maxRecords - count);
+  for await (const records of shardPages(kinesis, streamName, shardId, start, remaining))
+    count += records.length;
   return { count, complete: count < maxRecords };
 }
