@@ -68,6 +68,11 @@ export interface Checkpoint {
   version: number;
   lastCommittedSequenceNumber: string | null;
   committedRecords: number;
+  /**
+   * Intents cleared by a rollback or by their own failed attempt's cleanup. Every such attempt's keys get
+   * a late-PUT sweep item (sweep.ts) first, so while this is 0 the shard has none.
+   */
+  rolledBack: number;
   /** Zero for a dataset that nothing was committed to (and for checkpoints older than the counters). */
   committedRows: CommittedRows;
   /** The end (epoch ms) of the newest window committed on this shard; null before the first. */
@@ -130,6 +135,7 @@ export async function readCheckpoint(dynamo: DynamoDBClient, shard: ShardKey): P
     version: Number(Item?.version?.N ?? '0'),
     lastCommittedSequenceNumber: Item?.lastSeq?.S ?? null,
     committedRecords: Number(Item?.committedRecords?.N ?? '0'),
+    rolledBack: Number(Item?.rolledBack?.N ?? '0'),
     committedRows: committedRowsBy((dataset) => Number(Item?.[counterAttribute(dataset)]?.N ?? '0')),
     latestWindowEnd: Item?.latestWindowEnd?.N ? Number(Item.latestWindowEnd.N) : null,
     committedAt: Item?.committedAt?.N ? Number(Item.committedAt.N) : null,

@@ -177,7 +177,8 @@ async function processShardBatch(
     checkpoint = await rollBack(deps, shard, checkpoint);
     log('rolled back an unfinished intent', { shardId, intent: result.rolledBack });
   }
-  result.swept = await sweepLatePuts(deps, shard);
+  // A sweep item comes with every cleared intent: a shard that never cleared one has nothing to sweep.
+  if (checkpoint.rolledBack > 0) result.swept = await sweepLatePuts(deps, shard);
 
   const committed = checkpoint.lastCommittedSequenceNumber;
   const distinct = distinctBySequenceNumber(records);

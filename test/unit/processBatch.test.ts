@@ -175,6 +175,31 @@ describe('processing a replayed batch', () => {
   });
 });
 
+describe('the late-PUT sweep', () => {
+  it('is not looked for on a shard that never cleared an intent', async () => {
+    dynamo.on(GetItemCommand).resolves({ Item: { version: { N: '6' }, lastSeq: { S: '99' } } });
+    await processKinesisEvent(batch, deps());
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+
+  it('deletes the keys of a due sweep item again on a shard that cleared one', async () => {
+    dynamo
+      .on(GetItemCommand)
+      .resolves({ Item: { version: { N: '6' }, lastSeq: { S: '99' }, rolledBack: { N: '1' } } });
+    dynamo
+      .on(QueryCommand)
+      .resolves({ Items: [{ sk: { S: 'sweep#old' }, keys: { L: [{ S: 'events/late' }] } }] });
+    const result = await processKinesisEvent(batch, deps());
+    expect(
+      dynamo.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':prefix'],
+    ).toEqual({
+      S: 'sweep#',
+    });
+    expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['events/late']);
+    expect(result.shards[0]?.swept).toBe(1);
+  });
+});
+
 describe('a failing attempt', () => {
   it('deletes what it wrote, clears its intent and throws so that Lambda retries', async () => {
     dynamo.on(GetItemCommand).resolves({});
