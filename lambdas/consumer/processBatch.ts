@@ -460,6 +460,13 @@ async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpo
     warmStates.forget(shard);
     const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
     const loaded = await loadAnalyticsState(store, checkpoint.lastCommittedSequenceNumber);
+    // The restore must not be built from a later holder's items: a rollback that stalled between its
+    // fence and this load (a timed-out invocation) would write the committed state over the new state
+    // of an invocation that fenced after it and is about to commit. Only if the fence is still ours after
+    // the load did no later holder exist when it read, and any that comes now fails its conditional
+    // writes against ours, or ours against its.
+    if ((await readCheckpoint(deps.dynamo, shard)).version !== fenced)
+      throw new CheckpointConflictError(shard.shardId, fenced, 'rollBack (analytics restore)');
     const writer = `rollback-v${checkpoint.version}:${rollbackId}`;
     await writeState(store, planStateRestore(loaded, writer, (deps.now ?? Date.now)()));
   }

@@ -163,6 +163,32 @@ const openedAndClosed = [spec({ type: 'session_start' }), spec({ type: 'session_
  * the same with the attempt's writes landing late from a zombie (the rollback must fence them out).
  */
 const EXAMPLES: [EventSpec[], Delivery[]][] = [
+  // Found by this property: a rollback that stalls between its fence and its load of the analytics state
+  // (here at its late-PUT sweep write) must not restore over the new state of the invocation that fenced
+  // after it and is about to commit.
+  [
+    [
+      {
+        tenant: 'acme',
+        user: 1,
+        type: 'page_view',
+        stepSeconds: 200,
+        session: null,
+        cents: 100,
+        failed: false,
+        invalid: false,
+      },
+    ],
+    [
+      { size: 1, rewind: 0, environment: 0, fault: { kind: 'crash', at: 'commit', afterTheCall: false } },
+      {
+        size: 1,
+        rewind: 0,
+        environment: 0,
+        fault: { kind: 'zombie', fromWrite: 0, resume: 'before the next commit, after a rollback' },
+      },
+    ],
+  ],
   [
     openedAndClosed,
     [
