@@ -8,6 +8,12 @@ export const ENV = {
   bucketName: 'BUCKET_NAME',
   tableName: 'TABLE_NAME',
   dlqUrl: 'DLQ_URL',
+  /**
+   * The event source mapping's ParallelizationFactor, set by the stack from the mapping it declares. The
+   * commit protocol needs one writer per shard: the consumer refuses to run above 1 (the event itself
+   * does not carry the factor).
+   */
+  parallelizationFactor: 'SHARDLINE_PARALLELIZATION_FACTOR',
   /** Set only by the local runtime: s3rver needs path-style addressing. */
   s3ForcePathStyle: 'SHARDLINE_S3_FORCE_PATH_STYLE',
 } as const;
@@ -35,6 +41,17 @@ export interface ConsumerConfig {
   tableName: string;
   dlqUrl: string;
   streamName: string;
+}
+
+/** The scheduled publisher's settings: the consumer's, without the DLQ. */
+export type PublisherConfig = Omit<ConsumerConfig, 'dlqUrl'>;
+
+export function publisherConfig(env: NodeJS.ProcessEnv = process.env): PublisherConfig {
+  return {
+    bucketName: requireEnv(ENV.bucketName, env),
+    tableName: requireEnv(ENV.tableName, env),
+    streamName: requireEnv(ENV.streamName, env),
+  };
 }
 
 export function producerConfig(env: NodeJS.ProcessEnv = process.env): ProducerConfig {

@@ -1,0 +1,34 @@
+import type { Context } from 'aws-lambda';
+import { publishPendingCommits } from '../consumer/publish';
+import { dynamoClient, s3Client } from '../shared/clients';
+import { publisherConfig } from '../shared/config';
+import { createObservability } from '../shared/observability';
+
+const { logger, metrics } = createObservability('shardline-publisher');
+const deps = {
+  s3: s3Client(),
+  dynamo: dynamoClient(),
+  config: publisherConfig(),
+  log: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
+};
+
+/**
+ * The scheduled publisher (an EventBridge rule, every minute): finishes every commit whose publication
+ * an invocation left unfinished, on every shard the state table knows, closed parent shards included.
+ */
+export const handler = async (_event: unknown, context?: Context) => {
+  if (context) logger.addContext(context);
+  try {
+    const summary = await publishPendingCommits(deps);
+    metrics.addMetric('PublicationsFinished', 'Count', summary.finished);
+    // The age of the oldest commit still unpublished when this run started: an alarm watches it.
+    metrics.addMetric('UnpublishedCommitAgeSeconds', 'Seconds', summary.oldestPendingAgeSeconds);
+    if (summary.finished > 0) logger.info('finished unpublished commits', { ...summary });
+    return summary;
+  } catch (error) {
+    logger.error('publisher run failed; the next scheduled run tries again', error as Error);
+    throw error;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
