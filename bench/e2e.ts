@@ -253,7 +253,7 @@ async function measure(
 
   const commits = new Map<string, Commit[]>(shardIds.map((id) => [id, []]));
   const committedRecords = new Map<string, number>();
-  // Fresh data: every shard starts at version 0, and each committed batch moves it by 2 (intent, commit).
+  // Fresh data: every shard starts at version 0, and each committed batch moves it by 1 (the commit).
   const versions = new Map<string, { first: number; last: number }>(
     shardIds.map((id) => [id, { first: 0, last: 0 }]),
   );

@@ -28,7 +28,7 @@ export interface ShardStatus {
   recordsBehind: number | null;
   /** False when the count stopped at its cap (RECORDS_BEHIND_CAP): there are at least that many. */
   recordsBehindComplete: boolean;
-  pendingIntent: boolean;
+  pendingPublication: boolean;
   millisBehindLatest: number | null;
   iteratorAgeMs: number | null;
   inFlight: number | null;
@@ -126,7 +126,7 @@ export async function collectStatus(
         committedRecords: checkpoint.committedRecords,
         recordsBehind: behind?.count ?? null,
         recordsBehindComplete: behind?.complete ?? false,
-        pendingIntent: checkpoint.intent !== null,
+        pendingPublication: checkpoint.pending !== null,
         millisBehindLatest: esm?.millisBehindLatest ?? null,
         iteratorAgeMs: esm?.iteratorAgeMs ?? null,
         inFlight: esm?.inFlight ?? null,
@@ -235,7 +235,7 @@ export function renderStatus(report: StatusReport): string {
       s.committedRecords,
       s.recordsBehind === null ? '-' : `${s.recordsBehindComplete ? '' : '≥'}${s.recordsBehind}`,
       s.lastCommittedSequenceNumber
-        ? `…${s.lastCommittedSequenceNumber.slice(-12)}${s.pendingIntent ? ' (intent)' : ''}`
+        ? `…${s.lastCommittedSequenceNumber.slice(-12)}${s.pendingPublication ? ' (publishing)' : ''}`
         : '-',
       orDash(s.millisBehindLatest),
       orDash(s.iteratorAgeMs),

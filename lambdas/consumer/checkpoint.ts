@@ -8,21 +8,12 @@ import {
 import { sortableSequenceNumber } from '../shared/sequence';
 
 /**
- * The per-shard checkpoint item and the conditional writes of the commit protocol
- * (docs/EXACTLY_ONCE.md). Every write is a single-item conditional UpdateItem guarded by `version`, a
- * fencing counter in the style of KCL leases: whoever wrote version N owns the shard until the next
- * write, and a writer holding a stale version always fails.
+ * The per-shard checkpoint item: the one commit point of the protocol (docs/EXACTLY_ONCE.md). A commit
+ * is one conditional UpdateItem, guarded by `version` (a fencing counter: whoever read version N commits
+ * N + 1, a writer holding a stale version always fails) and by the absence of a pending publication. It
+ * moves `lastSeq` forward, points at the new analytics state snapshot, and records the publication that
+ * is now owed: `pending`. Clearing `pending` does not move the version. Nothing here is ever rolled back.
  */
-
-/** What an invocation is about to write, recorded before it writes anything. */
-export interface Intent {
-  id: string;
-  firstSequenceNumber: string;
-  lastSequenceNumber: string;
-  /** Every S3 key the invocation may write; rollback deletes exactly these. */
-  objectKeys: string[];
-  startedAt: number;
-}
 
 /** Rows committed per dataset, summed by the commits themselves: exactly once, like the rows. */
 export interface CommittedRows {
@@ -45,15 +36,6 @@ export const COMMITTED_DATASETS = [
   'lateEvents',
 ] as const;
 
-/** What one commit adds to the shard's counters. */
-export interface CommitCounts {
-  /** Records the commit covers (valid and invalid). */
-  records: number;
-  rows?: Partial<CommittedRows>;
-  /** The end (epoch ms) of the newest window the batch closed, if it closed any. */
-  latestWindowEnd?: number | null;
-}
-
 /** Counts for every dataset, from a function of the dataset. */
 export const committedRowsBy = (count: (dataset: keyof CommittedRows) => number): CommittedRows =>
   Object.fromEntries(
@@ -63,27 +45,35 @@ export const committedRowsBy = (count: (dataset: keyof CommittedRows) => number)
 const counterAttribute = (dataset: keyof CommittedRows) =>
   `committed${dataset[0]?.toUpperCase()}${dataset.slice(1)}`;
 
+/** A committed batch whose final objects may not all be written yet. */
+export interface PendingPublication {
+  /** The committing attempt's random id. */
+  id: string;
+  /** The staging key of its bundle, from which anyone can finish the publication. */
+  bundle: string;
+  /** The snapshot the commit replaced, deleted once the publication is finished (null: none). */
+  previousState: string | null;
+  /** When the commit landed (epoch ms): the publisher reports the oldest. */
+  committedAt: number;
+}
+
 export interface Checkpoint {
   /** 0 when the shard has never been written. */
   version: number;
   lastCommittedSequenceNumber: string | null;
   committedRecords: number;
-  /**
-   * Intents cleared by a rollback or by their own failed attempt's cleanup. Every such attempt's keys get
-   * a late-PUT sweep item (sweep.ts) first, so while this is 0 the shard has none.
-   */
-  rolledBack: number;
-  /** Zero for a dataset that nothing was committed to (and for checkpoints older than the counters). */
+  /** Zero for a dataset that nothing was committed to. */
   committedRows: CommittedRows;
   /** The end (epoch ms) of the newest window committed on this shard; null before the first. */
   latestWindowEnd: number | null;
   /** When the last commit landed (epoch ms); null before the first. */
   committedAt: number | null;
-  intent: Intent | null;
-  /** The intent of the last commit: how an invocation whose commit response was lost learns it won. */
-  lastCommittedIntentId: string | null;
-  /** Who took the last fence over an intent (a rollback's own id): how a lost fence response is told apart. */
-  fencedBy: string | null;
+  /** The analytics state snapshot of the last commit (an S3 key); null when analytics never ran. */
+  stateKey: string | null;
+  /** The publication the last commit owes, until someone finishes it. */
+  pending: PendingPublication | null;
+  /** The attempt of the last commit: how an attempt whose commit response was lost learns it won. */
+  lastAttemptId: string | null;
 }
 
 export interface ShardKey {
@@ -92,30 +82,93 @@ export interface ShardKey {
   shardId: string;
 }
 
-/** Another invocation moved the checkpoint first: this one must not commit. */
+/** What one commit writes. */
+export interface Commit {
+  attemptId: string;
+  lastSequenceNumber: string;
+  /** The bundle staged before the commit. */
+  bundle: string;
+  /** The new analytics snapshot, or the current one when analytics are off (null: none). */
+  stateKey: string | null;
+  /** Records the commit covers (valid and invalid). */
+  records: number;
+  rows?: Partial<CommittedRows>;
+  /** The end (epoch ms) of the newest window the batch closed, if it closed any. */
+  latestWindowEnd?: number | null;
+}
+
+/** Another attempt committed first, or a publication is owed: this attempt must not commit. */
 export class CheckpointConflictError extends Error {
-  constructor(shardId: string, expectedVersion: number, step: string) {
+  constructor(shardId: string, expectedVersion: number) {
     super(
-      `checkpoint of ${shardId} moved past version ${expectedVersion} during ${step}: another invocation owns the shard`,
+      `checkpoint of ${shardId} moved past version ${expectedVersion} or owes a publication: another invocation owns the shard`,
     );
     this.name = 'CheckpointConflictError';
   }
 }
 
-const key = (shard: ShardKey): Record<string, AttributeValue> => ({
+/** The item was written by an older Shardline whose protocol this one does not read. */
+export class LegacyCheckpointError extends Error {
+  constructor(shardId: string) {
+    super(
+      `checkpoint of ${shardId} is in the layout of an older Shardline (intents and rollbacks); start from a clean data directory (delete .shardline/) or a new stage`,
+    );
+    this.name = 'LegacyCheckpointError';
+  }
+}
+
+/**
+ * The key of a shard's checkpoint item. The state table holds nothing else the consumer writes.
+ *
+ * @example
+ * ```ts
+ * checkpointKey({ tableName, streamName: 'events', shardId: 'shardId-000000000000' });
+ * // { pk: { S: 'events#shardId-000000000000' }, sk: { S: 'checkpoint' } }
+ * ```
+ */
+export const checkpointKey = (
+  shard: Pick<ShardKey, 'streamName' | 'shardId'>,
+): Record<string, AttributeValue> => ({
   pk: { S: `${shard.streamName}#${shard.shardId}` },
-  sk: { S: 'checkpoint' },
+  sk: { S: CHECKPOINT_SK },
 });
 
-function parseIntent(value: AttributeValue | undefined): Intent | null {
+export const CHECKPOINT_SK = 'checkpoint';
+
+function parsePending(value: AttributeValue | undefined): PendingPublication | null {
   const m = value?.M;
   if (!m) return null;
   return {
     id: m.id?.S ?? '',
-    firstSequenceNumber: m.first?.S ?? '',
-    lastSequenceNumber: m.last?.S ?? '',
-    objectKeys: (m.keys?.L ?? []).map((k) => k.S ?? ''),
-    startedAt: Number(m.startedAt?.N ?? '0'),
+    bundle: m.bundle?.S ?? '',
+    previousState: m.previousState?.S ?? null,
+    committedAt: Number(m.committedAt?.N ?? '0'),
+  };
+}
+
+/**
+ * The checkpoint an item holds (an absent item: a shard never committed).
+ *
+ * @example
+ * ```ts
+ * const checkpoint = parseCheckpoint(shardId, Item);
+ * ```
+ */
+export function parseCheckpoint(
+  shardId: string,
+  item: Record<string, AttributeValue> | undefined,
+): Checkpoint {
+  if (item?.intent || item?.lastIntentId) throw new LegacyCheckpointError(shardId);
+  return {
+    version: Number(item?.version?.N ?? '0'),
+    lastCommittedSequenceNumber: item?.lastSeq?.S ?? null,
+    committedRecords: Number(item?.committedRecords?.N ?? '0'),
+    committedRows: committedRowsBy((dataset) => Number(item?.[counterAttribute(dataset)]?.N ?? '0')),
+    latestWindowEnd: item?.latestWindowEnd?.N ? Number(item.latestWindowEnd.N) : null,
+    committedAt: item?.committedAt?.N ? Number(item.committedAt.N) : null,
+    stateKey: item?.state?.S ?? null,
+    pending: parsePending(item?.pending),
+    lastAttemptId: item?.lastAttemptId?.S ?? null,
   };
 }
 
@@ -129,199 +182,132 @@ function parseIntent(value: AttributeValue | undefined): Intent | null {
  */
 export async function readCheckpoint(dynamo: DynamoDBClient, shard: ShardKey): Promise<Checkpoint> {
   const { Item } = await dynamo.send(
-    new GetItemCommand({ TableName: shard.tableName, Key: key(shard), ConsistentRead: true }),
+    new GetItemCommand({ TableName: shard.tableName, Key: checkpointKey(shard), ConsistentRead: true }),
   );
-  return {
-    version: Number(Item?.version?.N ?? '0'),
-    lastCommittedSequenceNumber: Item?.lastSeq?.S ?? null,
-    committedRecords: Number(Item?.committedRecords?.N ?? '0'),
-    rolledBack: Number(Item?.rolledBack?.N ?? '0'),
-    committedRows: committedRowsBy((dataset) => Number(Item?.[counterAttribute(dataset)]?.N ?? '0')),
-    latestWindowEnd: Item?.latestWindowEnd?.N ? Number(Item.latestWindowEnd.N) : null,
-    committedAt: Item?.committedAt?.N ? Number(Item.committedAt.N) : null,
-    intent: parseIntent(Item?.intent),
-    lastCommittedIntentId: Item?.lastIntentId?.S ?? null,
-    fencedBy: Item?.fencedBy?.S ?? null,
-  };
+  return parseCheckpoint(shard.shardId, Item);
 }
 
-/** The condition that the item is still at `version` (or absent, for version 0). */
-function fence(version: number): { ConditionExpression: string; values: Record<string, AttributeValue> } {
-  return version === 0
-    ? { ConditionExpression: 'attribute_not_exists(pk)', values: {} }
-    : { ConditionExpression: 'version = :expected', values: { ':expected': { N: String(version) } } };
-}
-
-interface ConditionalUpdate {
-  expression: string;
-  condition?: string;
-  values: Record<string, AttributeValue>;
-  /**
-   * Whether the item, read after a failed condition, shows that this very write landed: its response was
-   * lost and the SDK's retry then failed the condition. Only for writes whose effect no other writer can
-   * produce at the same version; without it, a failed condition is a conflict.
-   */
-  landed?: (current: Checkpoint, nextVersion: number) => boolean;
-}
-
-async function conditionalUpdate(
+/**
+ * Commits a batch: moves the checkpoint to `commit.lastSequenceNumber`, points it at the new state
+ * snapshot and records the publication it owes, in one conditional write. Only the holder of
+ * `expectedVersion` can commit, only when no publication is owed, and never backwards. The same write
+ * adds the batch's counts to the shard's counters, so they are exactly once too.
+ *
+ * A lost or timed-out response is resolved by reading the item again: `lastAttemptId` says whether this
+ * attempt's commit is the one that landed. When even that read fails the outcome is unknown and this
+ * throws; a commit that lands later finds its bundle staged, and whoever comes next publishes it.
+ *
+ * @example
+ * ```ts
+ * await commitBatch(dynamo, shard, checkpoint.version, checkpoint.stateKey, {
+ *   attemptId, lastSequenceNumber, bundle, stateKey, records: 500, rows: { events: 490, invalid: 10 },
+ * });
+ * ```
+ */
+export async function commitBatch(
   dynamo: DynamoDBClient,
   shard: ShardKey,
   expectedVersion: number,
-  step: string,
-  update: ConditionalUpdate,
+  previousStateKey: string | null,
+  commit: Commit,
+  nowMs: number = Date.now(),
 ): Promise<number> {
-  const guard = fence(expectedVersion);
   const nextVersion = expectedVersion + 1;
-  try {
-    await dynamo.send(
-      new UpdateItemCommand({
-        TableName: shard.tableName,
-        Key: key(shard),
-        UpdateExpression: update.expression,
-        ConditionExpression: update.condition
-          ? `${guard.ConditionExpression} AND ${update.condition}`
-          : guard.ConditionExpression,
-        ExpressionAttributeValues: {
-          ...guard.values,
-          ...update.values,
-          ':next': { N: String(nextVersion) },
-          ':now': { N: String(Date.now()) },
-        },
-      }),
-    );
-    return nextVersion;
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    if (update.landed?.(await readCheckpoint(dynamo, shard), nextVersion)) return nextVersion;
-    throw new CheckpointConflictError(shard.shardId, expectedVersion, step);
-  }
-}
-
-/**
- * Records the intent and takes the fence: the returned version is this invocation's token.
- *
- * @example
- * ```ts
- * const token = await recordIntent(dynamo, shard, checkpoint.version, intent);
- * ```
- */
-export function recordIntent(
-  dynamo: DynamoDBClient,
-  shard: ShardKey,
-  expectedVersion: number,
-  intent: Intent,
-) {
-  return conditionalUpdate(dynamo, shard, expectedVersion, 'recordIntent', {
-    expression: 'SET intent = :intent, version = :next, updatedAt = :now',
-    // The intent id is this invocation's own UUID: nobody else can have written it.
-    landed: (current, nextVersion) => current.version === nextVersion && current.intent?.id === intent.id,
-    values: {
-      ':intent': {
-        M: {
-          id: { S: intent.id },
-          first: { S: intent.firstSequenceNumber },
-          last: { S: intent.lastSequenceNumber },
-          keys: { L: intent.objectKeys.map((k) => ({ S: k })) },
-          startedAt: { N: String(intent.startedAt) },
-        },
-      },
-    },
-  });
-}
-
-/**
- * Moves the checkpoint to the intent's last sequence number and clears the intent, in one conditional
- * write: only the holder of `expectedVersion` with this intent can commit, and never backwards. The same
- * write adds the batch's counts to the shard's counters, so they are exactly once too.
- *
- * @example
- * ```ts
- * await commitIntent(dynamo, shard, token, intent, { records: 500, rows: { events: 490, invalid: 10 } });
- * ```
- */
-export function commitIntent(
-  dynamo: DynamoDBClient,
-  shard: ShardKey,
-  expectedVersion: number,
-  intent: Intent,
-  counts: CommitCounts,
-) {
+  const pending: Record<string, AttributeValue> = {
+    id: { S: commit.attemptId },
+    bundle: { S: commit.bundle },
+    committedAt: { N: String(nowMs) },
+  };
+  // The old snapshot is deleted only once nothing refers to it: when analytics wrote a new one.
+  if (previousStateKey !== null && commit.stateKey !== previousStateKey)
+    pending.previousState = { S: previousStateKey };
   const set = [
+    'version = :next',
     'lastSeq = :last',
     'lastSeqKey = :lastKey',
-    'lastIntentId = :intentId',
-    'version = :next',
-    'updatedAt = :now',
+    'lastAttemptId = :attempt',
+    'pending = :pending',
     'committedAt = :now',
+    'updatedAt = :now',
   ];
-  const add = ['committedRecords :count'];
   const values: Record<string, AttributeValue> = {
-    ':last': { S: intent.lastSequenceNumber },
-    ':lastKey': { S: sortableSequenceNumber(intent.lastSequenceNumber) },
-    ':intentId': { S: intent.id },
-    ':count': { N: String(counts.records) },
+    ':next': { N: String(nextVersion) },
+    ':last': { S: commit.lastSequenceNumber },
+    ':lastKey': { S: sortableSequenceNumber(commit.lastSequenceNumber) },
+    ':attempt': { S: commit.attemptId },
+    ':pending': { M: pending },
+    ':now': { N: String(nowMs) },
+    ':count': { N: String(commit.records) },
   };
+  if (commit.stateKey !== null) {
+    set.push('#state = :state');
+    values[':state'] = { S: commit.stateKey };
+  }
+  const add = ['committedRecords :count'];
   for (const dataset of COMMITTED_DATASETS) {
-    const rows = counts.rows?.[dataset] ?? 0;
+    const rows = commit.rows?.[dataset] ?? 0;
     if (rows === 0) continue;
     add.push(`${counterAttribute(dataset)} :${dataset}`);
     values[`:${dataset}`] = { N: String(rows) };
   }
-  if (counts.latestWindowEnd !== undefined && counts.latestWindowEnd !== null) {
+  if (commit.latestWindowEnd !== undefined && commit.latestWindowEnd !== null) {
     set.push('latestWindowEnd = :windowEnd');
-    values[':windowEnd'] = { N: String(counts.latestWindowEnd) };
+    values[':windowEnd'] = { N: String(commit.latestWindowEnd) };
   }
-  return conditionalUpdate(dynamo, shard, expectedVersion, 'commitIntent', {
-    expression: `SET ${set.join(', ')} ADD ${add.join(', ')} REMOVE intent`,
-    condition: 'intent.id = :intentId AND (attribute_not_exists(lastSeqKey) OR lastSeqKey < :lastKey)',
-    values,
-  });
+  const fence =
+    expectedVersion === 0
+      ? 'attribute_not_exists(pk)'
+      : 'version = :expected AND attribute_not_exists(pending) AND lastSeqKey < :lastKey';
+  if (expectedVersion !== 0) values[':expected'] = { N: String(expectedVersion) };
+  try {
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: shard.tableName,
+        Key: checkpointKey(shard),
+        UpdateExpression: `SET ${set.join(', ')} ADD ${add.join(', ')}`,
+        ConditionExpression: fence,
+        ExpressionAttributeNames: commit.stateKey !== null ? { '#state': 'state' } : undefined,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return nextVersion;
+  } catch (error) {
+    // Whatever went wrong, the write may have landed (a timeout, then a retry that fails its condition).
+    const current = await readCheckpoint(dynamo, shard);
+    if (current.lastAttemptId === commit.attemptId) return nextVersion;
+    if (error instanceof ConditionalCheckFailedException)
+      throw new CheckpointConflictError(shard.shardId, expectedVersion);
+    throw error;
+  }
 }
 
 /**
- * Takes the fence over another invocation's unfinished intent before touching anything of it: from here
- * on that invocation's commit fails its condition, so a rollback can never delete the objects of a commit
- * that lands while it runs. `fencerId`, unique to this rollback, is written with it, so that a fence whose
- * response was lost can tell itself from a rival's.
+ * Marks a publication finished. Conditional on the pending id and without moving the version: a clear
+ * must never fail a commit that follows it. A failed condition means someone else finished it first.
  *
  * @example
  * ```ts
- * const fenced = await fenceIntent(dynamo, shard, checkpoint.version, checkpoint.intent.id, randomUUID());
+ * await clearPending(dynamo, shard, pending.id);
  * ```
  */
-export function fenceIntent(
+export async function clearPending(
   dynamo: DynamoDBClient,
   shard: ShardKey,
-  expectedVersion: number,
-  intentId: string,
-  fencerId: string,
-) {
-  return conditionalUpdate(dynamo, shard, expectedVersion, 'fenceIntent', {
-    expression: 'SET version = :next, fencedBy = :fencer, updatedAt = :now',
-    condition: 'intent.id = :intentId',
-    values: { ':intentId': { S: intentId }, ':fencer': { S: fencerId } },
-    landed: (current, nextVersion) =>
-      current.version === nextVersion && current.intent?.id === intentId && current.fencedBy === fencerId,
-  });
-}
-
-/**
- * Clears an intent whose objects have been deleted, taking the fence. Used to roll back a crashed or
- * failed invocation.
- */
-export function clearIntent(
-  dynamo: DynamoDBClient,
-  shard: ShardKey,
-  expectedVersion: number,
-  intentId: string,
-) {
-  return conditionalUpdate(dynamo, shard, expectedVersion, 'clearIntent', {
-    expression: 'SET version = :next, updatedAt = :now ADD rolledBack :one REMOVE intent',
-    // Only the holder of `expectedVersion` (the fence) can move the item to the next version without an
-    // intent: a rival's fence keeps the intent, and a commit needs an intent of that version.
-    landed: (current, nextVersion) => current.version === nextVersion && current.intent === null,
-    condition: 'intent.id = :intentId',
-    values: { ':intentId': { S: intentId }, ':one': { N: '1' } },
-  });
+  pendingId: string,
+): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: shard.tableName,
+        Key: checkpointKey(shard),
+        UpdateExpression: 'REMOVE pending',
+        ConditionExpression: 'pending.id = :id',
+        ExpressionAttributeValues: { ':id': { S: pendingId } },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }

@@ -1,9 +1,9 @@
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import { analyticsConfigFromEnv } from '../shared/analyticsConfig';
 import { dynamoClient, s3Client, sqsClient } from '../shared/clients';
-import { consumerConfig } from '../shared/config';
+import { consumerConfig, ENV } from '../shared/config';
 import { createObservability } from '../shared/observability';
-import { processKinesisEvent } from './processBatch';
+import { processKinesisEvent, requireSingleWriter } from './processBatch';
 
 const { logger, metrics } = createObservability('shardline-consumer');
 // Created once per execution environment and reused while warm, as Lambda intends.
@@ -21,6 +21,7 @@ const deps = {
 export const handler = async (event: KinesisStreamEvent, context?: Context) => {
   if (context) logger.addContext(context);
   try {
+    requireSingleWriter(process.env[ENV.parallelizationFactor]);
     const { batchItemFailures, shards } = await processKinesisEvent(event, deps);
     for (const shard of shards) {
       metrics.addMetric('RecordsReceived', 'Count', shard.received);
@@ -29,14 +30,16 @@ export const handler = async (event: KinesisStreamEvent, context?: Context) => {
       metrics.addMetric('InvalidRecords', 'Count', shard.invalid);
       metrics.addMetric('ObjectsWritten', 'Count', shard.objectsWritten);
       metrics.addMetric('BytesWritten', 'Bytes', shard.bytesWritten);
-      if (shard.rolledBack) metrics.addMetric('IntentsRolledBack', 'Count', 1);
+      // A commit whose publication is left to the next invocation or the publisher: not an error.
+      if (!shard.published && shard.committedSequenceNumber !== null && shard.valid + shard.invalid > 0)
+        metrics.addMetric('PublicationsDeferred', 'Count', 1);
+      if (shard.finishedPublication) metrics.addMetric('EarlierPublicationsFinished', 'Count', 1);
       if (shard.analytics) {
         metrics.addMetric('WindowsClosed', 'Count', shard.analytics.windowsClosed);
         metrics.addMetric('SessionsClosed', 'Count', shard.analytics.sessionsClosed);
         metrics.addMetric('AlertsRaised', 'Count', shard.analytics.alertsRaised);
         metrics.addMetric('LateEvents', 'Count', shard.analytics.lateEvents);
-        metrics.addMetric('AnalyticsStateItemsWritten', 'Count', shard.analytics.stateItemsWritten);
-        metrics.addMetric('AnalyticsLargestStateItem', 'Bytes', shard.analytics.largestStateItemBytes);
+        metrics.addMetric('AnalyticsSnapshotBytes', 'Bytes', shard.analytics.snapshotBytes);
         if (shard.analytics.maxEventTime !== null)
           metrics.addMetric('WatermarkLagMs', 'Milliseconds', Date.now() - shard.analytics.maxEventTime);
       }

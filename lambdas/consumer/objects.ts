@@ -29,18 +29,17 @@ export interface BatchIdentity {
   shardId: string;
   firstSequenceNumber: string;
   lastSequenceNumber: string;
-  /** The fencing token of the invocation that writes the object: two attempts never share a key. */
-  token: number;
 }
 
 /**
- * The S3 key of one output object. Deterministic from the shard, the batch's sequence range and the
- * writer's fencing token, so a rollback knows exactly what to delete.
+ * The final S3 key of one output object. Fixed by the shard and the committed sequence range alone, so a
+ * publication repeated by anyone writes the same bytes to the same key, and two commits (whose ranges
+ * never overlap) never share one.
  *
  * @example
  * ```ts
  * objectKey('parquet', { date: '2026-11-01', hour: 3 }, batch);
- * // 'events/parquet/dt=2026-11-01/hour=03/shardId-000000000000-4955…-4955…-v7.parquet'
+ * // 'events/parquet/dt=2026-11-01/hour=03/shardId-000000000000-4955…-4955….parquet'
  * ```
  */
 export function objectKey(
@@ -49,6 +48,17 @@ export function objectKey(
   batch: BatchIdentity,
 ) {
   const hour = partition.hour < 10 ? `0${partition.hour}` : `${partition.hour}`;
-  const name = `${batch.shardId}-${batch.firstSequenceNumber}-${batch.lastSequenceNumber}-v${batch.token}`;
+  const name = batchObjectName(batch);
   return `${EVENTS_PREFIX}/${format}/dt=${partition.date}/hour=${hour}/${name}.${format}`;
 }
+
+/**
+ * The file name every final object of a batch shares: shard, first and last sequence number.
+ *
+ * @example
+ * ```ts
+ * batchObjectName(batch); // 'shardId-000000000000-4955…-4955…'
+ * ```
+ */
+export const batchObjectName = (batch: BatchIdentity) =>
+  `${batch.shardId}-${batch.firstSequenceNumber}-${batch.lastSequenceNumber}`;

@@ -1,44 +1,36 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { AnalyticsConfig } from '../shared/analyticsConfig';
 import type { ConsumerConfig } from '../shared/config';
+import { commitRecordPrefix, stagingKey, stateSnapshotKey } from '../shared/lakeLayout';
 import type { EventRow } from '../shared/rows';
 import { isAfter } from '../shared/sequence';
 import {
-  type AnalyticsStateStore,
-  type AnalyticsStep,
-  dynamoAnalyticsStateStore,
+  type AnalyticsOutputs,
+  encodeAnalyticsState,
+  encodeSnapshot,
   foldEvents,
+  type LoadedAnalyticsState,
   loadAnalyticsState,
   planAnalyticsObjects,
-  planStateRestore,
-  planStateWrites,
+  putStateSnapshot,
+  SNAPSHOT_SIZING,
   type StateSizing,
-  type StateWritePlan,
   toAnalyticsEvent,
+  type WarmStateCache,
   warmStates,
-  writeState,
 } from './analytics';
-import {
-  type Checkpoint,
-  CheckpointConflictError,
-  type CommitCounts,
-  clearIntent,
-  commitIntent,
-  fenceIntent,
-  type Intent,
-  readCheckpoint,
-  recordIntent,
-  type ShardKey,
-} from './checkpoint';
+import { type Bundle, type BundledObject, encodeBundle } from './bundle';
+import { type Checkpoint, type Commit, commitBatch, readCheckpoint, type ShardKey } from './checkpoint';
+import type { CommitRecordRows } from './commitRecord';
 import { type InvalidRecord, sendToDeadLetterQueue } from './deadLetter';
 import { decodeRecord } from './decode';
 import { type BatchIdentity, groupByPartition, objectKey } from './objects';
+import { finishPublication, publishBundle } from './publish';
 import { encodeCsv } from './sinks/csv';
 import { encodeParquet } from './sinks/parquet';
-import { dueSweeps, finishSweep, scheduleSweep } from './sweep';
 import { type RecordOrigin, toRow } from './transform';
 
 export interface ConsumerDeps {
@@ -47,16 +39,19 @@ export interface ConsumerDeps {
   sqs: SQSClient;
   config: ConsumerConfig;
   now?: () => number;
+  /** The attempt id; random by default (tests make it predictable). */
   newId?: () => string;
   /** Receives one line per protocol step; the handler wires it to the Powertools logger. */
   log?: (message: string, fields: Record<string, unknown>) => void;
   /**
-   * Stream analytics (docs/ANALYTICS.md): windows, sessions and alerts with exactly-once state in the
-   * state table. Absent or null: off. The handler turns them on unless `SHARDLINE_ANALYTICS=off`.
+   * Stream analytics (docs/ANALYTICS.md): windows, sessions and alerts, their state one snapshot per
+   * commit. Absent or null: off. The handler turns them on unless `SHARDLINE_ANALYTICS=off`.
    */
   analytics?: AnalyticsConfig | null;
-  /** How analytics state is cut into items; tests make buckets tiny to exercise splits. */
+  /** How the analytics state is cut into buckets inside a snapshot; tests make buckets tiny. */
   analyticsStateSizing?: StateSizing;
+  /** The execution environment's warm analytics states; tests give each simulated environment its own. */
+  warmStates?: WarmStateCache;
 }
 
 /** What the analytics did in one invocation for one shard. */
@@ -67,10 +62,10 @@ export interface AnalyticsBatchSummary {
   alertsRaised: number;
   lateEvents: number;
   objectsWritten: number;
-  /** State items of the shard, how many this batch wrote, and the largest one's size in bytes. */
-  stateItems: number;
-  stateItemsWritten: number;
-  largestStateItemBytes: number;
+  /** Bytes of the state snapshot this commit wrote. */
+  snapshotBytes: number;
+  /** Whether the warm state of this execution environment stood in for reading the snapshot. */
+  warm: boolean;
   /** The largest event time seen on the shard after the batch (epoch ms); the watermark trails it. */
   maxEventTime: number | null;
 }
@@ -79,7 +74,7 @@ export interface AnalyticsBatchSummary {
 export interface ShardBatchResult {
   shardId: string;
   received: number;
-  /** Records at or below the committed checkpoint: already in the lake, skipped. */
+  /** Records at or below the committed checkpoint: already committed, skipped. */
   skipped: number;
   /**
    * Second copies of a sequence number already in this batch, skipped. Lambda never sends one; a caller
@@ -88,21 +83,51 @@ export interface ShardBatchResult {
   repeated: number;
   valid: number;
   invalid: number;
+  /** Final objects this invocation's own commit published (0 when publication is left to others). */
   objectsWritten: number;
   bytesWritten: number;
-  /** An unfinished intent of an earlier invocation that this one rolled back. */
-  rolledBack: Intent | null;
-  /** Objects of rolled-back attempts deleted again by the late-PUT sweep (lambdas/consumer/sweep.ts). */
-  swept: number;
+  /** An earlier commit's unfinished publication that this invocation finished first. */
+  finishedPublication: string | null;
+  /** Whether this invocation's commit is published; false: committed, left for the next one to publish. */
+  published: boolean;
   committedSequenceNumber: string | null;
   /** Null when analytics are off or the batch had nothing new. */
   analytics: AnalyticsBatchSummary | null;
 }
 
-interface PlannedObject {
-  key: string;
-  body: Uint8Array;
-  contentType: string;
+/** A checkpoint item is missing while the lake holds commit records of its shard. */
+export class LostCheckpointError extends Error {
+  constructor(shardId: string) {
+    super(
+      `the checkpoint of ${shardId} is missing but the lake holds its commit records (${commitRecordPrefix(shardId)}): ` +
+        'replaying would duplicate them; restore the state table (point-in-time recovery) before the consumer runs again',
+    );
+    this.name = 'LostCheckpointError';
+  }
+}
+
+/** The mapping runs several batches of one shard at once: the protocol needs one writer per shard. */
+export class ParallelizationNotSupportedError extends Error {
+  constructor(factor: number) {
+    super(
+      `the event source mapping's ParallelizationFactor is ${factor}: Shardline's commit protocol needs one writer per shard; set it to 1 (add shards to scale out)`,
+    );
+    this.name = 'ParallelizationNotSupportedError';
+  }
+}
+
+/**
+ * Refuses a ParallelizationFactor above 1 (passed in the environment: the event does not carry it).
+ *
+ * @example
+ * ```ts
+ * requireSingleWriter(process.env.SHARDLINE_PARALLELIZATION_FACTOR);
+ * ```
+ */
+export function requireSingleWriter(factor: string | undefined): void {
+  if (factor === undefined || factor === '') return;
+  const value = Number(factor);
+  if (value !== 1) throw new ParallelizationNotSupportedError(value);
 }
 
 const originOf = (record: KinesisStreamRecord, shardId: string): RecordOrigin => ({
@@ -117,15 +142,15 @@ export const shardIdOf = (record: KinesisStreamRecord) =>
   record.eventID.slice(0, record.eventID.indexOf(':'));
 
 /**
- * Processes a Kinesis batch exactly once per record: for each shard in the event it skips what is
- * already committed, rolls back any unfinished earlier attempt, records an intent, writes the Parquet and
- * CSV objects and the DLQ messages, then commits the checkpoint (docs/EXACTLY_ONCE.md). With analytics
- * on, it also folds the valid events into the shard's analytics state, writes the closed windows,
- * sessions, alerts and late events as objects of the same intent, and writes the state as two-version
- * items before the commit, which commits both (docs/ANALYTICS.md).
+ * Processes a Kinesis batch exactly once per record (docs/EXACTLY_ONCE.md). For each shard in the event:
+ * finish any publication an earlier commit owes; skip what is already committed; stage every output of
+ * the batch as one bundle (and, with analytics on, the new state as one snapshot) under keys of this
+ * attempt's own; send invalid records to the DLQ; commit with one conditional write on the checkpoint;
+ * then publish the final objects and the commit record.
  *
- * Any failure throws, so Lambda retries (and bisects) the batch; the retry finds the checkpoint and the
- * intent and continues safely. A successful return always has an empty `batchItemFailures`.
+ * Before the commit lands, a failure throws, so Lambda retries (and bisects) the batch; nothing staged is
+ * visible to any reader, and nothing needs undoing. Once the commit has landed this never throws: the
+ * records are committed, and a publication left unfinished is finished by whoever comes next.
  *
  * @example
  * ```ts
@@ -165,20 +190,21 @@ async function processShardBatch(
     invalid: 0,
     objectsWritten: 0,
     bytesWritten: 0,
-    rolledBack: null,
-    swept: 0,
+    finishedPublication: null,
+    published: false,
     committedSequenceNumber: null,
     analytics: null,
   };
 
   let checkpoint = await readCheckpoint(deps.dynamo, shard);
-  if (checkpoint.intent) {
-    result.rolledBack = checkpoint.intent;
-    checkpoint = await rollBack(deps, shard, checkpoint);
-    log('rolled back an unfinished intent', { shardId, intent: result.rolledBack });
+  if (checkpoint.version === 0) await refuseLostCheckpoint(deps, shardId);
+  if (checkpoint.pending) {
+    // Finished first: a commit needs no pending publication, and readers are owed these objects.
+    await finishPublication(deps, shard, checkpoint.pending);
+    result.finishedPublication = checkpoint.pending.id;
+    log('finished an earlier commit publication', { shardId, attemptId: checkpoint.pending.id });
+    checkpoint = { ...checkpoint, pending: null };
   }
-  // A sweep item comes with every cleared intent: a shard that never cleared one has nothing to sweep.
-  if (checkpoint.rolledBack > 0) result.swept = await sweepLatePuts(deps, shard);
 
   const committed = checkpoint.lastCommittedSequenceNumber;
   const distinct = distinctBySequenceNumber(records);
@@ -205,75 +231,100 @@ async function processShardBatch(
   result.valid = rows.length;
   result.invalid = invalid.length;
 
-  const token = checkpoint.version + 1;
+  const attemptId = deps.newId?.() ?? crypto.randomUUID();
   const batch: BatchIdentity = {
     shardId,
     firstSequenceNumber: first.kinesis.sequenceNumber,
     lastSequenceNumber: last.kinesis.sequenceNumber,
-    token,
   };
-  const intentId = deps.newId?.() ?? crypto.randomUUID();
+  // Taken out of the warm cache: whatever this attempt's outcome, only a confirmed commit puts it back.
   const analytics = deps.analytics
-    ? await prepareAnalytics(deps, shard, committed, rows, batch, `v${token}:${intentId}`)
+    ? await prepareAnalytics(deps, shard, checkpoint, rows, batch, attemptId)
     : null;
-  const objects = [...planObjects(rows, batch), ...(analytics?.objects ?? [])];
-  const intent: Intent = {
-    id: intentId,
+  const outputs = analytics?.outputs ?? null;
+  const objects: BundledObject[] = [...planObjects(rows, batch), ...(analytics?.objects ?? [])];
+  const rowCounts = countRows(rows, invalid, outputs);
+  const bundle: Bundle = {
+    streamName: shard.streamName,
+    shardId,
+    attemptId,
     firstSequenceNumber: batch.firstSequenceNumber,
     lastSequenceNumber: batch.lastSequenceNumber,
-    objectKeys: objects.map((o) => o.key),
-    startedAt: processedAt,
+    records: pending.length,
+    rows: rowCounts,
+    objects,
   };
+  const bundleKey = stagingKey(shardId, attemptId);
 
-  const intentVersion = await recordIntent(deps.dynamo, shard, checkpoint.version, intent);
-  try {
-    await settleAll(
-      objects.map((o) =>
-        deps.s3.send(
-          new PutObjectCommand({
-            Bucket: deps.config.bucketName,
-            Key: o.key,
-            Body: o.body,
-            ContentType: o.contentType,
-          }),
-        ),
-      ),
+  await Promise.all([
+    deps.s3.send(
+      new PutObjectCommand({
+        Bucket: deps.config.bucketName,
+        Key: bundleKey,
+        Body: encodeBundle(bundle),
+        ContentType: 'application/octet-stream',
+      }),
+    ),
+    analytics
+      ? putStateSnapshot(deps.s3, deps.config.bucketName, analytics.stateKey, analytics.snapshot)
+      : null,
+  ]);
+  if (invalid.length > 0) {
+    // Before the commit: at least once on the wire, once as readers count them (deterministic record ids).
+    await sendToDeadLetterQueue(
+      {
+        sqs: deps.sqs,
+        s3: deps.s3,
+        queueUrl: deps.config.dlqUrl,
+        bucketName: deps.config.bucketName,
+        streamName: deps.config.streamName,
+      },
+      invalid,
+      processedAt,
     );
-    if (invalid.length > 0) {
-      await sendToDeadLetterQueue(
-        {
-          sqs: deps.sqs,
-          s3: deps.s3,
-          queueUrl: deps.config.dlqUrl,
-          bucketName: deps.config.bucketName,
-          streamName: deps.config.streamName,
-        },
-        invalid,
-        processedAt,
-      );
-    }
-    // The analytics state goes after the objects and before the commit, which is the one commit point of
-    // both: until the checkpoint moves, these items' `prev` versions stay the current ones.
-    if (analytics) await writeState(analytics.store, analytics.plan.puts);
-    await commitIntent(
-      deps.dynamo,
-      shard,
-      intentVersion,
-      intent,
-      commitCounts(pending.length, rows, invalid, analytics),
-    );
-  } catch (error) {
-    const landed = await commitLanded(deps, shard, intent);
-    if (landed === 'no') await abandon(deps, shard, intentVersion, intent, error);
-    // 'unknown': leave everything as it is; the next invocation finds either this intent (and rolls it
-    // back) or the committed checkpoint (and skips), both safe.
-    if (landed !== 'yes') throw error;
-    log('commit response was lost but the commit landed', { shardId, intentId: intent.id });
   }
-  result.objectsWritten = objects.length;
-  result.bytesWritten = objects.reduce((sum, o) => sum + o.body.byteLength, 0);
+
+  const commit: Commit = {
+    attemptId,
+    lastSequenceNumber: batch.lastSequenceNumber,
+    bundle: bundleKey,
+    stateKey: analytics?.stateKey ?? checkpoint.stateKey,
+    records: pending.length,
+    rows: rowCounts,
+    latestWindowEnd: latestWindowEnd(outputs),
+  };
+  const committedAt = now();
+  await commitBatch(deps.dynamo, shard, checkpoint.version, checkpoint.stateKey, commit, committedAt);
   result.committedSequenceNumber = batch.lastSequenceNumber;
-  if (analytics) result.analytics = summarize(analytics);
+  if (analytics) {
+    (deps.warmStates ?? warmStates).keep(shard, {
+      stateKey: analytics.stateKey,
+      encoded: analytics.encoded,
+      state: analytics.loaded.state,
+    });
+    result.analytics = summarize(analytics, rows.length);
+  }
+
+  // Committed: from here on nothing throws. What is not published now is published by the next
+  // invocation of the shard or by the scheduled publisher, from the staged bundle.
+  const previousState = checkpoint.stateKey !== commit.stateKey ? checkpoint.stateKey : null;
+  try {
+    await publishBundle(
+      deps,
+      shard,
+      { id: attemptId, bundle: bundleKey, previousState, committedAt },
+      bundle,
+    );
+    result.published = true;
+    result.objectsWritten = objects.length;
+    result.bytesWritten = objects.reduce((sum, o) => sum + o.body.byteLength, 0);
+  } catch (error) {
+    log('committed; publication left for the next invocation or the publisher', {
+      shardId,
+      attemptId,
+      error: (error as Error).message,
+    });
+  }
   log('committed', {
     shardId,
     lastSequenceNumber: batch.lastSequenceNumber,
@@ -281,33 +332,46 @@ async function processShardBatch(
     invalid: result.invalid,
     skipped: result.skipped,
     objects: objects.length,
+    published: result.published,
   });
   return result;
 }
 
-/** What the commit adds to the shard's counters (status reads them). */
-function commitCounts(
-  records: number,
+/**
+ * A missing checkpoint is a new shard, unless the lake holds commit records of it: then the table was
+ * lost, and replaying from the start would publish every committed record again.
+ */
+async function refuseLostCheckpoint(deps: ConsumerDeps, shardId: string): Promise<void> {
+  const listed = await deps.s3.send(
+    new ListObjectsV2Command({
+      Bucket: deps.config.bucketName,
+      Prefix: commitRecordPrefix(shardId),
+      MaxKeys: 1,
+    }),
+  );
+  if ((listed.KeyCount ?? listed.Contents?.length ?? 0) > 0) throw new LostCheckpointError(shardId);
+}
+
+/** Rows per dataset of the batch, for the commit's counters and the commit record. */
+function countRows(
   rows: EventRow[],
   invalid: InvalidRecord[],
-  analytics: PreparedAnalytics | null,
-): CommitCounts {
-  const outputs = analytics?.run.outputs;
-  let latestWindowEnd: number | null = null;
-  for (const window of outputs?.windows ?? [])
-    latestWindowEnd = Math.max(latestWindowEnd ?? 0, window.window_end);
+  outputs: AnalyticsOutputs | null,
+): CommitRecordRows {
   return {
-    records,
-    rows: {
-      events: rows.length,
-      invalid: invalid.length,
-      windows: outputs?.windows.length ?? 0,
-      sessions: outputs?.sessions.length ?? 0,
-      alerts: outputs?.alerts.length ?? 0,
-      lateEvents: outputs?.lateEvents.length ?? 0,
-    },
-    latestWindowEnd,
+    events: rows.length,
+    invalid: invalid.length,
+    windows: outputs?.windows.length ?? 0,
+    sessions: outputs?.sessions.length ?? 0,
+    alerts: outputs?.alerts.length ?? 0,
+    lateEvents: outputs?.lateEvents.length ?? 0,
   };
+}
+
+function latestWindowEnd(outputs: AnalyticsOutputs | null): number | null {
+  let latest: number | null = null;
+  for (const window of outputs?.windows ?? []) latest = Math.max(latest ?? 0, window.window_end);
+  return latest;
 }
 
 /** The batch without second copies of a sequence number, in its order. */
@@ -322,53 +386,50 @@ function distinctBySequenceNumber(records: KinesisStreamRecord[]): KinesisStream
 }
 
 interface PreparedAnalytics {
-  events: number;
-  store: AnalyticsStateStore;
-  run: AnalyticsStep;
-  plan: StateWritePlan;
-  objects: PlannedObject[];
+  loaded: LoadedAnalyticsState;
+  outputs: AnalyticsOutputs;
+  objects: BundledObject[];
+  encoded: ReturnType<typeof encodeAnalyticsState>;
+  stateKey: string;
+  snapshot: Uint8Array;
 }
 
 /**
- * Loads the shard's committed analytics state, folds the batch's valid events into it, and plans both
- * the output objects (for the intent) and the state writes, before anything is written: an oversized
- * state fails the attempt here, with nothing to roll back.
+ * Loads the shard's committed analytics state (warm, or from its snapshot), folds the batch's valid
+ * events into it, and encodes the outputs and the new snapshot, before anything is written.
  */
 async function prepareAnalytics(
   deps: ConsumerDeps,
   shard: ShardKey,
-  committed: string | null,
+  checkpoint: Checkpoint,
   rows: EventRow[],
   batch: BatchIdentity,
-  writer: string,
+  attemptId: string,
 ): Promise<PreparedAnalytics> {
   const config = deps.analytics as AnalyticsConfig;
-  const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
-  // A warm state of this shard stands in for decoding only if the load proves it is the committed one.
-  const loaded = await loadAnalyticsState(store, committed, warmStates.take(shard));
-  if (loaded.earlier) warmStates.reused++;
-  // The loaded state is this invocation's own copy (decoded, or taken out of the warm cache): fold into
-  // it rather than clone it, which costs as much as decoding it.
+  const cache = deps.warmStates ?? warmStates;
+  const loaded = await loadAnalyticsState(
+    deps.s3,
+    deps.config.bucketName,
+    checkpoint.stateKey,
+    cache.take(shard),
+  );
+  if (loaded.warm) cache.reused++;
+  // The loaded state is this attempt's own copy: fold into it rather than clone it.
   const outputs = foldEvents(loaded.state, rows.map(toAnalyticsEvent), config);
-  const plan = planStateWrites(loaded, loaded.state, {
-    lastSequenceNumber: batch.lastSequenceNumber,
-    writer,
-    nowMs: (deps.now ?? Date.now)(),
-    sizing: deps.analyticsStateSizing,
-  });
-  // Kept whatever this attempt's outcome: the next load uses it only if these bytes are what committed.
-  warmStates.keep(shard, {
-    appliedSeq: batch.lastSequenceNumber,
-    encoded: plan.encoded,
-    state: loaded.state,
-  });
-  // A shallow copy: the summary reads this batch's fields, and the next batch folds into the maps.
-  const run: AnalyticsStep = { state: { ...loaded.state }, outputs };
-  return { events: rows.length, store, run, plan, objects: planAnalyticsObjects(run.outputs, batch) };
+  const encoded = encodeAnalyticsState(loaded, deps.analyticsStateSizing ?? SNAPSHOT_SIZING);
+  return {
+    loaded,
+    outputs,
+    objects: planAnalyticsObjects(outputs, batch),
+    encoded,
+    stateKey: stateSnapshotKey(shard.shardId, attemptId),
+    snapshot: encodeSnapshot(encoded),
+  };
 }
 
-function summarize({ events, run, plan, objects }: PreparedAnalytics): AnalyticsBatchSummary {
-  const { outputs, state } = run;
+function summarize(analytics: PreparedAnalytics, events: number): AnalyticsBatchSummary {
+  const { outputs, loaded, objects, snapshot } = analytics;
   return {
     events,
     windowsClosed: outputs.windows.length,
@@ -376,25 +437,14 @@ function summarize({ events, run, plan, objects }: PreparedAnalytics): Analytics
     alertsRaised: outputs.alerts.length,
     lateEvents: outputs.lateEvents.length,
     objectsWritten: objects.length,
-    stateItems: plan.itemCount,
-    stateItemsWritten: plan.puts.length,
-    largestStateItemBytes: plan.largestItemBytes,
-    maxEventTime: state.maxEventTime,
+    snapshotBytes: snapshot.byteLength,
+    warm: loaded.warm,
+    maxEventTime: loaded.state.maxEventTime,
   };
 }
 
-/**
- * Like Promise.all, but waits for every promise to settle before rejecting with the first failure: the
- * cleanup that follows a failure must not race a write of this attempt that is still in flight.
- */
-async function settleAll(promises: Promise<unknown>[]): Promise<void> {
-  const settled = await Promise.allSettled(promises);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
-function planObjects(rows: EventRow[], batch: BatchIdentity): PlannedObject[] {
-  const objects: PlannedObject[] = [];
+function planObjects(rows: EventRow[], batch: BatchIdentity): BundledObject[] {
+  const objects: BundledObject[] = [];
   for (const group of groupByPartition(rows)) {
     objects.push({
       key: objectKey('parquet', group, batch),
@@ -408,111 +458,4 @@ function planObjects(rows: EventRow[], batch: BatchIdentity): PlannedObject[] {
     });
   }
   return objects;
-}
-
-/**
- * Deletes again the objects of attempts rolled back long enough ago that none of their PUTs can still
- * land. Best effort: what fails now is swept by a later invocation.
- */
-async function sweepLatePuts(deps: ConsumerDeps, shard: ShardKey): Promise<number> {
-  let swept = 0;
-  try {
-    const nowMs = (deps.now ?? Date.now)();
-    for (const due of await dueSweeps(deps.dynamo, shard, nowMs)) {
-      await deleteObjects(deps, due.keys);
-      await finishSweep(deps.dynamo, shard, due.intentId, nowMs);
-      swept += due.keys.length;
-    }
-  } catch (error) {
-    deps.log?.('the late-PUT sweep did not finish; a later invocation goes on with it', {
-      shardId: shard.shardId,
-      error: (error as Error).message,
-    });
-  }
-  if (swept > 0)
-    deps.log?.('swept the objects of rolled-back attempts again', { shardId: shard.shardId, swept });
-  return swept;
-}
-
-async function deleteObjects(deps: ConsumerDeps, keys: readonly string[]) {
-  // One DeleteObject per key: deleting a key that was never written succeeds, so this is idempotent.
-  await settleAll(
-    keys.map((Key) => deps.s3.send(new DeleteObjectCommand({ Bucket: deps.config.bucketName, Key }))),
-  );
-}
-
-/**
- * Deletes an earlier attempt's objects and restores the analytics state to its committed version, then
- * clears its intent under the fence. The restore rewrites every analytics item with a new writer, so that
- * the earlier attempt, if it is still running, can no longer write any of them (docs/ANALYTICS.md).
- */
-async function rollBack(deps: ConsumerDeps, shard: ShardKey, checkpoint: Checkpoint): Promise<Checkpoint> {
-  const intent = checkpoint.intent as Intent;
-  // Fence first: the intent's owner may still be alive and about to commit. Once the version has moved,
-  // its commit fails, and only then is it safe to delete its objects and restore the state.
-  const rollbackId = deps.newId?.() ?? crypto.randomUUID();
-  const fenced = await fenceIntent(deps.dynamo, shard, checkpoint.version, intent.id, rollbackId);
-  // A PUT of the attempt may still be in flight and land after this delete: delete again later.
-  await scheduleSweep(deps.dynamo, shard, intent.id, intent.objectKeys, (deps.now ?? Date.now)());
-  await deleteObjects(deps, intent.objectKeys);
-  if (deps.analytics) {
-    // Not needed for safety (a warm state must match the committed bytes), but nothing to gain after a rollback.
-    warmStates.forget(shard);
-    const store = dynamoAnalyticsStateStore(deps.dynamo, shard, deps.now);
-    const loaded = await loadAnalyticsState(store, checkpoint.lastCommittedSequenceNumber);
-    // The restore must not be built from a later holder's items: a rollback that stalled between its
-    // fence and this load (a timed-out invocation) would write the committed state over the new state
-    // of an invocation that fenced after it and is about to commit. Only if the fence is still ours after
-    // the load did no later holder exist when it read, and any that comes now fails its conditional
-    // writes against ours, or ours against its.
-    if ((await readCheckpoint(deps.dynamo, shard)).version !== fenced)
-      throw new CheckpointConflictError(shard.shardId, fenced, 'rollBack (analytics restore)');
-    const writer = `rollback-v${checkpoint.version}:${rollbackId}`;
-    await writeState(store, planStateRestore(loaded, writer, (deps.now ?? Date.now)()));
-  }
-  const version = await clearIntent(deps.dynamo, shard, fenced, intent.id);
-  return { ...checkpoint, version, intent: null };
-}
-
-/**
- * A commit whose response was lost (a timeout, then an SDK retry that fails its condition) may still have
- * landed. Deleting its objects then would lose data, so ask the checkpoint which intent committed last.
- */
-async function commitLanded(
-  deps: ConsumerDeps,
-  shard: ShardKey,
-  intent: Intent,
-): Promise<'yes' | 'no' | 'unknown'> {
-  try {
-    return (await readCheckpoint(deps.dynamo, shard)).lastCommittedIntentId === intent.id ? 'yes' : 'no';
-  } catch {
-    return 'unknown';
-  }
-}
-
-/**
- * Best-effort cleanup after a failure between intent and commit. If it cannot finish (or this process
- * dies first), the next invocation finds the intent and rolls it back; if another invocation already
- * took the fence, only this attempt's own objects (keyed by its token) are deleted.
- */
-async function abandon(
-  deps: ConsumerDeps,
-  shard: ShardKey,
-  intentVersion: number,
-  intent: Intent,
-  cause: unknown,
-) {
-  try {
-    // A PUT of this attempt that failed here (a timeout) may still complete on the server later.
-    await scheduleSweep(deps.dynamo, shard, intent.id, intent.objectKeys, (deps.now ?? Date.now)());
-    await deleteObjects(deps, intent.objectKeys);
-    if (!(cause instanceof CheckpointConflictError))
-      await clearIntent(deps.dynamo, shard, intentVersion, intent.id);
-  } catch (cleanupError) {
-    deps.log?.('cleanup after a failed attempt did not finish; the next invocation rolls it back', {
-      shardId: shard.shardId,
-      intentId: intent.id,
-      error: (cleanupError as Error).message,
-    });
-  }
 }

@@ -29,7 +29,7 @@ export function statusReport(
       committedRecords: 1000 + n,
       recordsBehind: 5 * n,
       recordsBehindComplete: true,
-      pendingIntent: false,
+      pendingPublication: false,
       millisBehindLatest: 100 * n,
       iteratorAgeMs: 250,
       inFlight: 0,

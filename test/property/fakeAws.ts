@@ -1,7 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 
 /**
  * In-memory DynamoDB, S3 and SQS that the real consumer code runs against, fast enough for property
@@ -13,6 +16,14 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 
 type Item = Record<string, AttributeValue>;
 type Values = Record<string, AttributeValue>;
+type Names = Record<string, string>;
+
+/** `#state.id` → `state.id` with `ExpressionAttributeNames`. */
+const named = (path: string, names: Names) =>
+  path
+    .split('.')
+    .map((part) => names[part] ?? part)
+    .join('.');
 
 /**
  * Wraps every call of a simulated process: it may throw before `perform` (the call never reaches AWS),
@@ -37,12 +48,13 @@ function compare(a: AttributeValue | undefined, b: AttributeValue | undefined): 
 }
 
 /** A recursive-descent evaluator for condition and key-condition expressions. */
-function evaluate(expression: string, item: Item | undefined, values: Values): boolean {
+function evaluate(expression: string, item: Item | undefined, values: Values, names: Names = {}): boolean {
   const tokens = expression.match(/\(|\)|,|<>|<=|>=|=|<|>|[A-Za-z_:][\w.:]*/g) ?? [];
   let at = 0;
   const peek = () => tokens[at];
   const next = () => tokens[at++] as string;
-  const operand = (token: string) => (token.startsWith(':') ? values[token] : pathOf(item, token));
+  const operand = (token: string) =>
+    token.startsWith(':') ? values[token] : pathOf(item, named(token, names));
   const factor = (): boolean => {
     const token = next();
     if (token === '(') {
@@ -59,7 +71,7 @@ function evaluate(expression: string, item: Item | undefined, values: Values): b
         prefix = operand(next());
       }
       next();
-      const value = pathOf(item, path);
+      const value = pathOf(item, named(path, names));
       if (token === 'attribute_exists') return value !== undefined;
       if (token === 'attribute_not_exists') return value === undefined;
       return value?.S !== undefined && prefix?.S !== undefined && value.S.startsWith(prefix.S);
@@ -96,7 +108,7 @@ function evaluate(expression: string, item: Item | undefined, values: Values): b
   return disjunction();
 }
 
-function applyUpdate(item: Item, expression: string, values: Values) {
+function applyUpdate(item: Item, expression: string, values: Values, names: Names = {}) {
   const sections = expression.split(/\b(SET|ADD|REMOVE)\b/).filter((s) => s.trim());
   for (let i = 0; i < sections.length; i += 2) {
     const clauses = (sections[i + 1] ?? '')
@@ -106,11 +118,12 @@ function applyUpdate(item: Item, expression: string, values: Values) {
     for (const clause of clauses) {
       if (sections[i] === 'SET') {
         const [path, value] = clause.split('=').map((s) => s.trim()) as [string, string];
-        item[path] = values[value] as AttributeValue;
+        item[named(path, names)] = values[value] as AttributeValue;
       } else if (sections[i] === 'ADD') {
-        const [path, value] = clause.split(/\s+/) as [string, string];
+        const [raw, value] = clause.split(/\s+/) as [string, string];
+        const path = named(raw, names);
         item[path] = { N: String(Number(item[path]?.N ?? '0') + Number(values[value]?.N)) };
-      } else delete item[clause];
+      } else delete item[named(clause, names)];
     }
   }
 }
@@ -127,6 +140,7 @@ export class FakeDynamo {
 
   handle(command: string, input: Record<string, unknown>): unknown {
     const values = (input.ExpressionAttributeValues ?? {}) as Values;
+    const names = (input.ExpressionAttributeNames ?? {}) as Names;
     switch (command) {
       case 'GetItemCommand': {
         const item = this.items.get(this.keyOf(input.Key as Item));
@@ -135,10 +149,10 @@ export class FakeDynamo {
       case 'UpdateItemCommand': {
         const id = this.keyOf(input.Key as Item);
         const current = this.items.get(id);
-        if (input.ConditionExpression && !evaluate(String(input.ConditionExpression), current, values))
+        if (input.ConditionExpression && !evaluate(String(input.ConditionExpression), current, values, names))
           throw conditionFailed();
         const item = structuredClone(current ?? (input.Key as Item));
-        applyUpdate(item, String(input.UpdateExpression), values);
+        applyUpdate(item, String(input.UpdateExpression), values, names);
         this.items.set(id, item);
         return {};
       }
@@ -159,20 +173,66 @@ export class FakeDynamo {
           .sort((a, b) => ((a.sk?.S ?? '') < (b.sk?.S ?? '') ? -1 : 1));
         return { Items: structuredClone(matching) };
       }
+      case 'ScanCommand': {
+        const matching = [...this.items.values()].filter(
+          (item) => !input.FilterExpression || evaluate(String(input.FilterExpression), item, values, names),
+        );
+        return { Items: structuredClone(matching) };
+      }
       default:
         throw new Error(`FakeDynamo does not implement ${command}`);
     }
   }
 }
 
+const noSuchKey = (key: string) =>
+  new NoSuchKey({ message: `The specified key does not exist: ${key}`, $metadata: { httpStatusCode: 404 } });
+
+/** A GetObject body as the SDK hands it out (only the transforms the consumer uses). */
+const bodyOf = (bytes: Uint8Array) => ({
+  transformToByteArray: async () => new Uint8Array(bytes),
+  transformToString: async () => Buffer.from(bytes).toString('utf8'),
+});
+
 export class FakeS3 {
   readonly objects = new Map<string, Uint8Array>();
+  /** Requests by command name, for the cost figures. */
+  readonly requests = new Map<string, number>();
 
   handle(command: string, input: Record<string, unknown>): unknown {
-    if (command === 'PutObjectCommand') this.objects.set(String(input.Key), input.Body as Uint8Array);
-    else if (command === 'DeleteObjectCommand') this.objects.delete(String(input.Key));
-    else throw new Error(`FakeS3 does not implement ${command}`);
-    return {};
+    this.requests.set(command, (this.requests.get(command) ?? 0) + 1);
+    const key = String(input.Key);
+    switch (command) {
+      case 'PutObjectCommand': {
+        const body = input.Body;
+        // Atomic, like S3: a reader sees the old object or the whole new one.
+        this.objects.set(
+          key,
+          typeof body === 'string' ? new TextEncoder().encode(body) : (body as Uint8Array),
+        );
+        return {};
+      }
+      case 'DeleteObjectCommand':
+        this.objects.delete(key);
+        return {};
+      case 'GetObjectCommand': {
+        const bytes = this.objects.get(key);
+        if (!bytes) throw noSuchKey(key);
+        return { Body: bodyOf(bytes) };
+      }
+      case 'ListObjectsV2Command': {
+        const prefix = String(input.Prefix ?? '');
+        const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+        const limited = keys.slice(0, Number(input.MaxKeys ?? 1000));
+        return {
+          Contents: limited.map((Key) => ({ Key, Size: this.objects.get(Key)?.byteLength })),
+          KeyCount: limited.length,
+          IsTruncated: limited.length < keys.length,
+        };
+      }
+      default:
+        throw new Error(`FakeS3 does not implement ${command}`);
+    }
   }
 }
 
@@ -198,16 +258,21 @@ export interface FakeWorld {
 
 /** Clients of one simulated process: every call passes its hook, then reaches the shared world. */
 export function clientsFor(world: FakeWorld, hook: CallHook) {
-  const client = (service: { handle(command: string, input: Record<string, unknown>): unknown }) => ({
-    send(command: { constructor: { name: string }; input: Record<string, unknown> }) {
-      const name = command.constructor.name;
-      return hook(name, command.input, () => service.handle(name, command.input));
-    },
-  });
+  // Instances of the real client classes (the SDK's paginators check `instanceof`), with only `send`.
+  const client = <T>(
+    prototype: object,
+    service: { handle(command: string, input: Record<string, unknown>): unknown },
+  ): T =>
+    Object.assign(Object.create(prototype), {
+      send(command: { constructor: { name: string }; input: Record<string, unknown> }) {
+        const name = command.constructor.name;
+        return hook(name, command.input, () => service.handle(name, command.input));
+      },
+    }) as T;
   return {
-    dynamo: client(world.dynamo) as unknown as DynamoDBClient,
-    s3: client(world.s3) as unknown as S3Client,
-    sqs: client(world.sqs) as unknown as SQSClient,
+    dynamo: client<DynamoDBClient>(DynamoDBClient.prototype, world.dynamo),
+    s3: client<S3Client>(S3Client.prototype, world.s3),
+    sqs: client<SQSClient>(SQSClient.prototype, world.sqs),
   };
 }
 

@@ -137,7 +137,7 @@ describe('sequence numbers', () => {
 });
 
 describe('output layout', () => {
-  it('names objects after the shard, the sequence range and the writer token, under Hive partitions', () => {
+  it('names objects after the shard, and the committed sequence range, under Hive partitions', () => {
     const key = objectKey(
       'parquet',
       { date: '2026-11-01', hour: 3 },
@@ -145,10 +145,9 @@ describe('output layout', () => {
         shardId: 'shardId-000000000000',
         firstSequenceNumber: '10',
         lastSequenceNumber: '20',
-        token: 4,
       },
     );
-    expect(key).toBe('events/parquet/dt=2026-11-01/hour=03/shardId-000000000000-10-20-v4.parquet');
+    expect(key).toBe('events/parquet/dt=2026-11-01/hour=03/shardId-000000000000-10-20.parquet');
   });
 });
 

@@ -4,7 +4,7 @@ import { statusReport } from '../helpers/statusReport';
 
 const behind = [
   { recordsBehind: 12, recordsBehindComplete: true },
-  { recordsBehind: 100_000, recordsBehindComplete: false, pendingIntent: true },
+  { recordsBehind: 100_000, recordsBehindComplete: false, pendingPublication: true },
 ];
 const report = statusReport(
   { idle: false, local: { pid: 42, dataDir: '/tmp/run', endpoints: { kinesis: 'http://127.0.0.1:4567' } } },

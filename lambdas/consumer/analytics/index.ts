@@ -6,7 +6,7 @@ export * from './input';
 export * from './outputs';
 export * from './sessions';
 export * from './stateCodec';
-export * from './stateStore';
+export * from './stateSnapshot';
 export * from './touchedMap';
 export * from './warmStateCache';
 export * from './watermark';

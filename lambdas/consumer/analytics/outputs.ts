@@ -1,5 +1,5 @@
 import { ANALYTICS_DATASETS, type AnalyticsColumn, type AnalyticsDataset } from '../../shared/analyticsRows';
-import type { BatchIdentity } from '../objects';
+import { type BatchIdentity, batchObjectName } from '../objects';
 import { encodeParquetRows } from '../sinks/parquetRows';
 import { eventTimePartition } from '../transform';
 import type { AnalyticsOutputs } from './engine';
@@ -7,8 +7,8 @@ import type { AnalyticsOutputs } from './engine';
 /**
  * The analytics outputs of a batch as lake objects: one Parquet file per dataset and dt/hour partition
  * (of the window start, session start, alert time or late event's time), keyed like the event objects by
- * shard, sequence range and the attempt's fencing token. They go into the same intent as the event
- * objects, so a rollback deletes them exactly like event objects.
+ * shard and committed sequence range. They are staged and published in the same bundle as the event
+ * objects, so they become visible with the same commit.
  */
 
 export interface PlannedAnalyticsObject {
@@ -27,7 +27,7 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
  * @example
  * ```ts
  * analyticsObjectKey('windows', { date: '2026-11-01', hour: 3 }, batch);
- * // 'windows/dt=2026-11-01/hour=03/shardId-000000000000-4955…-4955…-v7.parquet'
+ * // 'windows/dt=2026-11-01/hour=03/shardId-000000000000-4955…-4955….parquet'
  * ```
  */
 export function analyticsObjectKey(
@@ -35,7 +35,7 @@ export function analyticsObjectKey(
   partition: { date: string; hour: number },
   batch: BatchIdentity,
 ): string {
-  const name = `${batch.shardId}-${batch.firstSequenceNumber}-${batch.lastSequenceNumber}-v${batch.token}`;
+  const name = batchObjectName(batch);
   return `${ANALYTICS_DATASETS[dataset].prefix}/dt=${partition.date}/hour=${pad2(partition.hour)}/${name}.parquet`;
 }
 
@@ -52,7 +52,7 @@ const OUTPUT_OF: Record<AnalyticsDataset, keyof AnalyticsOutputs> = {
  * @example
  * ```ts
  * const objects = planAnalyticsObjects(outputs, batch);
- * intent.objectKeys.push(...objects.map((o) => o.key));
+ * bundle.objects.push(...objects);
  * ```
  */
 export function planAnalyticsObjects(

@@ -3,17 +3,19 @@ import type { AnalyticsState } from './engine';
 import type { EncodedState } from './stateCodec';
 
 /**
- * A warm execution environment keeps each shard's analytics state from its last batch, so that the next
- * batch need not decode the whole state again, and re-encodes only what it touches. The state is only a
- * candidate: `loadAnalyticsState` still reads every item and uses it only if it is proven to be the
- * committed state (stateStore.ts, `isWarmStateCommitted`); the writes stay conditional on what was read.
+ * A warm execution environment keeps each shard's analytics state after a confirmed commit, under the key
+ * of the snapshot that commit wrote, so that the next batch need not read and decode the snapshot again,
+ * and re-encodes only what it touches. Snapshot keys carry the committing attempt's random id, so a warm
+ * state whose key is the checkpoint's is exactly the committed state.
+ *
+ * A state is handed out once and folded into in place: only an attempt whose commit is confirmed keeps it
+ * again. A failed attempt's mutated state is simply dropped, never left in the cache.
  */
 export interface WarmAnalyticsState {
-  /** The last sequence number of the batch this state is the result of. */
-  appliedSeq: string;
-  /** The state as encoded for that batch's writes. */
+  /** The snapshot this state was committed as. */
+  stateKey: string;
+  /** The state as encoded into that snapshot. */
   encoded: EncodedState;
-  /** Folded into in place by whoever takes it. */
   state: AnalyticsState;
 }
 
@@ -23,18 +25,18 @@ const keyOf = (shard: ShardKey) => `${shard.tableName}/${shard.streamName}#${sha
 const MAX_SHARDS = 4;
 
 /**
- * Warm states by shard, the least recently kept dropped first. A state is handed out once: whoever takes
- * it folds into it, so it is only kept again, with its new encoding, by the attempt that did.
+ * Warm states by shard, the least recently kept dropped first.
  *
  * @example
  * ```ts
- * const loaded = await loadAnalyticsState(store, committed, warmStates.take(shard));
- * warmStates.keep(shard, { appliedSeq: last, encoded: plan.encoded, state: loaded.state });
+ * const loaded = await loadAnalyticsState(s3, bucket, checkpoint.stateKey, warmStates.take(shard));
+ * // … fold, encode, snapshot, commit confirmed …
+ * warmStates.keep(shard, { stateKey, encoded, state: loaded.state });
  * ```
  */
 export class WarmStateCache {
   private readonly byShard = new Map<string, WarmAnalyticsState>();
-  /** How many warm states a load proved committed and used (counted by the consumer), for tests. */
+  /** How many loads the warm state stood in for (counted by the consumer), for tests. */
   reused = 0;
 
   constructor(private readonly maxShards = MAX_SHARDS) {}

@@ -15,7 +15,6 @@ const batch: BatchIdentity = {
   shardId: 'shardId-000000000001',
   firstSequenceNumber: '10',
   lastSequenceNumber: '20',
-  token: 7,
 };
 let duckdb: DuckDbScratch;
 beforeAll(async () => {
@@ -38,9 +37,9 @@ const alert: AlertRow = {
 };
 
 describe('analytics outputs', () => {
-  it('keys an object by dataset, dt/hour partition, shard, sequence range and token', () => {
+  it('keys an object by dataset, dt/hour partition, shard, and committed sequence range', () => {
     expect(analyticsObjectKey('late_events', { date: '2026-11-01', hour: 3 }, batch)).toBe(
-      'late_events/dt=2026-11-01/hour=03/shardId-000000000001-10-20-v7.parquet',
+      'late_events/dt=2026-11-01/hour=03/shardId-000000000001-10-20.parquet',
     );
   });
 
@@ -53,7 +52,7 @@ describe('analytics outputs', () => {
     const { outputs } = applyEvents(emptyAnalyticsState(), events, config());
     const objects = planAnalyticsObjects(outputs, batch);
     const keys = objects.map((o) => o.key);
-    expect(keys).toContain('alerts/dt=2026-11-01/hour=00/shardId-000000000001-10-20-v7.parquet');
+    expect(keys).toContain('alerts/dt=2026-11-01/hour=00/shardId-000000000001-10-20.parquet');
     expect(keys.filter((k) => k.startsWith('windows/')).length).toBeGreaterThanOrEqual(2);
     expect(keys.some((k) => k.startsWith('sessions/') || k.startsWith('late_events/'))).toBe(false);
     expect(objects.reduce((sum, o) => sum + (o.dataset === 'windows' ? o.rows : 0), 0)).toBe(
