@@ -44,6 +44,7 @@ export async function openTargetLake(target: ResolvedTarget, dataDir: string) {
         );
       }
     },
+    { committedOnly: true },
   );
   if (showProgress && mirrored.downloaded > 100) process.stderr.write('\n');
   const lake = await openLake(mirrorDir);

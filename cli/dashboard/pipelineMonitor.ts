@@ -217,6 +217,8 @@ export class PipelineMonitor {
         watch.target.resources.bucketName,
         LAKE_PREFIXES,
         watch.mirrorDir,
+        undefined,
+        { committedOnly: true },
       );
       // An unchanged lake gives the same answers: skip DuckDB, the costly part of a refresh.
       if (watch.lake && mirrored.downloaded === 0 && mirrored.removed === 0) {

@@ -1,11 +1,13 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { committedKeys } from './commitCatalog';
 
 /**
  * Incremental local mirror of the lake, so DuckDB can read it without httpfs (which cannot be installed
- * offline). Only new or changed objects are downloaded; objects that vanished from the bucket (a rolled
- * back attempt) vanish from the mirror too, so a query never counts what the bucket no longer holds.
+ * offline). Only new or changed objects are downloaded; objects that vanished from the bucket vanish
+ * from the mirror too, so a query never counts what the bucket no longer holds. With `committedOnly`, only
+ * objects a commit record lists are mirrored: every batch is in the mirror whole or not at all.
  */
 export interface MirrorResult {
   downloaded: number;
@@ -47,7 +49,7 @@ export async function listAllObjects(s3: S3Client, bucket: string, prefix: strin
  *
  * @example
  * ```ts
- * await mirrorBucket(s3, 'shardline-dev-lake-…', ['events/'], '.shardline/mirror');
+ * await mirrorBucket(s3, 'shardline-dev-lake-…', ['events/'], '.shardline/mirror', undefined, { committedOnly: true });
  * ```
  */
 export async function mirrorBucket(
@@ -56,10 +58,14 @@ export async function mirrorBucket(
   prefixes: readonly string[],
   dir: string,
   onProgress?: (done: number, total: number) => void,
+  options: { committedOnly?: boolean } = {},
 ): Promise<MirrorResult> {
   await mkdir(dir, { recursive: true });
   const index = await readIndex(dir);
-  const listed = (await Promise.all(prefixes.map((p) => listAllObjects(s3, bucket, p)))).flat();
+  // The commit records are listed before the objects: an object listed later than its record is whole.
+  const allowed = options.committedOnly ? await committedKeys(s3, bucket, dir) : null;
+  const all = (await Promise.all(prefixes.map((p) => listAllObjects(s3, bucket, p)))).flat();
+  const listed = allowed ? all.filter((o) => allowed.has(o.key)) : all;
   const result: MirrorResult = { downloaded: 0, removed: 0, unchanged: 0, bytesDownloaded: 0 };
   const present = new Set(listed.map((o) => o.key));
   for (const key of Object.keys(index)) {
