@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { kinesisClient, sqsClient } from '../lambdas/shared/clients';
 import { resourceNames } from '../lambdas/shared/naming';
+import { requireDataLayout } from './dataLayout';
 import {
   clientOptionsFor,
   lambdaEnvironmentFor,
@@ -181,6 +182,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
   const cdkOutDir = resolve(options.cdkOutDir ?? join(PROJECT_ROOT, 'cdk.out'));
   const names = resourceNames(options.stage);
   await mkdir(dataDir, { recursive: true });
+  await requireDataLayout(dataDir);
 
   // The emulators start while the app synthesizes: both take seconds, and neither needs the other.
   const emulatorsStarting = startEmulators({ dataDir, log });
