@@ -103,8 +103,8 @@ export function renderVerify(report: VerifyReport & { dlqDuplicateCopies: number
 }
 
 /** The one line `verify` prints on a stopped copy for what it could not check. */
-export const UNCHECKED_OFFLINE =
-  'not checked: the stream and the DLQ (up is not running; start `npx shardline up --data-dir DIR` and verify again)';
+const uncheckedOffline = (dataDir: string) =>
+  `not checked: the stream and the DLQ (up is not running; start \`npx shardline up --data-dir ${dataDir}\` and verify again)`;
 
 export function renderLakeCopyCheck(report: LakeCopyReport): string {
   const table = formatTable({
@@ -139,7 +139,7 @@ async function verifyStoppedCopy(copy: StoppedLakeCopy, options: TargetOptions):
       ? JSON.stringify({ stoppedCopy: copy.mirrorDir, checked: 'lake copy', ...report }, null, 2)
       : renderLakeCopyCheck(report),
   );
-  process.stderr.write(`shardline: ${UNCHECKED_OFFLINE.replace('DIR', options.dataDir)}\n`);
+  process.stderr.write(`shardline: ${uncheckedOffline(options.dataDir)}\n`);
   process.exitCode = report.ok ? 2 : 1;
 }
 
