@@ -2,11 +2,11 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { produce } from '../lambdas/producer/produce';
 import { addOutcome } from '../lambdas/producer/putRecords';
 import { dynamoClient, kinesisClient } from '../lambdas/shared/clients';
+import { listShards } from '../lambdas/shared/kinesisShards';
 import { clientOptionsFor, type Service } from '../local/emulators';
 import { type LocalPipeline, startLocalPipeline, synthesize } from '../local/pipeline';
 import { CpuMeter } from './lib/procStat';
@@ -245,9 +245,7 @@ async function measure(
   const kinesis = kinesisClient(clientOptionsFor(emulators, 'kinesis'));
   const dynamo = dynamoClient(clientOptionsFor(emulators, 'dynamodb'));
   const { streamName, tableName, bucketName } = runtime.resources;
-  const shardIds = ((await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []).map(
-    (shard) => shard.ShardId as string,
-  );
+  const shardIds = (await listShards(kinesis, streamName)).map((shard) => shard.shardId);
 
   const consumerMeter = new CpuMeter();
 

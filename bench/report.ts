@@ -187,7 +187,7 @@ export function renderMarkdown(results: BenchResults): string {
     ),
   );
   out.push('');
-  out.push('![throughput by batch size and latency by offered load](chart.png)');
+  out.push('![throughput by batch size and latency by offered load](chart.svg)');
 
   const consumer = results.consumer;
   if (consumer) {
@@ -480,7 +480,7 @@ export function renderReadmeSection(results: BenchResults): string {
   );
   out.push('');
   out.push(
-    '![Consumer throughput by batch size, and end-to-end latency by offered load](bench/results/chart.png)',
+    '![Consumer throughput by batch size, and end-to-end latency by offered load](bench/results/chart.svg)',
   );
   const consumer = results.consumer;
   if (consumer) {

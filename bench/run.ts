@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the benchmarks of issue 8. Writes bench/results/latest.json, latest.md and chart.png,
+ * `npm run bench`: the benchmarks of issue 8. Writes bench/results/latest.json, latest.md and chart.svg,
  * and prints the Markdown and the JSON.
  *
  *   npm run bench                         every section (about 5 minutes on 2 cores)
@@ -7,7 +7,7 @@
  *   npm run bench -- --quick              fewer runs and events, for a smoke test
  *
  * With --only, the other sections keep their figures from the previous latest.json. --render redraws
- * latest.md, README-section.md and chart.png from latest.json without measuring anything.
+ * latest.md, README-section.md and chart.svg from latest.json without measuring anything.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -68,7 +68,7 @@ function parseArgs(argv: readonly string[]) {
       only = list as Section[];
     } else if (arg === '--help' || arg === '-h') {
       throw new UsageError(
-        'usage: npm run bench -- [--only consumer,e2e,packaging,memory,cost] [--quick] | --render (redraw latest.md, README-section.md and chart.png from latest.json)',
+        'usage: npm run bench -- [--only consumer,e2e,packaging,memory,cost] [--quick] | --render (redraw latest.md, README-section.md and chart.svg from latest.json)',
       );
     } else throw new UsageError(`unknown argument ${arg} (try --help)`);
   }
@@ -383,13 +383,13 @@ async function main() {
   await writeResults(results);
 }
 
-/** Writes latest.json, latest.md, README-section.md and chart.png, and prints the Markdown and the JSON. */
+/** Writes latest.json, latest.md, README-section.md and chart.svg, and prints the Markdown and the JSON. */
 async function writeResults(results: BenchResults) {
   await mkdir(RESULTS_DIR, { recursive: true });
   if (results.consumer || results.e2e) {
     const m = results.machine;
-    const png = renderChart({
-      title: `SHARDLINE BENCHMARK: ${m.cores} CORES, ${m.cpuModel.slice(0, 24)}, NODE ${m.nodeVersion}. L = ANALYTICS OFF`,
+    const chart = renderChart({
+      title: `Shardline benchmark: ${m.cores} cores, ${m.cpuModel.slice(0, 24)}, Node ${m.nodeVersion}. L = analytics off`,
       throughput: (results.consumer?.batches ?? []).map((batch, index) => ({
         batchSize: batch.batchSize,
         shardline: batch.recordsPerSecond,
@@ -408,7 +408,7 @@ async function writeResults(results: BenchResults) {
       })),
       latencyTargetMs: 2000,
     });
-    await writeFile(join(RESULTS_DIR, 'chart.png'), png);
+    await writeFile(join(RESULTS_DIR, 'chart.svg'), chart);
   }
   const markdown = renderMarkdown(results);
   const json = `${JSON.stringify(results, null, 2)}\n`;
@@ -416,7 +416,7 @@ async function writeResults(results: BenchResults) {
   await writeFile(join(RESULTS_DIR, 'latest.md'), markdown);
   await writeFile(join(RESULTS_DIR, 'README-section.md'), renderReadmeSection(results));
   process.stdout.write(`${markdown}\n${json}`);
-  progress(`wrote ${join(RESULTS_DIR, 'latest.json')}, latest.md, README-section.md and chart.png`);
+  progress(`wrote ${join(RESULTS_DIR, 'latest.json')}, latest.md, README-section.md and chart.svg`);
 }
 
 main().catch((error: unknown) => {

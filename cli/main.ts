@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError } from './errors';
-import { OUTPUT_FORMATS } from './format';
+import { OUTPUT_FORMATS, type OutputFormat } from './format';
 import { TARGETS, type TargetName } from './targets';
 
 /**
@@ -21,6 +22,12 @@ export interface TargetOptions extends GlobalOptions {
 
 const DEFAULT_DATA_DIR = '.shardline';
 
+/** The version in package.json, the one place it is written. */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+  return String((manifest as { version: string }).version);
+}
+
 export function integer(name: string, min: number, max: number) {
   return (value: string) => {
     const n = Number(value);
@@ -35,6 +42,13 @@ export function ratio(value: string) {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
   return n;
+}
+
+/** `--format json` still works, as another spelling of `--json` (the one documented way). */
+export function outputFormat(value: string): OutputFormat {
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(value))
+    throw new InvalidArgumentError('must be table or csv (for JSON, use --json)');
+  return value as OutputFormat;
 }
 
 const dataDirOption = () =>
@@ -52,6 +66,7 @@ const stageOption = () =>
 function buildProgram(): Command {
   const program = new Command('shardline')
     .description('Exactly-once Kinesis → Lambda → S3 pipeline, on your laptop and in AWS.')
+    .version(packageVersion(), '-V, --version', 'print the version of shardline')
     .showSuggestionAfterError(true)
     .exitOverride();
   program.configureOutput({
@@ -158,7 +173,11 @@ function buildProgram(): Command {
       'run SQL with DuckDB over a local mirror of the lake, or on Athena with --target aws (views: events, events_csv, errors, windows, windows_merged, window_totals, sessions, session_stats, alerts, alert_summary, late_events)',
     )
     .argument('<sql>', 'the SQL to run')
-    .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .addOption(
+      new Option('--format <format>', 'text output format: table or csv (for JSON, use --json)')
+        .default('table')
+        .argParser(outputFormat),
+    )
     .addOption(targetOption())
     .addOption(stageOption())
     .addOption(dataDirOption())

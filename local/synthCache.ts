@@ -9,6 +9,10 @@ import { join } from 'node:path';
  * reads has changed. The check is a hash of every input of the template and the bundles: the CDK app,
  * the Lambda code, the config files and the lockfile (which pins every dependency esbuild bundles), and
  * the stage and the environment the app reads.
+ *
+ * The CDK CLI writes into the same folder (`npx cdk synth -c stage=prod` replaces its manifest with one
+ * that holds only Shardline-prod), so the marker also records a hash of the manifest it vouches for: an
+ * assembly that anything else rewrote is synthesized again.
  */
 
 /** What the CDK app and its bundles are made from, relative to the project root. */
@@ -61,22 +65,44 @@ export async function synthInputsHash(projectRoot: string, stage: string): Promi
   return hash.digest('hex');
 }
 
-/** Whether `cdkOutDir` holds a cloud assembly synthesized from inputs that hash to `hash`. */
+async function manifestHash(cdkOutDir: string): Promise<string | null> {
+  const manifest = await readFile(join(cdkOutDir, 'manifest.json')).catch(() => null);
+  return manifest === null ? null : createHash('sha256').update(manifest).digest('hex');
+}
+
+/**
+ * Whether `cdkOutDir` holds the cloud assembly this cache synthesized from inputs that hash to `hash`,
+ * unchanged since (another synth, such as `cdk synth` of another stage, changes its manifest).
+ *
+ * @example
+ * ```ts
+ * if (!(await isSynthCurrent('cdk.out', hash))) await synthesize('dev', 'cdk.out');
+ * ```
+ */
 export async function isSynthCurrent(cdkOutDir: string, hash: string): Promise<boolean> {
-  if (!existsSync(join(cdkOutDir, 'manifest.json'))) return false;
+  const manifest = await manifestHash(cdkOutDir);
+  if (manifest === null) return false;
   const marker = await readFile(join(cdkOutDir, MARKER), 'utf8').catch(() => null);
   if (marker === null) return false;
   try {
-    return (JSON.parse(marker) as { inputsHash?: string }).inputsHash === hash;
+    const recorded = JSON.parse(marker) as { inputsHash?: string; manifestHash?: string };
+    return recorded.inputsHash === hash && recorded.manifestHash === manifest;
   } catch {
     return false;
   }
 }
 
-/** Records that `cdkOutDir` was just synthesized from inputs that hash to `hash`. */
+/**
+ * Records that `cdkOutDir` was just synthesized from inputs that hash to `hash`, with the manifest it holds.
+ *
+ * @example
+ * ```ts
+ * await markSynthesized('cdk.out', hash);
+ * ```
+ */
 export async function markSynthesized(cdkOutDir: string, hash: string): Promise<void> {
   await writeFile(
     join(cdkOutDir, MARKER),
-    `${JSON.stringify({ inputsHash: hash, at: new Date().toISOString() })}\n`,
+    `${JSON.stringify({ inputsHash: hash, manifestHash: await manifestHash(cdkOutDir), at: new Date().toISOString() })}\n`,
   );
 }

@@ -1,6 +1,7 @@
-import { Raster, type Rgb, textWidth } from './png';
-
-/** The benchmark chart: consumer throughput against batch size, and latency against offered load. */
+/**
+ * The benchmark chart, written as SVG: consumer throughput against batch size, and latency against
+ * offered load. GitHub and every browser render it; it diffs as text.
+ */
 
 export interface ThroughputPoint {
   batchSize: number;
@@ -28,14 +29,14 @@ export interface ChartData {
   latencyTargetMs?: number;
 }
 
-const INK: Rgb = [40, 40, 40];
-const GRID: Rgb = [225, 225, 225];
-const SHARDLINE: Rgb = [31, 119, 180];
-const DUCKDB: Rgb = [150, 150, 150];
-const ANALYTICS: Rgb = [148, 103, 189];
-const P50: Rgb = [44, 160, 44];
-const P95: Rgb = [255, 127, 14];
-const P99: Rgb = [214, 39, 40];
+const INK = '#282828';
+const GRID = '#e1e1e1';
+const SHARDLINE = '#1f77b4';
+const DUCKDB = '#969696';
+const ANALYTICS = '#9467bd';
+const P50 = '#2ca02c';
+const P95 = '#ff7f0e';
+const P99 = '#d62728';
 
 /**
  * A step for about `count` ticks up to `max`: 1, 2 or 5 times a power of ten.
@@ -76,51 +77,100 @@ interface Frame {
   height: number;
 }
 
-function axes(raster: Raster, frame: Frame, maxY: number, label: (value: number) => string, yTitle: string) {
+const escapeXml = (text: string) =>
+  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+const n = (value: number) => String(Math.round(value * 10) / 10);
+
+/** The few SVG elements the chart is drawn with, collected in order. */
+class Svg {
+  private readonly elements: string[] = [];
+
+  constructor(
+    private readonly width: number,
+    private readonly height: number,
+  ) {}
+
+  line(x1: number, y1: number, x2: number, y2: number, color: string, width = 1, dash?: [number, number]) {
+    this.elements.push(
+      `<line x1="${n(x1)}" y1="${n(y1)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${color}" stroke-width="${width}"${
+        dash ? ` stroke-dasharray="${dash.join(' ')}"` : ''
+      }/>`,
+    );
+  }
+
+  rect(x: number, y: number, width: number, height: number, color: string) {
+    this.elements.push(
+      `<rect x="${n(x)}" y="${n(y)}" width="${n(width)}" height="${n(Math.max(0, height))}" fill="${color}"/>`,
+    );
+  }
+
+  text(
+    x: number,
+    y: number,
+    text: string,
+    options: { anchor?: 'start' | 'middle' | 'end'; size?: number; color?: string; rotate?: boolean } = {},
+  ) {
+    const attributes = [
+      `x="${n(x)}"`,
+      `y="${n(y)}"`,
+      `font-size="${options.size ?? 14}"`,
+      `fill="${options.color ?? INK}"`,
+      ...(options.anchor && options.anchor !== 'start' ? [`text-anchor="${options.anchor}"`] : []),
+      ...(options.rotate ? [`transform="rotate(-90 ${n(x)} ${n(y)})"`] : []),
+    ];
+    this.elements.push(`<text ${attributes.join(' ')}>${escapeXml(text)}</text>`);
+  }
+
+  toString(): string {
+    return [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${this.width}" height="${this.height}" viewBox="0 0 ${this.width} ${this.height}" font-family="Helvetica, Arial, sans-serif">`,
+      `<rect width="${this.width}" height="${this.height}" fill="#ffffff"/>`,
+      ...this.elements,
+      '</svg>',
+      '',
+    ].join('\n');
+  }
+}
+
+function axes(svg: Svg, frame: Frame, maxY: number, label: (value: number) => string, yTitle: string) {
   const step = niceStep(maxY, 5);
   const top = Math.ceil(maxY / step) * step;
   for (let value = 0; value <= top + step / 2; value += step) {
     const y = frame.top + frame.height - (value / top) * frame.height;
-    raster.line(frame.left, y, frame.left + frame.width, y, GRID);
-    const text = label(value);
-    raster.text(frame.left - 8 - textWidth(text), y - 7, text, INK);
+    svg.line(frame.left, y, frame.left + frame.width, y, GRID);
+    svg.text(frame.left - 8, y + 5, label(value), { anchor: 'end' });
   }
-  raster.line(frame.left, frame.top, frame.left, frame.top + frame.height, INK, 2);
-  raster.line(
-    frame.left,
-    frame.top + frame.height,
-    frame.left + frame.width,
-    frame.top + frame.height,
-    INK,
-    2,
-  );
-  raster.textUp(frame.left - 78, frame.top + frame.height / 2 + textWidth(yTitle) / 2, yTitle, INK);
+  svg.line(frame.left, frame.top, frame.left, frame.top + frame.height, INK, 2);
+  svg.line(frame.left, frame.top + frame.height, frame.left + frame.width, frame.top + frame.height, INK, 2);
+  svg.text(frame.left - 70, frame.top + frame.height / 2, yTitle, { anchor: 'middle', rotate: true });
   return top;
 }
 
-function legend(raster: Raster, x: number, y: number, entries: Array<[string, Rgb]>) {
+function legend(svg: Svg, x: number, y: number, entries: Array<[string, string]>) {
   let cursor = x;
   for (const [name, color] of entries) {
-    raster.fillRect(cursor, y, 14, 14, color);
-    cursor += 20 + raster.text(cursor + 20, y, name, INK) + 18;
+    svg.rect(cursor, y, 14, 14, color);
+    svg.text(cursor + 20, y + 12, name);
+    // No text metrics in SVG without a renderer: advance by an average glyph width.
+    cursor += 20 + name.length * 8 + 18;
   }
 }
 
 /**
- * Draws the chart and returns it as PNG bytes.
+ * Draws the chart and returns it as an SVG document.
  *
  * @example
  * ```ts
- * writeFileSync('chart.png', renderChart(data));
+ * writeFileSync('chart.svg', renderChart(data));
  * ```
  */
-export function renderChart(data: ChartData): Buffer {
-  const raster = new Raster(1400, 620);
-  raster.text(40, 18, data.title, INK, 2);
+export function renderChart(data: ChartData): string {
+  const svg = new Svg(1400, 620);
+  svg.text(40, 36, data.title, { size: 20 });
 
   // Left: consumer throughput per batch size, Shardline beside DuckDB, whiskers at min and max.
   const left: Frame = { left: 130, top: 110, width: 520, height: 400 };
-  raster.text(left.left - 90, 62, 'CONSUMER CORE, 1 CORE: RECORDS/S BY BATCH SIZE', INK);
+  svg.text(left.left - 90, 76, 'Consumer core, 1 core: records/s by batch size', { size: 16 });
   const maxThroughput = Math.max(
     1,
     ...data.throughput.flatMap((point) => [
@@ -129,11 +179,11 @@ export function renderChart(data: ChartData): Buffer {
       point.duckdb?.max ?? 0,
     ]),
   );
-  const topThroughput = axes(raster, left, maxThroughput, compact, 'RECORDS / S');
+  const topThroughput = axes(svg, left, maxThroughput, compact, 'records / s');
   const groupWidth = left.width / Math.max(1, data.throughput.length);
   data.throughput.forEach((point, index) => {
     const center = left.left + groupWidth * (index + 0.5);
-    const bars: Array<[{ median: number; min: number; max: number } | undefined, Rgb, number]> = [
+    const bars: Array<[{ median: number; min: number; max: number } | undefined, string, number]> = [
       [point.shardline, SHARDLINE, -1],
       [point.withAnalytics, ANALYTICS, 0],
       [point.duckdb, DUCKDB, 1],
@@ -143,43 +193,43 @@ export function renderChart(data: ChartData): Buffer {
       const barWidth = groupWidth * 0.26;
       const x = center - barWidth / 2 + slot * (barWidth + 4);
       const yOf = (v: number) => left.top + left.height - (v / topThroughput) * left.height;
-      raster.fillRect(x, yOf(value.median), barWidth, left.top + left.height - yOf(value.median), color);
+      svg.rect(x, yOf(value.median), barWidth, left.top + left.height - yOf(value.median), color);
       const whisker = x + barWidth / 2;
-      raster.line(whisker, yOf(value.min), whisker, yOf(value.max), INK, 2);
-      raster.line(whisker - 6, yOf(value.max), whisker + 6, yOf(value.max), INK, 2);
-      raster.line(whisker - 6, yOf(value.min), whisker + 6, yOf(value.min), INK, 2);
-      const text = compact(Math.round(value.median / 1000) * 1000);
-      raster.text(whisker - textWidth(text) / 2, yOf(value.max) - 20, text, INK);
+      svg.line(whisker, yOf(value.min), whisker, yOf(value.max), INK, 2);
+      svg.line(whisker - 6, yOf(value.max), whisker + 6, yOf(value.max), INK, 2);
+      svg.line(whisker - 6, yOf(value.min), whisker + 6, yOf(value.min), INK, 2);
+      svg.text(whisker, yOf(value.max) - 8, compact(Math.round(value.median / 1000) * 1000), {
+        anchor: 'middle',
+        size: 12,
+      });
     }
-    const label = point.batchSize.toLocaleString('en-US');
-    raster.text(center - textWidth(label) / 2, left.top + left.height + 12, label, INK);
+    svg.text(center, left.top + left.height + 24, point.batchSize.toLocaleString('en-US'), {
+      anchor: 'middle',
+    });
   });
-  raster.text(
-    left.left + left.width / 2 - textWidth('RECORDS PER BATCH') / 2,
-    left.top + left.height + 40,
-    'RECORDS PER BATCH',
-    INK,
-  );
-  legend(raster, left.left - 90, left.top + left.height + 70, [
-    ['SHARDLINE LAKE', SHARDLINE],
-    ['+ ANALYTICS', ANALYTICS],
-    ['DUCKDB NDJSON TO PARQUET', DUCKDB],
+  svg.text(left.left + left.width / 2, left.top + left.height + 50, 'records per batch', {
+    anchor: 'middle',
+  });
+  legend(svg, left.left - 90, left.top + left.height + 70, [
+    ['Shardline lake', SHARDLINE],
+    ['+ analytics', ANALYTICS],
+    ['DuckDB NDJSON to Parquet', DUCKDB],
   ]);
 
   // Right: end-to-end latency percentiles per offered load, with the target.
   const right: Frame = { left: 840, top: 110, width: 520, height: 400 };
-  raster.text(right.left - 90, 62, 'END TO END ON THE EMULATORS: LATENCY BY LOAD', INK);
+  svg.text(right.left - 90, 76, 'End to end on the emulators: latency by load', { size: 16 });
   const maxLatency =
     Math.max(1, data.latencyTargetMs ?? 0, ...data.latency.map((point) => point.p99Ms)) / 1000;
-  const topLatency = axes(raster, right, maxLatency, (v) => `${trim(v)} S`, 'ARRIVAL TO COMMIT');
+  const topLatency = axes(svg, right, maxLatency, (v) => `${trim(v)} s`, 'arrival to commit');
   const step = right.width / Math.max(1, data.latency.length);
   const xOf = (index: number) => right.left + step * (index + 0.5);
   const yOf = (ms: number) => right.top + right.height - (ms / 1000 / topLatency) * right.height;
   if (data.latencyTargetMs !== undefined) {
     const y = yOf(data.latencyTargetMs);
-    raster.line(right.left, y, right.left + right.width, y, P99, 2, [8, 6]);
+    svg.line(right.left, y, right.left + right.width, y, P99, 2, [8, 6]);
   }
-  const series: Array<[keyof LatencyPoint, Rgb]> = [
+  const series: Array<[keyof LatencyPoint, string]> = [
     ['p50Ms', P50],
     ['p95Ms', P95],
     ['p99Ms', P99],
@@ -187,33 +237,42 @@ export function renderChart(data: ChartData): Buffer {
   for (const [key, color] of series) {
     data.latency.forEach((point, index) => {
       const y = yOf(point[key] as number);
-      raster.fillRect(xOf(index) - 5, y - 5, 11, 11, color);
+      svg.rect(xOf(index) - 5, y - 5, 11, 11, color);
       const next = data.latency[index + 1];
       if (next && next.group === point.group)
-        raster.line(xOf(index), y, xOf(index + 1), yOf(next[key] as number), color, 3);
+        svg.line(xOf(index), y, xOf(index + 1), yOf(next[key] as number), color, 3);
     });
   }
   data.latency.forEach((point, index) => {
-    raster.text(xOf(index) - textWidth(point.label) / 2, right.top + right.height + 12, point.label, INK);
-    const sustained = compact(Math.round(point.sustainedPerSecond / 100) * 100);
-    raster.text(xOf(index) - textWidth(sustained) / 2, right.top + right.height + 32, sustained, SHARDLINE);
+    svg.text(xOf(index), right.top + right.height + 24, point.label, { anchor: 'middle' });
+    svg.text(
+      xOf(index),
+      right.top + right.height + 44,
+      compact(Math.round(point.sustainedPerSecond / 100) * 100),
+      {
+        anchor: 'middle',
+        color: SHARDLINE,
+      },
+    );
   });
-  raster.text(
-    right.left + right.width / 2 - textWidth('OFFERED / SUSTAINED (BLUE), EVENTS/S') / 2,
-    right.top + right.height + 56,
-    'OFFERED / SUSTAINED (BLUE), EVENTS/S',
-    INK,
+  svg.text(
+    right.left + right.width / 2,
+    right.top + right.height + 66,
+    'offered / sustained (blue), events/s',
+    {
+      anchor: 'middle',
+    },
   );
-  legend(raster, right.left, right.top + right.height + 80, [
-    ['P50', P50],
-    ['P95', P95],
-    ['P99', P99],
+  legend(svg, right.left, right.top + right.height + 80, [
+    ['p50', P50],
+    ['p95', P95],
+    ['p99', P99],
   ]);
   if (data.latencyTargetMs !== undefined) {
     const x = right.left + 290;
     const y = right.top + right.height + 87;
-    raster.line(x, y, x + 30, y, P99, 2, [8, 6]);
-    raster.text(x + 38, y - 7, `P99 TARGET ${trim(data.latencyTargetMs / 1000)} S`, INK);
+    svg.line(x, y, x + 30, y, P99, 2, [8, 6]);
+    svg.text(x + 38, y + 5, `p99 target ${trim(data.latencyTargetMs / 1000)} s`);
   }
-  return raster.toPng();
+  return svg.toString();
 }

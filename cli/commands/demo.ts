@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { startLocalPipeline } from '../../local/pipeline';
 import { clearRuntime } from '../../local/runtimeState';
@@ -8,6 +9,7 @@ import { formatTable } from '../format';
 import { invokeProducer } from '../invokeProducer';
 import { fileLog } from '../logs';
 import type { GlobalOptions } from '../main';
+import { progressMessage, showProgress } from '../progress';
 import { localTarget, type TargetClients, targetClients } from '../targets';
 import { producerRequest } from './produce';
 import { openTargetLake } from './query';
@@ -47,10 +49,6 @@ async function committedPerShard(
   );
 }
 
-const progressLine = (text: string) => {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
-};
-
 /**
  * `npm start`: up → produce → wait until every shard's checkpoint has committed every record → summary
  * that reconciles the counts → a sample DuckDB query → clean stop.
@@ -62,15 +60,19 @@ export async function demo(options: DemoOptions): Promise<void> {
   const say = (text: string) => {
     if (!options.json) console.log(text);
   };
-  say(
+  // Steps as they happen go to stderr; stdout gets the summary.
+  const step = (text: string) => {
+    if (!options.json) progressMessage(text);
+  };
+  step(
     `Shardline demo: ${options.events} events, ${options.invalidRatio * 100}% invalid, seed ${options.seed}`,
   );
-  say('  synthesizing the CDK app and starting the local AWS emulators …');
+  step('  synthesizing the CDK app and starting the local AWS emulators …');
   const pipeline = await startLocalPipeline({ dataDir: options.dataDir, stage: options.stage, log });
   try {
     const { runtime } = pipeline;
     const readyMs = Date.now() - started;
-    say(
+    step(
       `  ready in ${(readyMs / 1000).toFixed(1)} s: ${Object.entries(runtime.endpoints)
         .map(([s, u]) => `${s} ${u}`)
         .join(', ')}`,
@@ -82,7 +84,7 @@ export async function demo(options: DemoOptions): Promise<void> {
     const produced = await invokeProducer(target, clients, producerRequest({ ...options, tenants: 3 }), log);
     if (produced.failed > 0)
       throw new CliError(`the producer could not put ${produced.failed} records on the stream`);
-    say(
+    step(
       `  produced ${produced.sent} records in ${Date.now() - produceStarted} ms across ${Object.keys(produced.shards).length} shards`,
     );
 
@@ -96,7 +98,7 @@ export async function demo(options: DemoOptions): Promise<void> {
         shardIds,
       );
       const committed = shards.reduce((sum, s) => sum + s.records, 0);
-      progressLine(`  processed ${committed}/${produced.sent} records`);
+      showProgress(`  processed ${committed}/${produced.sent} records`);
       if (committed >= produced.sent) break;
       if (Date.now() > deadline)
         throw new CliError(
@@ -105,8 +107,8 @@ export async function demo(options: DemoOptions): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const drainedMs = Date.now() - produceStarted;
-    progressLine('');
-    say(`  every shard drained ${(drainedMs / 1000).toFixed(1)} s after the first put`);
+    showProgress('');
+    step(`  every shard drained ${(drainedMs / 1000).toFixed(1)} s after the first put`);
 
     const { lake } = await openTargetLake(target, options.dataDir);
     const scalar = async (sql: string) => Number((await lake.query(sql)).rows[0]?.[0] ?? 0);
@@ -180,7 +182,7 @@ export async function demo(options: DemoOptions): Promise<void> {
       say(formatTable(sample));
       say('');
       say(
-        `done in ${(elapsedMs / 1000).toFixed(1)} s. Explore: npx shardline up, then npx shardline query "SELECT …"`,
+        `done in ${(elapsedMs / 1000).toFixed(1)} s. Explore the data: npx shardline query --data-dir ${relative(process.cwd(), options.dataDir) || '.'} "SELECT …"`,
       );
     }
     if (checks.some(([, ok]) => !ok)) process.exitCode = 1;

@@ -1,15 +1,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { resourceNames } from '../../lambdas/shared/naming';
 import { readDeadLetters } from '../deadLetters';
 import { CliError } from '../errors';
 import { formatResult, type OutputFormat } from '../format';
 import { runAthenaQuery } from '../lake/athena';
+import { errorsSnapshotFile, lakeMirrorDir, resolveTargetOrStoppedCopy } from '../lake/localCopy';
 import { mirrorBucket } from '../lake/mirror';
-import { openLake, QueryError } from '../lake/views';
+import { errorsView, type Lake, openLake, QueryError } from '../lake/views';
 import type { TargetOptions } from '../main';
-import { type ResolvedTarget, resolveTarget, targetClients } from '../targets';
+import { type ResolvedTarget, targetClients } from '../targets';
 
 export interface QueryOptions extends TargetOptions {
   format: OutputFormat;
@@ -28,7 +28,7 @@ export const LAKE_PREFIXES = ['events/', 'windows/', 'sessions/', 'alerts/', 'la
  */
 export async function openTargetLake(target: ResolvedTarget, dataDir: string) {
   const { s3 } = targetClients(target);
-  const mirrorDir = join(dataDir, 'mirror', `${target.name}-${target.resources.stage}`);
+  const mirrorDir = lakeMirrorDir(dataDir, target.name, target.resources.stage);
   const showProgress = process.stderr.isTTY;
   const mirrored = await mirrorBucket(
     s3,
@@ -48,15 +48,12 @@ export async function openTargetLake(target: ResolvedTarget, dataDir: string) {
   );
   if (showProgress && mirrored.downloaded > 100) process.stderr.write('\n');
   const lake = await openLake(mirrorDir);
-  await lake.query(await errorsView(target, mirrorDir));
+  await lake.query(await writeErrorsSnapshot(target, mirrorDir));
   return { lake, mirrored };
 }
 
-/**
- * The `errors` view: the DLQ's invalid records (deduplicated) as rows, from a snapshot written next to
- * the mirror, so SQL can join them with the lake.
- */
-async function errorsView(target: ResolvedTarget, mirrorDir: string): Promise<string> {
+/** Writes the DLQ's invalid records (deduplicated) next to the mirror, so SQL can join them with the lake. */
+async function writeErrorsSnapshot(target: ResolvedTarget, mirrorDir: string): Promise<string> {
   const { sqs } = targetClients(target);
   const snapshot = await readDeadLetters(sqs, target.resources.dlqUrl);
   const rows = snapshot.invalidRecords.map((m) => ({
@@ -71,25 +68,16 @@ async function errorsView(target: ResolvedTarget, mirrorDir: string): Promise<st
     payload_bytes: m.payloadBytes,
     payload_s3_key: m.payloadS3Key ?? null,
   }));
-  const file = join(mirrorDir, 'errors.ndjson');
+  const file = errorsSnapshotFile(mirrorDir);
   await mkdir(mirrorDir, { recursive: true });
   await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
-  const columns =
-    "{record_id: 'VARCHAR', reason: 'VARCHAR', issues: 'VARCHAR', shard_id: 'VARCHAR', sequence_number: 'VARCHAR', " +
-    "partition_key: 'VARCHAR', arrival_time: 'TIMESTAMPTZ', failed_at: 'TIMESTAMPTZ', payload_bytes: 'BIGINT', payload_s3_key: 'VARCHAR'}";
-  if (rows.length === 0) {
-    const empty = columns
-      .slice(1, -1)
-      .split(', ')
-      .map((c) => c.split(': '))
-      .map(([name, type]) => `NULL::${type?.replaceAll("'", '')} AS ${name}`);
-    return `CREATE OR REPLACE VIEW errors AS SELECT ${empty.join(', ')} WHERE false`;
-  }
-  return `CREATE OR REPLACE VIEW errors AS SELECT * FROM read_json('${file.replaceAll("'", "''")}', columns = ${columns}, format = 'newline_delimited')`;
+  return errorsView(file, rows.length);
 }
 
 export async function query(sql: string, options: QueryOptions): Promise<void> {
-  const target = await resolveTarget(options);
+  const resolved = await resolveTargetOrStoppedCopy(options);
+  if ('copy' in resolved) return runOn(resolved.copy.lake, sql, options);
+  const { target } = resolved;
   if (target.name === 'aws') {
     // On AWS the lake is queried where it is: Athena, in the stack's workgroup and Glue database.
     const names = resourceNames(target.resources.stage);
@@ -107,6 +95,10 @@ export async function query(sql: string, options: QueryOptions): Promise<void> {
     }
   }
   const { lake } = await openTargetLake(target, options.dataDir);
+  return runOn(lake, sql, options);
+}
+
+async function runOn(lake: Lake, sql: string, options: QueryOptions): Promise<void> {
   try {
     const result = await lake.query(sql);
     console.log(formatResult(result, options.json ? 'json' : options.format));

@@ -1,4 +1,3 @@
-import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
   type Checkpoint,
@@ -6,6 +5,7 @@ import {
   committedRowsBy,
   readCheckpoint,
 } from '../../lambdas/consumer/checkpoint';
+import { listShards } from '../../lambdas/shared/kinesisShards';
 import { readStats } from '../../local/runtimeState';
 import { type DeadLetterSnapshot, readDeadLetters } from '../deadLetters';
 import { formatTable } from '../format';
@@ -100,28 +100,26 @@ export async function collectStatus(
 ): Promise<StatusReport> {
   const { resources, runtime } = target;
   const stats = runtime ? readStats<PublishedStats>(runtime.dataDir) : null;
-  const { Shards = [] } = await clients.kinesis.send(
-    new ListShardsCommand({ StreamName: resources.streamName }),
-  );
+  const listed = await listShards(clients.kinesis, resources.streamName);
   const checkpoints: Checkpoint[] = [];
   const shards = await Promise.all(
-    Shards.map(async ({ ShardId = '' }): Promise<ShardStatus> => {
+    listed.map(async ({ shardId }): Promise<ShardStatus> => {
       const checkpoint = await readCheckpoint(clients.dynamo, {
         tableName: resources.tableName,
         streamName: resources.streamName,
-        shardId: ShardId,
+        shardId,
       });
-      const esm = stats?.shards?.find((s) => s.shardId === ShardId);
+      const esm = stats?.shards?.find((s) => s.shardId === shardId);
       const behind = await countRecordsBehind(
         clients.kinesis,
         resources.streamName,
-        ShardId,
+        shardId,
         checkpoint.lastCommittedSequenceNumber,
         options.recordsBehindCap ?? RECORDS_BEHIND_CAP,
       ).catch(() => null);
       checkpoints.push(checkpoint);
       return {
-        shardId: ShardId,
+        shardId,
         lastCommittedSequenceNumber: checkpoint.lastCommittedSequenceNumber,
         committedRecords: checkpoint.committedRecords,
         recordsBehind: behind?.count ?? null,

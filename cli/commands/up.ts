@@ -4,6 +4,7 @@ import { clearRuntime, NotRunningError, readRuntime, statsFile } from '../../loc
 import { CliError } from '../errors';
 import { fileLog } from '../logs';
 import type { GlobalOptions } from '../main';
+import { progressMessage, showProgress } from '../progress';
 
 export interface UpOptions extends GlobalOptions {
   stage: string;
@@ -23,11 +24,39 @@ function ensureNotRunning(dataDir: string) {
   );
 }
 
+/**
+ * The live counter `up` redraws every second (on stderr): busy or idle, and per shard its invocations,
+ * errors and lag.
+ *
+ * @example
+ * ```ts
+ * liveCounter({ idle: true, shards: [{ shardId: 'shardId-000000000000', invocations: 4, errors: 0, millisBehindLatest: 0 }] });
+ * // 'idle       │ 000: 4 inv, 0 err, 0 ms behind'
+ * ```
+ */
+export function liveCounter(stats: {
+  idle: boolean;
+  shards: ReadonlyArray<{
+    shardId: string;
+    invocations: number;
+    errors: number;
+    millisBehindLatest?: number;
+  }>;
+}): string {
+  const shards = stats.shards
+    .map(
+      (s) =>
+        `${s.shardId.slice(-3)}: ${s.invocations} inv, ${s.errors} err, ${s.millisBehindLatest ?? 0} ms behind`,
+    )
+    .join(' │ ');
+  return `${stats.idle ? 'idle      ' : 'processing'} │ ${shards}`;
+}
+
 export async function up(options: UpOptions): Promise<void> {
   ensureNotRunning(options.dataDir);
   const log = await fileLog(options.dataDir, 'up.log');
   const started = Date.now();
-  if (!options.json) console.log(`starting Shardline ${options.stage} in ${options.dataDir} …`);
+  if (!options.json) progressMessage(`starting Shardline ${options.stage} in ${options.dataDir} …`);
   const pipeline = await startLocalPipeline({
     dataDir: options.dataDir,
     stage: options.stage,
@@ -50,15 +79,7 @@ export async function up(options: UpOptions): Promise<void> {
     const stats = pipeline.mapping.stats();
     const published = { at: new Date().toISOString(), consumerPids: pipeline.consumerHost.pids, ...stats };
     await writeFile(statsFile(options.dataDir), JSON.stringify(published));
-    if (process.stdout.isTTY && !options.json) {
-      const shards = stats.shards
-        .map(
-          (s) =>
-            `${s.shardId.slice(-3)}: ${s.invocations} inv, ${s.errors} err, ${s.millisBehindLatest ?? 0} ms behind`,
-        )
-        .join(' │ ');
-      process.stdout.write(`\r\x1b[2K${stats.idle ? 'idle      ' : 'processing'} │ ${shards}`);
-    }
+    if (!options.json) showProgress(liveCounter(stats));
   }, 1_000);
 
   await new Promise<void>((resolve) => {
@@ -67,7 +88,10 @@ export async function up(options: UpOptions): Promise<void> {
     process.once('SIGTERM', shutdown);
   });
   clearInterval(ticker);
-  if (!options.json) console.log('\nstopping …');
+  if (!options.json) {
+    showProgress('');
+    progressMessage('stopping …');
+  }
   await pipeline.stop();
   await clearRuntime(options.dataDir);
   log.close();

@@ -1,10 +1,18 @@
-import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, paginateQuery } from '@aws-sdk/client-dynamodb';
 import { readDeadLetters } from '../deadLetters';
 import { formatTable } from '../format';
+import { resolveTargetOrStoppedCopy, type StoppedLakeCopy } from '../lake/localCopy';
 import type { TargetOptions } from '../main';
-import { type ResolvedTarget, resolveTarget, targetClients } from '../targets';
+import { type ResolvedTarget, targetClients } from '../targets';
 import { readStreamInventory } from '../verify/readStream';
-import { excuseFrom, type OutputCounts, reconcile, type VerifyReport } from '../verify/reconcile';
+import {
+  excuseFrom,
+  type LakeCopyReport,
+  type OutputCounts,
+  reconcile,
+  reconcileLakeCopy,
+  type VerifyReport,
+} from '../verify/reconcile';
 import { openTargetLake } from './query';
 
 async function countsFrom(lake: { query(sql: string): Promise<{ rows: unknown[][] }> }, view: string) {
@@ -19,19 +27,17 @@ async function countsFrom(lake: { query(sql: string): Promise<{ rows: unknown[][
 /** DLQ entries a redrive has put back on the stream (the ledger in the state table). */
 async function redrivenIds(dynamo: DynamoDBClient, tableName: string): Promise<Set<string>> {
   const ids = new Set<string>();
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': { S: 'redrive' } },
-        ExclusiveStartKey: start,
-      }),
-    );
+  const pages = paginateQuery(
+    { client: dynamo },
+    {
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: 'redrive' } },
+    },
+  );
+  for await (const page of pages) {
     for (const item of page.Items ?? []) if (item.status?.S === 'done' && item.sk?.S) ids.add(item.sk.S);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return ids;
 }
 
@@ -96,8 +102,51 @@ export function renderVerify(report: VerifyReport & { dlqDuplicateCopies: number
   ].join('\n');
 }
 
+/** The one line `verify` prints on a stopped copy for what it could not check. */
+const uncheckedOffline = (dataDir: string) =>
+  `not checked: the stream and the DLQ (up is not running; start \`npx shardline up --data-dir ${dataDir}\` and verify again)`;
+
+export function renderLakeCopyCheck(report: LakeCopyReport): string {
+  const table = formatTable({
+    columns: ['output', 'records', 'found', 'only in the other output', 'duplicated'],
+    rows: report.outputs.map((o) => [o.output, o.expected, o.found, o.missing, o.duplicated]),
+  });
+  return [
+    `${report.records} records in the stopped copy of the lake`,
+    table,
+    report.ok
+      ? 'OK: Parquet and CSV hold the same records, each exactly once.'
+      : 'MISMATCH: Parquet and CSV disagree, see above.',
+  ].join('\n');
+}
+
+/**
+ * On a stopped copy only the outputs can be compared with each other: exit 1 if they disagree, else 2,
+ * since the check against the stream did not run.
+ */
+async function verifyStoppedCopy(copy: StoppedLakeCopy, options: TargetOptions): Promise<void> {
+  let report: LakeCopyReport;
+  try {
+    report = reconcileLakeCopy({
+      parquet: await countsFrom(copy.lake, 'events'),
+      csv: await countsFrom(copy.lake, 'events_csv'),
+    });
+  } finally {
+    copy.lake.close();
+  }
+  console.log(
+    options.json
+      ? JSON.stringify({ stoppedCopy: copy.mirrorDir, checked: 'lake copy', ...report }, null, 2)
+      : renderLakeCopyCheck(report),
+  );
+  process.stderr.write(`shardline: ${uncheckedOffline(options.dataDir)}\n`);
+  process.exitCode = report.ok ? 2 : 1;
+}
+
 export async function verify(options: TargetOptions): Promise<void> {
-  const report = await verifyTarget(await resolveTarget(options), options.dataDir);
+  const resolved = await resolveTargetOrStoppedCopy(options);
+  if ('copy' in resolved) return verifyStoppedCopy(resolved.copy, options);
+  const report = await verifyTarget(resolved.target, options.dataDir);
   console.log(options.json ? JSON.stringify(report, null, 2) : renderVerify(report));
   if (!report.ok) process.exitCode = 1;
 }

@@ -1,5 +1,5 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { listShards } from '../../local/esm/shardDiscovery';
+import { listShards } from '../../lambdas/shared/kinesisShards';
 import { MAX_GET_RECORDS_LIMIT, ShardPoller } from '../../local/esm/shardPoller';
 import { countArrivals, dropArrivalsBefore } from './rateSeries';
 

@@ -1,7 +1,7 @@
 import {
   type AthenaClient,
   GetQueryExecutionCommand,
-  GetQueryResultsCommand,
+  paginateGetQueryResults,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import type { ResultSet } from '../format';
@@ -52,10 +52,8 @@ export async function runAthenaQuery(athena: AthenaClient, query: AthenaQuery): 
   let columns: string[] = [];
   let types: string[] = [];
   const rows: unknown[][] = [];
-  let token: string | undefined;
   let first = true;
-  do {
-    const page = await athena.send(new GetQueryResultsCommand({ QueryExecutionId, NextToken: token }));
+  for await (const page of paginateGetQueryResults({ client: athena }, { QueryExecutionId })) {
     if (first) {
       const info = page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
       columns = info.map((c) => c.Name ?? '');
@@ -73,7 +71,6 @@ export async function runAthenaQuery(athena: AthenaClient, query: AthenaQuery): 
       );
     }
     first = false;
-    token = page.NextToken;
-  } while (token);
+  }
   return { columns, rows };
 }

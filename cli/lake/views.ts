@@ -127,6 +127,37 @@ export async function viewDefinitions(mirrorDir: string): Promise<string[]> {
   ];
 }
 
+const ERRORS_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['record_id', 'VARCHAR'],
+  ['reason', 'VARCHAR'],
+  ['issues', 'VARCHAR'],
+  ['shard_id', 'VARCHAR'],
+  ['sequence_number', 'VARCHAR'],
+  ['partition_key', 'VARCHAR'],
+  ['arrival_time', 'TIMESTAMPTZ'],
+  ['failed_at', 'TIMESTAMPTZ'],
+  ['payload_bytes', 'BIGINT'],
+  ['payload_s3_key', 'VARCHAR'],
+];
+
+/**
+ * The `errors` view over the DLQ snapshot written next to the mirror (one JSON object per line), typed
+ * and empty when there is no snapshot or it holds no rows.
+ *
+ * @example
+ * ```ts
+ * await connection.run(errorsView('.shardline/mirror/local-dev/errors.ndjson', 12));
+ * ```
+ */
+export function errorsView(snapshotFile: string, rows: number): string {
+  if (rows === 0) {
+    const empty = ERRORS_COLUMNS.map(([name, type]) => `NULL::${type} AS ${name}`);
+    return `CREATE OR REPLACE VIEW errors AS SELECT ${empty.join(', ')} WHERE false`;
+  }
+  const columns = ERRORS_COLUMNS.map(([name, type]) => `${name}: '${type}'`).join(', ');
+  return `CREATE OR REPLACE VIEW errors AS SELECT * FROM read_json(${sqlString(snapshotFile)}, columns = {${columns}}, format = 'newline_delimited')`;
+}
+
 export class QueryError extends Error {
   constructor(message: string) {
     super(message);

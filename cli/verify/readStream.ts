@@ -1,54 +1,8 @@
-import {
-  type _Record,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  ListShardsCommand,
-  type Shard,
-} from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { decodeRecord } from '../../lambdas/consumer/decode';
+import { listShards, readShardToTip, type ShardReadStart } from '../../lambdas/shared/kinesisShards';
 import type { StreamInventory } from './reconcile';
-
-async function listShards(kinesis: KinesisClient, streamName: string): Promise<Shard[]> {
-  const shards: Shard[] = [];
-  let token: string | undefined;
-  do {
-    const page = await kinesis.send(
-      token ? new ListShardsCommand({ NextToken: token }) : new ListShardsCommand({ StreamName: streamName }),
-    );
-    shards.push(...(page.Shards ?? []));
-    token = page.NextToken;
-  } while (token);
-  return shards;
-}
-
-/**
- * The pages of records a shard holds from `start` to its tip (the end of a closed shard, or the first
- * empty page with nothing behind on an open one, which otherwise keeps returning an iterator). `limit`
- * is asked before each page for its GetRecords Limit; 0 stops.
- */
-async function* shardPages(
-  kinesis: KinesisClient,
-  streamName: string,
-  shardId: string,
-  start:
-    | { ShardIteratorType: 'TRIM_HORIZON' }
-    | { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER'; StartingSequenceNumber: string },
-  limit: () => number = () => 10_000,
-): AsyncGenerator<_Record[]> {
-  const { ShardIterator } = await kinesis.send(
-    new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ...start }),
-  );
-  let iterator = ShardIterator;
-  for (let Limit = limit(); iterator && Limit > 0; Limit = limit()) {
-    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit }));
-    const records = page.Records ?? [];
-    yield records;
-    if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) return;
-    iterator = page.NextShardIterator;
-  }
-}
 
 /**
  * Reads every record the stream still retains, from TRIM_HORIZON to the tip of each shard, and sorts
@@ -64,9 +18,8 @@ export async function readStreamInventory(
   streamName: string,
 ): Promise<StreamInventory> {
   const inventory: StreamInventory = { valid: new Set(), invalid: new Set(), oldestRetained: new Map() };
-  for (const shard of await listShards(kinesis, streamName)) {
-    const shardId = shard.ShardId ?? '';
-    for await (const records of shardPages(kinesis, streamName, shardId, {
+  for (const { shardId, startingSequenceNumber } of await listShards(kinesis, streamName)) {
+    for await (const records of readShardToTip(kinesis, streamName, shardId, {
       ShardIteratorType: 'TRIM_HORIZON',
     })) {
       for (const record of records) {
@@ -81,7 +34,7 @@ export async function readStreamInventory(
       }
     }
     if (!inventory.oldestRetained.has(shardId))
-      inventory.oldestRetained.set(shardId, BigInt(shard.SequenceNumberRange?.StartingSequenceNumber ?? '0'));
+      inventory.oldestRetained.set(shardId, BigInt(startingSequenceNumber ?? '0'));
   }
   return inventory;
 }
@@ -109,12 +62,12 @@ export async function countRecordsBehind(
   afterSequenceNumber: string | null,
   maxRecords = 100_000,
 ): Promise<RecordsBehind> {
-  const start = afterSequenceNumber
-    ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, StartingSequenceNumber: afterSequenceNumber }
-    : { ShardIteratorType: 'TRIM_HORIZON' as const };
+  const start: ShardReadStart = afterSequenceNumber
+    ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: afterSequenceNumber }
+    : { ShardIteratorType: 'TRIM_HORIZON' };
   let count = 0;
   const remaining = () => Math.min(10_000, maxRecords - count);
-  for await (const records of shardPages(kinesis, streamName, shardId, start, remaining))
+  for await (const records of readShardToTip(kinesis, streamName, shardId, start, remaining))
     count += records.length;
   return { count, complete: count < maxRecords };
 }

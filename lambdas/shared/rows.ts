@@ -20,7 +20,7 @@ export interface EventRow {
   /** Event-time hour 0-23 (UTC); also the `hour` partition. */
   event_hour: number;
   shard_id: string;
-  /** Kinesis sequence numbers are decimal strings of up to 128 digits: never a number. */
+  /** Kinesis sequence numbers are decimal strings of up to 129 digits: never a number. */
   sequence_number: string;
   partition_key: string;
   arrival_time: number;

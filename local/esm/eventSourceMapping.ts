@@ -1,3 +1,4 @@
+import { type ListedShard, listShards } from '../../lambdas/shared/kinesisShards';
 import { isSqsQueueArn, parseArn } from './arn';
 import { CheckpointStore, type MappingState } from './checkpointStore';
 import {
@@ -10,7 +11,7 @@ import { compileFilterCriteria, type RecordFilter } from './filterCriteria';
 import { jsonLineLogger } from './logger';
 import { type OnFailureDestination, sqsOnFailureDestination } from './onFailureDestination';
 import { settingWarnings, validateSettings } from './settings';
-import { type ListedShard, listShards, planShardStart } from './shardDiscovery';
+import { planShardStart } from './shardDiscovery';
 import { ShardPoller, type ShardStartPosition } from './shardPoller';
 import { ShardProcessor } from './shardProcessor';
 import type {

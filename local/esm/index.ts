@@ -1,3 +1,9 @@
+export { type ListedShard, listShards } from '../../lambdas/shared/kinesisShards';
+export {
+  compareSequenceNumbers,
+  isSequenceNumber,
+  lowestSequenceNumber,
+} from '../../lambdas/shared/sequence';
 export { isSqsQueueArn, type ParsedArn, parseArn } from './arn';
 export {
   type BatchLimits,
@@ -60,7 +66,6 @@ export {
 } from './onFailureDestination';
 export { laneForPartitionKey } from './parallelization';
 export { type BatchResponseVerdict, interpretBatchResponse } from './partialBatchResponse';
-export { compareSequenceNumbers, isSequenceNumber, lowestSequenceNumber } from './sequenceNumber';
 export {
   KINESIS_DEFAULTS,
   reportsBatchItemFailures,
@@ -69,8 +74,6 @@ export {
   withKinesisDefaults,
 } from './settings';
 export {
-  type ListedShard,
-  listShards,
   planShardStart,
   type ShardStartContext,
   type ShardStartPlan,

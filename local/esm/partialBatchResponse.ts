@@ -1,4 +1,4 @@
-import { compareSequenceNumbers, isSequenceNumber } from './sequenceNumber';
+import { compareSequenceNumbers, isSequenceNumber } from '../../lambdas/shared/sequence';
 
 /**
  * How Lambda reads a function's response when ReportBatchItemFailures is on (Lambda developer guide,

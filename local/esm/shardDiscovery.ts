@@ -1,48 +1,7 @@
-import { type KinesisClient, ListShardsCommand, type ListShardsCommandInput } from '@aws-sdk/client-kinesis';
+import type { ListedShard } from '../../lambdas/shared/kinesisShards';
 import type { ShardCheckpoint } from './checkpointStore';
 import type { ShardStartPosition } from './shardPoller';
 import type { EventSourceMappingSettings } from './types';
-
-/** A shard as ListShards describes it. */
-export interface ListedShard {
-  shardId: string;
-  parentShardId?: string;
-  adjacentParentShardId?: string;
-  /** Closed by a split or merge: it has an ending sequence number and takes no new records. */
-  closed: boolean;
-}
-
-/**
- * Lists every shard of the stream (open and closed), following NextToken.
- *
- * @example
- * ```ts
- * const shards = await listShards(kinesis, 'shardline-dev-events');
- * ```
- */
-export async function listShards(
-  kinesis: KinesisClient,
-  streamName: string,
-  signal?: AbortSignal,
-): Promise<ListedShard[]> {
-  const shards: ListedShard[] = [];
-  let input: ListShardsCommandInput = { StreamName: streamName };
-  for (;;) {
-    const page = await kinesis.send(new ListShardsCommand(input), { abortSignal: signal });
-    for (const shard of page.Shards ?? []) {
-      if (!shard.ShardId) continue;
-      shards.push({
-        shardId: shard.ShardId,
-        ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}),
-        ...(shard.AdjacentParentShardId ? { adjacentParentShardId: shard.AdjacentParentShardId } : {}),
-        closed: shard.SequenceNumberRange?.EndingSequenceNumber !== undefined,
-      });
-    }
-    if (!page.NextToken) break;
-    input = { NextToken: page.NextToken };
-  }
-  return shards.sort((a, b) => a.shardId.localeCompare(b.shardId));
-}
 
 export type ShardStartPlan =
   | { action: 'start'; position: ShardStartPosition; persistStartedAtMs?: number }

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli';
+import { PROJECT_ROOT, runCli } from '../helpers/cli';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'shardline-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -42,6 +42,19 @@ describe('shardline demo', () => {
     for (const shard of summary.shards) expect(shard.checkpoint).toMatch(/^\d{20,}$/);
     expect(summary.elapsedMs).toBeGreaterThan(0);
   }, 240_000);
+
+  it('leaves a copy of the lake that query reads once the demo has stopped, and says so', async () => {
+    const run = await runCli([
+      'query',
+      '--data-dir',
+      join(dataDir, 'demo'),
+      '--json',
+      'select count(*) AS n from events',
+    ]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([{ n: 2850 }]);
+    expect(run.stderr).toMatch(/up is not running in .*demo: reading the stopped copy of its lake/);
+  });
 });
 
 describe('shardline commands without a running pipeline', () => {
@@ -84,6 +97,14 @@ describe('shardline argument checking', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/nothing/);
     expect(run.stderr).toMatch(/shardline: the benchmarks stopped with exit code 2/);
+  });
+
+  it('prints the version from package.json with --version', async () => {
+    const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    const run = await runCli(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${version}\n`);
+    expect(run.stderr).toBe('');
   });
 
   it('documents every command in --help', async () => {

@@ -1,10 +1,10 @@
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { firstCommitCovering, parseReportLine } from '../../bench/e2e';
-import { compact, niceStep } from '../../bench/lib/chart';
+import { compact, niceStep, renderChart } from '../../bench/lib/chart';
 import {
   firehoseCostPerMillion,
   interpolateBatchMs,
@@ -15,11 +15,10 @@ import {
 } from '../../bench/lib/cost';
 import { type CpuProfile, locationOf, summariseProfile } from '../../bench/lib/cpuProfile';
 import { applyUpdate, evaluateCondition, FakeDynamoDB, FakeS3, itemBytes } from '../../bench/lib/fakes';
-import { Raster } from '../../bench/lib/png';
 import { cpuSecondsFromStat } from '../../bench/lib/procStat';
 import { benchRecords, kinesisEvent, payloadBytes, widenEvent } from '../../bench/lib/records';
 import { latencySummary, percentile, spread } from '../../bench/lib/stats';
-import { zip } from '../../bench/lib/zip';
+import { zipSize } from '../../bench/packaging';
 import { commitIntent, readCheckpoint, recordIntent } from '../../lambdas/consumer/checkpoint';
 import { parseEvent } from '../../lambdas/shared/events';
 
@@ -258,25 +257,48 @@ describe('measurement helpers', () => {
   });
 });
 
-describe('chart and archive encoders', () => {
-  it('writes a ZIP whose entries inflate back to the input', () => {
+describe('the chart and the package size', () => {
+  it("sizes a ZIP from each file deflated at level 9 plus the format's fixed headers", () => {
     const data = Buffer.from('exports.handler = async () => 1;\n'.repeat(50));
-    const { bytes, entries } = zip([{ name: 'index.js', data }]);
-    expect(bytes.readUInt32LE(0)).toBe(0x04034b50);
-    const compressed = entries[0]?.compressedSize ?? 0;
-    expect(compressed).toBeLessThan(data.byteLength);
-    expect(
-      inflateRawSync(bytes.subarray(30 + 'index.js'.length, 30 + 'index.js'.length + compressed)),
-    ).toEqual(data);
-    expect(bytes.readUInt32LE(bytes.byteLength - 22)).toBe(0x06054b50);
+    const { bytes, entries } = zipSize([{ name: 'index.js', data }]);
+    const deflated = deflateRawSync(data, { level: 9 }).byteLength;
+    expect(entries).toEqual([{ name: 'index.js', size: data.byteLength, compressedSize: deflated }]);
+    // local header 30 + name, central directory entry 46 + name, end of central directory 22
+    expect(bytes).toBe(deflated + 30 + 46 + 2 * 'index.js'.length + 22);
   });
 
-  it('encodes a raster as a PNG with the right signature and size', () => {
-    const png = new Raster(30, 20).toPng();
-    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    expect(png.subarray(12, 16).toString('ascii')).toBe('IHDR');
-    expect(png.readUInt32BE(16)).toBe(30);
-    expect(png.readUInt32BE(20)).toBe(20);
+  it('counts a file that deflate would enlarge at its stored size', () => {
+    const random = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 151 + 7) % 256));
+    const { entries } = zipSize([{ name: 'noise.bin', data: random }]);
+    expect(entries[0]?.compressedSize).toBe(Math.min(random.byteLength, deflateRawSync(random).byteLength));
+    expect(entries[0]?.compressedSize).toBeLessThanOrEqual(random.byteLength);
+  });
+
+  it('draws the chart as an SVG document: one bar per measured series, labels escaped as text', () => {
+    const svg = renderChart({
+      title: 'Bench <2 cores> & Node 20',
+      throughput: [
+        {
+          batchSize: 100,
+          shardline: { median: 40_000, min: 38_000, max: 42_000 },
+          duckdb: { median: 90_000, min: 85_000, max: 95_000 },
+        },
+        { batchSize: 1000, shardline: { median: 60_000, min: 55_000, max: 65_000 } },
+      ],
+      latency: [
+        { label: '500', p50Ms: 300, p95Ms: 600, p99Ms: 900, sustainedPerSecond: 500 },
+        { label: '2000', p50Ms: 500, p95Ms: 1200, p99Ms: 1800, sustainedPerSecond: 2000 },
+      ],
+      latencyTargetMs: 2000,
+    });
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="1400" height="620"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('Bench &lt;2 cores&gt; &amp; Node 20');
+    expect(svg.match(/fill="#1f77b4"\/>/g)).toHaveLength(2 + 1); // two Shardline bars and the legend
+    expect(svg.match(/fill="#969696"\/>/g)).toHaveLength(1 + 1); // one DuckDB bar and the legend
+    expect(svg).toContain('stroke-dasharray="8 6"'); // the p99 target
+    expect(svg).toContain('>1,000</text>');
+    expect(svg).not.toMatch(/NaN|undefined/);
   });
 
   it('picks round axis steps and short labels', () => {

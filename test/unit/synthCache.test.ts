@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { isSynthCurrent, markSynthesized, synthInputsHash } from '../../local/synthCache';
 
+const manifestHolding = (stackName: string) =>
+  JSON.stringify({ version: '48.0.0', artifacts: { [stackName]: { type: 'aws:cloudformation:stack' } } });
+
 /** A project with one file under each kind of synth input, and a cdk.out with a manifest. */
 const root = mkdtempSync(join(tmpdir(), 'shardline-synth-cache-'));
 const cdkOut = join(root, 'cdk.out');
@@ -20,7 +23,7 @@ beforeEach(() => {
   write('cdk.json', '{}');
   write('package-lock.json', '{}');
   write('tsconfig.json', '{}');
-  write('cdk.out/manifest.json', '{}');
+  write('cdk.out/manifest.json', manifestHolding('Shardline-dev'));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -52,5 +55,15 @@ describe('the synth cache', () => {
     expect(await isSynthCurrent(cdkOut, await synthInputsHash(root, 'prod'))).toBe(false);
     rmSync(join(cdkOut, 'manifest.json'));
     expect(await isSynthCurrent(cdkOut, hash)).toBe(false);
+  });
+
+  it('synthesizes again after another synth rewrote the assembly (`npx cdk synth -c stage=prod` before `up`)', async () => {
+    const hash = await synthInputsHash(root, 'dev');
+    await markSynthesized(cdkOut, hash);
+    // The CDK CLI writes the prod stack's assembly over cdk.out and leaves our marker in place.
+    write('cdk.out/manifest.json', manifestHolding('Shardline-prod'));
+    expect(await isSynthCurrent(cdkOut, hash)).toBe(false);
+    await markSynthesized(cdkOut, hash);
+    expect(await isSynthCurrent(cdkOut, hash)).toBe(true);
   });
 });

@@ -4,7 +4,8 @@ import {
   compareSequenceNumbers,
   isSequenceNumber,
   lowestSequenceNumber,
-} from '../../../local/esm/sequenceNumber';
+  sortableSequenceNumber,
+} from '../../lambdas/shared/sequence';
 
 // Kinesis API reference: SequenceNumber is a string matching 0|([1-9]\d{0,128}); they exceed 2^53.
 describe('sequence numbers are decimal strings compared as BigInt', () => {
@@ -46,5 +47,18 @@ describe('sequence numbers are decimal strings compared as BigInt', () => {
     expect(isSequenceNumber('')).toBe(false);
     expect(isSequenceNumber('-1')).toBe(false);
     expect(isSequenceNumber('12a')).toBe(false);
+  });
+
+  test('a sequence number has at most 129 digits, the same limit for validation and the sortable form', () => {
+    const longest = `1${'0'.repeat(128)}`;
+    expect(isSequenceNumber(longest)).toBe(true);
+    expect(sortableSequenceNumber(longest)).toBe(longest);
+    expect(isSequenceNumber(`${longest}0`)).toBe(false);
+    expect(() => sortableSequenceNumber(`${longest}0`)).toThrow('not a Kinesis sequence number');
+  });
+
+  test('a leading zero is not a sequence number, as in the Kinesis API pattern 0|([1-9]\\d{0,128})', () => {
+    expect(isSequenceNumber('0')).toBe(true);
+    expect(isSequenceNumber('007')).toBe(false);
   });
 });
