@@ -149,8 +149,9 @@ describe('vulnerable version ranges, read as npm audit reads them', () => {
     ['1.0.0', '=1.0.0', true],
     ['1.0.0-rc.2', '>=1.0.0-rc.1 <1.0.0', true],
     ['1.0.0-rc.10', '<1.0.0-rc.9', false],
-    ['1.0.0', '^1.0.0', undefined],
-    ['1.0.0', '~1.0.0', undefined],
+    ['1.0.0', '^1.0.0', true],
+    ['1.1.0', '~1.0.0', false],
+    ['1.0.0', 'two point oh or so', undefined],
   ])('%s in %s: %s', (version, range, expected) => {
     expect(inVersionRange(version, range)).toBe(expected);
   });
