@@ -8,6 +8,9 @@ import { ENV } from '../../lambdas/shared/config';
 import { InvalidStageError, resourceNames } from '../../lambdas/shared/naming';
 import { buildApp } from '../../lib/app';
 import { InvalidStackPropError, ShardlineStack, type ShardlineStackProps } from '../../lib/shardline-stack';
+import { describeBucketLifecycles } from '../../local/resources/bucketLifecycle';
+import { describeScheduleRules } from '../../local/resources/eventsRule';
+import type { CfnTemplate } from '../../local/template';
 
 const STAGE = 'test';
 const names = resourceNames(STAGE);
@@ -596,6 +599,19 @@ describe('publish schedule', () => {
       State: 'ENABLED',
       Targets: [{ Arn: arnOf(functionId(names.publisherFunctionName)) }],
     });
+  });
+
+  it('is read by the local runtime as a one-minute schedule of the publisher, with the staging expiry', () => {
+    const cfn = template.toJSON() as CfnTemplate;
+    expect(describeScheduleRules(cfn, 'Shardline-test')).toEqual([
+      expect.objectContaining({
+        schedule: { kind: 'rate', expression: 'rate(1 minute)', periodMs: 60_000 },
+        enabled: true,
+        targets: [{ id: 'Target0', functionLogicalId: functionId(names.publisherFunctionName) }],
+      }),
+    ]);
+    const lake = describeBucketLifecycles(cfn).find((bucket) => bucket.bucketLogicalId === bucketId());
+    expect(lake?.rules).toEqual([{ id: 'ExpireStagedBundles', prefix: 'staging/', days: 7 }]);
   });
 
   it('lets EventBridge invoke the publisher for this rule only', () => {
