@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { BUNDLE_BUILD_OPTIONS } from './bundles';
@@ -7,6 +8,8 @@ import { BundleInventoryError } from './errors';
 export interface SdkCalls {
   /** Command classes, sorted: `PutObjectCommand`, and `ListObjectsV2Command` for `paginateListObjectsV2`. */
   readonly commands: readonly string[];
+  /** For each command, the project files in the bundle that name it (for messages: where a call is). */
+  readonly sources: Readonly<Record<string, readonly string[]>>;
 }
 
 /** An SDK import this scan cannot turn into commands (a namespace import, a waiter, an unknown package). */
@@ -35,6 +38,7 @@ const IMPORT_STATEMENT = /^import\s+([^;"]+?)\s+from\s+"(@aws-sdk\/[^"]+)";?$/gm
  */
 export async function sdkCallsOf(projectRoot: string, entry: string): Promise<SdkCalls> {
   let text: string;
+  let inputs: string[];
   try {
     const result = await build({
       ...BUNDLE_BUILD_OPTIONS,
@@ -45,14 +49,23 @@ export async function sdkCallsOf(projectRoot: string, entry: string): Promise<Sd
       absWorkingDir: projectRoot,
       outfile: join(projectRoot, 'cdk.out', 'sdk-calls', 'index.mjs'),
       write: false,
+      metafile: true,
       logLevel: 'silent',
     });
     text = (result.outputFiles[0] as { text: string }).text;
+    inputs = Object.keys(result.metafile.inputs).filter((input) => !input.includes('node_modules/'));
   } catch (error) {
     const first = (error as { errors?: { text: string }[] }).errors?.[0]?.text ?? String(error);
     throw new BundleInventoryError(`esbuild could not bundle ${entry}: ${first.split('\n')[0]}`);
   }
-  return { commands: commandsImported(entry, text) };
+  const commands = commandsImported(entry, text);
+  const sources = Object.fromEntries(
+    commands.map((command) => {
+      const name = new RegExp(`\\b(${command}|paginate${command.replace(/Command$/, '')})\\b`);
+      return [command, inputs.filter((input) => name.test(readFileSync(join(projectRoot, input), 'utf8')))];
+    }),
+  );
+  return { commands, sources };
 }
 
 /**

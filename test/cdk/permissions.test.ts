@@ -5,8 +5,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceNames } from '../../lambdas/shared/naming';
 import { buildApp } from '../../lib/app';
-import { actionsForCommands, EVENT_SOURCE_MAPPING_ACTIONS } from '../../lib/permissions';
-import { LAMBDA_BUNDLES, sdkCallsOf } from '../../scripts/auditBundles';
+import { actionsForCommands, EVENT_SOURCE_MAPPING_ACTIONS, SDK_COMMAND_ACTIONS } from '../../lib/permissions';
+import { LAMBDA_BUNDLES, type SdkCalls, sdkCallsOf } from '../../scripts/auditBundles';
 
 /**
  * Issue 13 item 9: the emulators enforce no IAM, so a grant that is missing passes every local test and
@@ -24,6 +24,7 @@ type Resource = { Type: string; Properties: Record<string, unknown> };
 let outdir: string;
 let resources: Record<string, Resource>;
 const calledActions = new Map<string, string[]>();
+const sdkCalls = new Map<string, SdkCalls>();
 
 beforeAll(async () => {
   outdir = mkdtempSync(join(tmpdir(), 'shardline-permissions-'));
@@ -31,8 +32,9 @@ beforeAll(async () => {
   resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
   await Promise.all(
     LAMBDA_BUNDLES.map(async (bundle) => {
-      const { commands } = await sdkCallsOf(PROJECT_ROOT, bundle.entry);
-      calledActions.set(bundle.name, actionsForCommands(commands));
+      const calls = await sdkCallsOf(PROJECT_ROOT, bundle.entry);
+      sdkCalls.set(bundle.name, calls);
+      calledActions.set(bundle.name, actionsForCommands(calls.commands));
     }),
   );
 }, 60_000);
@@ -86,7 +88,13 @@ const functions = LAMBDA_BUNDLES.map((bundle) => {
 describe.each(functions)('the %s', (bundleName, functionName) => {
   it('is granted every IAM action its code calls', () => {
     const granted = grantedDataActions(functionIdNamed(functionName));
-    const missing = (calledActions.get(bundleName) ?? []).filter((action) => !granted.includes(action));
+    const calls = sdkCalls.get(bundleName) as SdkCalls;
+    // Each missing action with the command that needs it and the files that send it.
+    const missing = calls.commands.flatMap((command) =>
+      (SDK_COMMAND_ACTIONS[command] ?? [])
+        .filter((action) => !granted.includes(action))
+        .map((action) => `${action} (${command} in ${calls.sources[command]?.join(', ')})`),
+    );
     expect(
       missing,
       `${functionName} calls these, and AWS would deny them: grant them in lib/permissions.ts`,

@@ -7,9 +7,13 @@ const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
 describe('sdkCallsOf', () => {
   it('lists the commands the reachable code sends, a paginator as its command, and not those of dead code', async () => {
-    const { commands } = await sdkCallsOf(PROJECT_ROOT, 'test/fixtures/sdkCalls/handler.ts');
-    // The fixture's `unused` sends a DeleteObjectCommand, but nothing calls it: tree shaking drops it.
+    const { commands, sources } = await sdkCallsOf(PROJECT_ROOT, 'test/fixtures/sdkCalls/handler.ts');
+    // deadCode.ts sends a DeleteObjectCommand, but the handler never calls it: tree shaking drops it.
     expect(commands).toEqual(['GetObjectCommand', 'ListObjectsV2Command']);
+    expect(sources).toEqual({
+      GetObjectCommand: ['test/fixtures/sdkCalls/handler.ts'],
+      ListObjectsV2Command: ['test/fixtures/sdkCalls/handler.ts'],
+    });
   });
 });
 
