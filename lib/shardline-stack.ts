@@ -1,5 +1,16 @@
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Aws,
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -8,9 +19,11 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aw
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/config';
+import { STAGING_EXPIRATION_DAYS, STAGING_PREFIX } from '../lambdas/shared/lakeLayout';
 import { resourceNames } from '../lambdas/shared/naming';
 import { BundledFunction } from './constructs/bundled-function';
 import { LakeCatalog } from './constructs/lake-catalog';
+import { FUNCTION_GRANTS, type FunctionGrants } from './permissions';
 
 export interface ShardlineStackProps extends StackProps {
   /** Deployment stage; every physical resource name derives from it (see `resourceNames`). */
@@ -71,6 +84,13 @@ export interface ShardlineStackProps extends StackProps {
    * @default 512
    */
   readonly producerMemorySize?: number;
+  /**
+   * Concurrent batches per shard of the event source mapping. Only 1 is accepted: the commit protocol
+   * needs one writer per shard (docs/EXACTLY_ONCE.md), and the consumer refuses to run under more.
+   *
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
 }
 
 /** The pipeline settings of `ShardlineStackProps`, every one resolved. */
@@ -86,27 +106,20 @@ export const SHARDLINE_STACK_DEFAULTS: Readonly<ShardlineSettings> = {
   consumerTimeout: Duration.seconds(60),
   consumerMemorySize: 1024,
   producerMemorySize: 512,
+  parallelizationFactor: 1,
   athena: true,
 };
 
 const PRODUCER_TIMEOUT = Duration.minutes(5);
+/** Enough to copy every unpublished commit of every shard from its bundle, with room to spare. */
+const PUBLISHER_TIMEOUT = Duration.minutes(5);
+/** How often the publisher finishes publications that an invocation left unfinished. */
+const PUBLISH_SCHEDULE = Schedule.rate(Duration.minutes(1));
 const POWERTOOLS_METRICS_NAMESPACE = 'Shardline';
 const POWERTOOLS_LOG_LEVEL = 'INFO';
-/** Only what the consumer's checkpoint protocol calls: no Scan, no DeleteItem, no batch or transact writes. */
-/**
- * Lake objects the consumer writes (Parquet, CSV, claim-checked DLQ payloads) and deletes (the commit
- * protocol's rollback). Nothing else: no read, no list, no tagging, retention, legal hold or versions.
- */
-const CONSUMER_OBJECT_ACTIONS = ['s3:PutObject', 's3:DeleteObject'];
 const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 /** How long S3 server access logs of the lake are kept. */
 const ACCESS_LOG_RETENTION = Duration.days(365);
-const CONSUMER_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:Query',
-];
 
 export class InvalidStackPropError extends Error {
   constructor(prop: string, expected: string, actual: number) {
@@ -134,6 +147,10 @@ export class ShardlineStack extends Stack {
   readonly accessLogsBucket: Bucket;
   readonly producer: BundledFunction;
   readonly consumer: BundledFunction;
+  /** Finishes unfinished publications on a schedule ({@link ShardlineStack.publishSchedule}). */
+  readonly publisher: BundledFunction;
+  /** The EventBridge rule that runs the publisher every minute. */
+  readonly publishSchedule: Rule;
   /** Glue tables and the Athena workgroup over the lake; absent when `athena` is false. */
   readonly catalog?: LakeCatalog;
 
@@ -199,6 +216,14 @@ export class ShardlineStack extends Stack {
       enforceSSL: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'lake/',
+      // Staged bundles are never deleted by the commit protocol; `state/` (snapshots) has no rule on purpose.
+      lifecycleRules: [
+        {
+          id: 'ExpireStagedBundles',
+          prefix: `${STAGING_PREFIX}/`,
+          expiration: Duration.days(STAGING_EXPIRATION_DAYS),
+        },
+      ],
       // The lake is the product: deleting the stack must not delete the data.
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -214,7 +239,7 @@ export class ShardlineStack extends Stack {
         ...powertoolsEnvironment('shardline-producer'),
       },
     });
-    this.stream.grantWrite(this.producer);
+    this.grantTo(this.producer, FUNCTION_GRANTS.producer);
 
     this.consumer = new BundledFunction(this, 'Consumer', {
       entry: 'lambdas/consumer/handler.ts',
@@ -227,26 +252,13 @@ export class ShardlineStack extends Stack {
         [ENV.dlqUrl]: this.dlq.queueUrl,
         [ENV.streamName]: this.stream.streamName,
         [ENV.stage]: props.stage,
+        [ENV.parallelizationFactor]: String(settings.parallelizationFactor),
         ...powertoolsEnvironment('shardline-consumer'),
       },
       // parquet-wasm's node build reads its WebAssembly module from the bundle's own directory.
       bundledFiles: ['node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'],
     });
-    this.consumer.addToRolePolicy(
-      new PolicyStatement({
-        actions: CONSUMER_OBJECT_ACTIONS,
-        resources: [this.bucket.arnForObjects('*')],
-      }),
-    );
-    Validations.of(this.consumer.executionRole).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<LakeBucket9CD7BBD2.Arn>/*]',
-      reason:
-        'S3 object actions need object ARNs, and the consumer names its objects per batch (shard, sequence ' +
-        'range, fencing token) under several prefixes: events/, dlq-payloads/ and the analytics datasets. ' +
-        'The statement allows only s3:PutObject and s3:DeleteObject, on this one bucket: no read, no list.',
-    });
-    this.table.grant(this.consumer, ...CONSUMER_TABLE_ACTIONS);
-    this.dlq.grantSendMessages(this.consumer);
+    this.grantTo(this.consumer, FUNCTION_GRANTS.consumer);
 
     this.consumer.addEventSource(
       new KinesisEventSource(this.stream, {
@@ -258,9 +270,29 @@ export class ShardlineStack extends Stack {
         maxRecordAge: settings.maxRecordAge,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.dlq),
-        parallelizationFactor: 1,
+        parallelizationFactor: settings.parallelizationFactor,
       }),
     );
+
+    this.publisher = new BundledFunction(this, 'Publisher', {
+      entry: 'lambdas/publisher/handler.ts',
+      functionName: names.publisherFunctionName,
+      timeout: PUBLISHER_TIMEOUT,
+      memorySize: settings.consumerMemorySize,
+      environment: {
+        [ENV.bucketName]: this.bucket.bucketName,
+        [ENV.tableName]: this.table.tableName,
+        [ENV.streamName]: this.stream.streamName,
+        [ENV.stage]: props.stage,
+        ...powertoolsEnvironment('shardline-publisher'),
+      },
+    });
+    this.grantTo(this.publisher, FUNCTION_GRANTS.publisher);
+    this.publishSchedule = new Rule(this, 'PublishSchedule', {
+      description: `Runs ${names.publisherFunctionName}: finishes publications an invocation left unfinished`,
+      schedule: PUBLISH_SCHEDULE,
+      targets: [new LambdaFunction(this.publisher)],
+    });
 
     if (props.athena !== false) {
       this.catalog = new LakeCatalog(this, 'LakeCatalog', {
@@ -281,6 +313,10 @@ export class ShardlineStack extends Stack {
       DlqArn: { value: this.dlq.queueArn, description: 'ARN of the dead-letter queue' },
       ProducerFunctionName: { value: this.producer.functionName, description: 'Producer Lambda function' },
       ConsumerFunctionName: { value: this.consumer.functionName, description: 'Consumer Lambda function' },
+      PublisherFunctionName: {
+        value: this.publisher.functionName,
+        description: 'Scheduled publisher Lambda function',
+      },
       ...(this.catalog
         ? {
             GlueDatabase: { value: names.glueDatabaseName, description: 'Glue database of the lake tables' },
@@ -294,6 +330,46 @@ export class ShardlineStack extends Stack {
     for (const [outputId, output] of Object.entries(outputs)) {
       new CfnOutput(this, outputId, { ...output, exportName: `${this.stackName}-${outputId}` });
     }
+  }
+
+  /**
+   * Grants `fn` exactly what `grants` lists (lib/permissions.ts), each action on its own resources, and
+   * acknowledges cdk-nag's IAM5 for the object prefixes: S3 object actions need object ARNs, and the
+   * protocol names objects per shard and sequence range.
+   */
+  private grantTo(fn: BundledFunction, grants: FunctionGrants): void {
+    if (grants.stream) this.stream.grant(fn, ...grants.stream);
+    if (grants.table) this.table.grant(fn, ...grants.table);
+    if (grants.queue) this.dlq.grant(fn, ...grants.queue);
+    const prefixes = new Set<string>();
+    for (const [action, objectPrefixes] of Object.entries(grants.lakeObjects ?? {})) {
+      for (const prefix of objectPrefixes) prefixes.add(prefix);
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: [action],
+          resources: objectPrefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}/*`)),
+        }),
+      );
+    }
+    if (grants.lakeListPrefixes?.length) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': grants.lakeListPrefixes.map((prefix) => `${prefix}/*`) } },
+        }),
+      );
+    }
+    const bucketId = this.getLogicalId(this.bucket.node.defaultChild as CfnElement);
+    Validations.of(fn.executionRole).acknowledge(
+      ...[...prefixes].map((prefix) => ({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}/*]`,
+        reason:
+          `S3 object actions need object ARNs, and the commit protocol names the objects under ${prefix}/ by ` +
+          'shard, sequence range or attempt id, so they cannot be listed one by one. The statements allow only ' +
+          'the actions lib/permissions.ts lists for this prefix, on this one bucket.',
+      })),
+    );
   }
 }
 
@@ -319,6 +395,14 @@ function validateSettings(settings: ShardlineSettings): void {
   requireSeconds('maxBatchingWindow', settings.maxBatchingWindow, 0, 300);
   requireSeconds('maxRecordAge', settings.maxRecordAge, 60, 604_800);
   requireSeconds('consumerTimeout', settings.consumerTimeout, 1, 900);
+  // AWS accepts 1-10; the commit protocol accepts one writer per shard.
+  requireInteger(
+    'parallelizationFactor',
+    settings.parallelizationFactor,
+    1,
+    1,
+    '1: the commit protocol needs one writer per shard (docs/EXACTLY_ONCE.md)',
+  );
 }
 
 function requireInteger(prop: string, value: number, min: number, max: number, expected?: string): void {

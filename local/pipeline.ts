@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { kinesisClient, sqsClient } from '../lambdas/shared/clients';
+import { kinesisClient, s3Client, sqsClient } from '../lambdas/shared/clients';
 import { resourceNames } from '../lambdas/shared/naming';
 import { requireDataLayout } from './dataLayout';
 import {
@@ -15,6 +15,12 @@ import {
 import { type EventSourceMapping, type EventSourceMappingSettings, startEventSourceMapping } from './esm';
 import { createFunctionHost, type FunctionHost } from './lambda';
 import { provision, pseudoParametersFor, ResourceConflictError } from './provision';
+import {
+  describeBucketLifecycles,
+  type LifecycleSweeper,
+  startLifecycleSweeper,
+} from './resources/bucketLifecycle';
+import { describeScheduleRules, type ScheduleRunner, startScheduleRunner } from './resources/eventsRule';
 import { type LocalFunction, type RuntimeInfo, writeRuntime } from './runtimeState';
 import { isSynthCurrent, markSynthesized, synthInputsHash } from './synthCache';
 import {
@@ -30,8 +36,10 @@ import {
 
 /**
  * The Docker-free local pipeline: synthesize the CDK app, start the emulators, provision exactly what
- * the template declares, and run every function that has an event source mapping in its own process
- * behind a local event source mapping. Everything it needs comes from the template.
+ * the template declares, run every function that has an event source mapping in its own process
+ * behind a local event source mapping, run the scheduled rules' target functions on their schedules
+ * (local/resources/eventsRule.ts), and apply the buckets' lifecycle rules to the local S3
+ * (local/resources/bucketLifecycle.ts). Everything it needs comes from the template.
  */
 export interface PipelineOptions {
   dataDir: string;
@@ -51,6 +59,13 @@ export interface PipelineOptions {
    * reach the emulators directly. The event source mapping and `runtime` always use the emulators.
    */
   functionEndpoints?: (emulators: RunningEmulators) => Promise<Partial<Record<Service, string>>>;
+  /**
+   * The clock of the scheduled rules' events and of the buckets' lifecycle rules (epoch ms). Default
+   * `Date.now`; tests move it forward to expire objects without waiting days.
+   */
+  now?: () => number;
+  /** How often the lifecycle sweep runs. Default one minute. */
+  lifecycleSweepIntervalMs?: number;
 }
 
 export interface LocalPipeline {
@@ -59,6 +74,12 @@ export interface LocalPipeline {
   model: LocalModel;
   consumerHost: FunctionHost;
   mapping: EventSourceMapping;
+  /** The template's scheduled rules (the publisher's, every minute), run like EventBridge runs them. */
+  schedules: ScheduleRunner;
+  /** The function hosts of the scheduled rules' targets, by logical id. */
+  scheduledHosts: ReadonlyMap<string, FunctionHost>;
+  /** The buckets' lifecycle rules applied to the local S3. */
+  lifecycle: LifecycleSweeper;
   stop(): Promise<void>;
 }
 
@@ -240,17 +261,33 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
         `the mapping's event source ${mappingModel.eventSourceLogicalId} was not provisioned`,
       );
 
-    const consumerHost = createFunctionHost({
-      functionName: consumer.name,
-      assetPath: consumer.assetPath,
-      handler: consumer.handler,
-      environment: throughOverrides(consumer.environment),
-      timeoutSeconds: consumer.timeoutSeconds,
-      memoryMb: consumer.memoryMb,
-      region: emulators.region,
-      accountId: emulators.accountId,
-      log: (line) => log(`[${consumer.name}] ${line}`),
-    });
+    const hostFor = (fn: LocalFunction) =>
+      createFunctionHost({
+        functionName: fn.name,
+        assetPath: fn.assetPath,
+        handler: fn.handler,
+        environment: throughOverrides(fn.environment),
+        timeoutSeconds: fn.timeoutSeconds,
+        memoryMb: fn.memoryMb,
+        region: emulators.region,
+        accountId: emulators.accountId,
+        log: (line) => log(`[${fn.name}] ${line}`),
+      });
+    const consumerHost = hostFor(consumer);
+
+    // Functions without an event source mapping that a scheduled rule targets (the publisher).
+    const scheduleRules = describeScheduleRules(stack.template, stack.stackName);
+    const scheduledFunctions = new Map<string, LocalFunction>();
+    for (const target of scheduleRules.flatMap((rule) => rule.targets)) {
+      const fn = model.functions.find((f) => f.logicalId === target.functionLogicalId);
+      if (!fn)
+        throw new TemplateMismatchError(`scheduled target ${target.functionLogicalId} is not a function`);
+      scheduledFunctions.set(fn.logicalId, localFunction(fn, resolved, pseudo, emulatorEnv));
+    }
+    const scheduledHosts = new Map(
+      [...scheduledFunctions].map(([logicalId, fn]) => [logicalId, hostFor(fn)] as const),
+    );
+    const publisher = [...scheduledFunctions.values()].find((fn) => fn.name === names.publisherFunctionName);
 
     const env = consumer.environment;
     const runtime: RuntimeInfo = {
@@ -272,6 +309,9 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       functions: {
         producer: { ...producer, environment: throughOverrides(producer.environment) },
         consumer: { ...consumer, environment: throughOverrides(consumer.environment) },
+        ...(publisher
+          ? { publisher: { ...publisher, environment: throughOverrides(publisher.environment) } }
+          : {}),
       },
     };
 
@@ -309,6 +349,25 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
         logger: (entry) => log(JSON.stringify({ time: new Date().toISOString(), source: 'esm', ...entry })),
       }),
     );
+    const schedules = startScheduleRunner({
+      rules: scheduleRules,
+      region: emulators.region,
+      accountId: emulators.accountId,
+      invoke: (logicalId, event) => (scheduledHosts.get(logicalId) as FunctionHost).invoke(event),
+      ...(options.now ? { now: options.now } : {}),
+      log: (line) => log(`[schedule] ${line}`),
+    });
+    const lifecycle = startLifecycleSweeper({
+      s3: s3Client(clientOptionsFor(emulators, 's3')),
+      buckets: describeBucketLifecycles(stack.template).map((bucket) => {
+        for (const ignored of bucket.ignored)
+          log(`[lifecycle] ${bucket.bucketLogicalId}: not applied locally: ${ignored}`);
+        return { name: resolved[bucket.bucketLogicalId]?.ref as string, rules: bucket.rules };
+      }),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.lifecycleSweepIntervalMs ? { intervalMs: options.lifecycleSweepIntervalMs } : {}),
+      log: (line) => log(`[lifecycle] ${line}`),
+    });
     await writeRuntime(runtime);
 
     let stopped = false;
@@ -318,11 +377,17 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       model,
       consumerHost,
       mapping,
+      schedules,
+      scheduledHosts,
+      lifecycle,
       async stop() {
         if (stopped) return;
         stopped = true;
+        await schedules.stop();
+        await lifecycle.stop();
         await mapping.stop();
         await consumerHost.stop();
+        await Promise.all([...scheduledHosts.values()].map((host) => host.stop()));
         await emulators.stop();
       },
     };

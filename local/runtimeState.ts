@@ -39,7 +39,8 @@ export interface RuntimeInfo {
     bucketName: string;
     dlqUrl: string;
   };
-  functions: { producer: LocalFunction; consumer: LocalFunction };
+  /** The publisher runs on the template's schedule; absent from a template without it. */
+  functions: { producer: LocalFunction; consumer: LocalFunction; publisher?: LocalFunction };
 }
 
 export const runtimeFile = (dataDir: string) => join(dataDir, 'runtime.json');

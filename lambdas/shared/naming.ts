@@ -22,6 +22,7 @@ export function resourceNames(stage: string) {
     bucketNamePrefix: `${prefix}-lake`,
     producerFunctionName: `${prefix}-producer`,
     consumerFunctionName: `${prefix}-consumer`,
+    publisherFunctionName: `${prefix}-publisher`,
     /** Glue names allow only lower case, digits and underscores. */
     glueDatabaseName: `shardline_${stage.replaceAll('-', '_')}`,
     athenaWorkGroupName: prefix,

@@ -24,6 +24,7 @@ export const LAMBDA_BUNDLES: readonly LambdaBundle[] = [
     entry: 'lambdas/consumer/handler.ts',
     bundledFiles: ['node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'],
   },
+  { name: 'publisher', constructId: 'Publisher', entry: 'lambdas/publisher/handler.ts', bundledFiles: [] },
 ];
 
 /**

@@ -23,6 +23,7 @@ export { AdvisoryEndpointError, AuditIncompleteError, BundleInventoryError } fro
 export { bundleInventories } from './inventory';
 export { formatPackageList, formatReport } from './report';
 export { type AuditDependencies, defaultAuditDependencies, runAuditBundles } from './run';
+export { commandsImported, type SdkCalls, sdkCallsOf, UnreadableSdkImportError } from './sdkCalls';
 export { filesInOutput, type PackageManifest, packageDirectoryOf, shippedPackages } from './shippedPackages';
 export type { AuditReport, BundleInventory, Finding, ShippedPackage } from './types';
 export { inVersionRange } from './versionRange';

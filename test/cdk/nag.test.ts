@@ -60,12 +60,32 @@ describe('cdk-nag AwsSolutions', () => {
     const acknowledged = (report.suppressedViolations ?? []).flatMap((violation) =>
       violation.violatingConstructs.map((construct) => `${violation.ruleName} @ ${construct.constructPath}`),
     );
-    expect(acknowledged.sort()).toEqual([
-      'AwsSolutions-IAM5[Resource::<LakeBucket9CD7BBD2.Arn>/*] @ Shardline-nag/ConsumerRole/DefaultPolicy/Resource',
-      'AwsSolutions-L1 @ Shardline-nag/Consumer/Resource',
-      'AwsSolutions-L1 @ Shardline-nag/Producer/Resource',
-      'AwsSolutions-SQS3 @ Shardline-nag/DeadLetterQueue/Resource',
-    ]);
+    // Object ARNs per prefix (lib/permissions.ts): the protocol names objects per shard and sequence range.
+    const protocol = [
+      'events',
+      'windows',
+      'sessions',
+      'alerts',
+      'late_events',
+      'staging',
+      'state',
+      '_commits',
+    ];
+    const objectPrefixes = (role: string, prefixes: string[]) =>
+      prefixes.map(
+        (prefix) =>
+          `AwsSolutions-IAM5[Resource::<LakeBucket9CD7BBD2.Arn>/${prefix}/*] @ Shardline-nag/${role}/DefaultPolicy/Resource`,
+      );
+    expect(acknowledged.sort()).toEqual(
+      [
+        ...objectPrefixes('ConsumerRole', [...protocol, 'dlq-payloads']),
+        ...objectPrefixes('PublisherRole', protocol),
+        'AwsSolutions-L1 @ Shardline-nag/Consumer/Resource',
+        'AwsSolutions-L1 @ Shardline-nag/Producer/Resource',
+        'AwsSolutions-L1 @ Shardline-nag/Publisher/Resource',
+        'AwsSolutions-SQS3 @ Shardline-nag/DeadLetterQueue/Resource',
+      ].sort(),
+    );
   });
 
   it('gives every acknowledgement a reason that explains it', () => {

@@ -87,10 +87,27 @@ describe('least privilege', () => {
         .filter((resource) => resource.includes('*'))
         .map((resource) => `${list(statement.Action).join(',')} on ${resource}`),
     );
+    const protocol = [
+      'events',
+      'windows',
+      'sessions',
+      'alerts',
+      'late_events',
+      'staging',
+      'state',
+      '_commits',
+    ];
+    const objectGrants = (prefixes: string[]) => [
+      ...prefixes.map((prefix) => `s3:PutObject on <${lake}.Arn>/${prefix}/*`),
+      ...['staging', 'state'].map((prefix) => `s3:GetObject on <${lake}.Arn>/${prefix}/*`),
+      `s3:DeleteObject on <${lake}.Arn>/state/*`,
+    ];
     expect(wildcardResources.sort()).toEqual(
       [
-        // The consumer names objects per batch (shard, sequence range, token): object ARNs cannot be listed.
-        `s3:PutObject,s3:DeleteObject on <${lake}.Arn>/*`,
+        // The protocol names objects per shard, sequence range or attempt: object ARNs cannot be listed.
+        // Consumer, then publisher (no DLQ payloads).
+        ...objectGrants([...protocol, 'dlq-payloads']),
+        ...objectGrants(protocol),
         // S3 server access log delivery chooses its own keys under the prefix; limited to the lake bucket.
         `s3:PutObject on <${accessLogs}.Arn>/lake/*`,
       ].sort(),
@@ -107,13 +124,14 @@ describe('least privilege', () => {
       [
         [['logs:CreateLogStream', 'logs:PutLogEvents'], `<${logicalIdOf('ConsumerLogGroup')}.Arn>`],
         [['logs:CreateLogStream', 'logs:PutLogEvents'], `<${logicalIdOf('ProducerLogGroup')}.Arn>`],
+        [['logs:CreateLogStream', 'logs:PutLogEvents'], `<${logicalIdOf('PublisherLogGroup')}.Arn>`],
       ].sort(),
     );
   });
 
   it('lets only the Lambda service assume the execution roles', () => {
     const roles = ofType('AWS::IAM::Role');
-    expect(roles).toHaveLength(2);
+    expect(roles).toHaveLength(3);
     for (const [id, role] of roles) {
       const trust = (role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
       expect(trust, id).toEqual([

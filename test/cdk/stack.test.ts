@@ -8,6 +8,9 @@ import { ENV } from '../../lambdas/shared/config';
 import { InvalidStageError, resourceNames } from '../../lambdas/shared/naming';
 import { buildApp } from '../../lib/app';
 import { InvalidStackPropError, ShardlineStack, type ShardlineStackProps } from '../../lib/shardline-stack';
+import { describeBucketLifecycles } from '../../local/resources/bucketLifecycle';
+import { describeScheduleRules } from '../../local/resources/eventsRule';
+import type { CfnTemplate } from '../../local/template';
 
 const STAGE = 'test';
 const names = resourceNames(STAGE);
@@ -303,22 +306,49 @@ describe('lake bucket', () => {
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
+  it('expires staged bundles after 7 days, and has no other lifecycle rule', () => {
+    const lake = template.toJSON().Resources[bucketId()] as Resource;
+    expect(lake.Properties.LifecycleConfiguration).toEqual({
+      Rules: [{ Id: 'ExpireStagedBundles', Prefix: 'staging/', ExpirationInDays: 7, Status: 'Enabled' }],
+    });
+  });
+
+  it('has no lifecycle rule that reaches the state snapshots under state/', () => {
+    const lake = template.toJSON().Resources[bucketId()] as Resource;
+    const rules = (lake.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    for (const rule of rules) {
+      const prefix = (rule.Prefix ??
+        (rule.Filter as { Prefix?: string } | undefined)?.Prefix ??
+        '') as string;
+      // A rule with no prefix, or a prefix of state/…, covers the snapshots.
+      expect(
+        prefix === '' || 'state/'.startsWith(prefix) || prefix.startsWith('state/'),
+        JSON.stringify(rule),
+      ).toBe(false);
+    }
+  });
+
   it('has no auto-delete custom resource', () => {
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 });
 
 describe('functions', () => {
-  it('are exactly the producer and the consumer, with no helper functions', () => {
+  it('are exactly the producer, the consumer and the publisher, with no helper functions', () => {
     const functionNames = Object.values(template.findResources('AWS::Lambda::Function')).map(
       (resource) => (resource as Resource).Properties.FunctionName,
     );
-    expect(functionNames.sort()).toEqual([names.consumerFunctionName, names.producerFunctionName]);
+    expect(functionNames.sort()).toEqual([
+      names.consumerFunctionName,
+      names.producerFunctionName,
+      names.publisherFunctionName,
+    ]);
   });
 
   it.each([
     ['producer', names.producerFunctionName],
     ['consumer', names.consumerFunctionName],
+    ['publisher', names.publisherFunctionName],
   ])('run the %s on Node.js 22 on arm64', (_, functionName) => {
     expect(functionProperties(functionName)).toMatchObject({
       Runtime: 'nodejs22.x',
@@ -357,7 +387,27 @@ describe('functions', () => {
         [ENV.dlqUrl]: { Ref: queueId() },
         [ENV.streamName]: { Ref: streamId() },
         [ENV.stage]: STAGE,
+        [ENV.parallelizationFactor]: '1',
         POWERTOOLS_SERVICE_NAME: 'shardline-consumer',
+        POWERTOOLS_METRICS_NAMESPACE: 'Shardline',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+    });
+  });
+
+  it("give the publisher 5 minutes and the consumer's 1024 MB", () => {
+    expect(functionProperties(names.publisherFunctionName)).toMatchObject({ Timeout: 300, MemorySize: 1024 });
+  });
+
+  it('tell the publisher its bucket, table, stream, stage and Powertools settings, and no queue', () => {
+    expect(functionProperties(names.publisherFunctionName).Environment).toEqual({
+      Variables: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [ENV.bucketName]: { Ref: bucketId() },
+        [ENV.tableName]: { Ref: tableId() },
+        [ENV.streamName]: { Ref: streamId() },
+        [ENV.stage]: STAGE,
+        POWERTOOLS_SERVICE_NAME: 'shardline-publisher',
         POWERTOOLS_METRICS_NAMESPACE: 'Shardline',
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
@@ -367,6 +417,7 @@ describe('functions', () => {
   it.each([
     ['producer', names.producerFunctionName],
     ['consumer', names.consumerFunctionName],
+    ['publisher', names.publisherFunctionName],
   ])('send the %s logs to a log group of its own kept for two weeks', (_, functionName) => {
     const logGroup = (functionProperties(functionName).LoggingConfig as { LogGroup: { Ref: string } })
       .LogGroup;
@@ -443,7 +494,7 @@ describe('IAM', () => {
     }
   });
 
-  it('lets the producer only list shards and put records on the stream, and write its own logs', () => {
+  it('lets the producer only put records on the stream, and write its own logs', () => {
     const statements = roleStatements(names.producerFunctionName);
     const logGroup = (
       functionProperties(names.producerFunctionName).LoggingConfig as { LogGroup: { Ref: string } }
@@ -456,27 +507,67 @@ describe('IAM', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+        Action: 'kinesis:PutRecords',
         Resource: arnOf(streamId()),
       },
     ]);
   });
 
-  it('lets the consumer use the table only through GetItem, PutItem, UpdateItem and Query', () => {
+  it('lets the consumer use the table only through GetItem and UpdateItem (one conditional write commits)', () => {
     const statements = roleStatements(names.consumerFunctionName);
     const dynamoActions = actionsOf(statements).filter((action) => action.startsWith('dynamodb:'));
-    expect(dynamoActions.sort()).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    ]);
+    expect(dynamoActions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actionsOf(statementsOn(statements, tableId())).sort()).toEqual(dynamoActions);
   });
 
-  it('lets the consumer only put and delete lake objects: no read, list, tagging, retention or versions', () => {
-    const statements = statementsOn(roleStatements(names.consumerFunctionName), bucketId());
-    expect(actionsOf(statements).sort()).toEqual(['s3:DeleteObject', 's3:PutObject']);
+  it('lets the publisher scan the table (closed parent shards too) and get and update its items', () => {
+    const statements = roleStatements(names.publisherFunctionName);
+    const dynamoActions = actionsOf(statements).filter((action) => action.startsWith('dynamodb:'));
+    expect(dynamoActions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
+  });
+
+  /** `<action> on <object ARN suffix>` for every lake statement of a function, the list condition included. */
+  function lakeGrants(functionName: string): string[] {
+    return statementsOn(roleStatements(functionName), bucketId()).flatMap((statement) => {
+      const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+      return actionsOf([statement]).flatMap((action) =>
+        resources.map((resource) => {
+          const join = (resource as { 'Fn::Join'?: [string, [unknown, string]] })['Fn::Join'];
+          const condition = (statement as { Condition?: unknown }).Condition;
+          return join ? `${action} on ${join[1][1]}` : `${action} on bucket if ${JSON.stringify(condition)}`;
+        }),
+      );
+    });
+  }
+
+  const protocolPrefixes = [
+    'events',
+    'windows',
+    'sessions',
+    'alerts',
+    'late_events',
+    'staging',
+    'state',
+    '_commits',
+  ];
+
+  it('lets the consumer put objects under the protocol prefixes and dlq-payloads/, read staging/ and state/, delete only in state/, list only _commits/', () => {
+    expect(lakeGrants(names.consumerFunctionName).sort()).toEqual(
+      [
+        ...[...protocolPrefixes, 'dlq-payloads'].map((prefix) => `s3:PutObject on /${prefix}/*`),
+        's3:GetObject on /staging/*',
+        's3:GetObject on /state/*',
+        's3:DeleteObject on /state/*',
+        `s3:ListBucket on bucket if ${JSON.stringify({ StringLike: { 's3:prefix': ['_commits/*'] } })}`,
+      ].sort(),
+    );
+  });
+
+  it('lets the publisher do what the consumer does in the lake, except writing DLQ payloads', () => {
+    const consumer = lakeGrants(names.consumerFunctionName);
+    expect(lakeGrants(names.publisherFunctionName).sort()).toEqual(
+      consumer.filter((grant) => !grant.includes('dlq-payloads')).sort(),
+    );
   });
 
   it('lets the consumer send messages to the dead-letter queue', () => {
@@ -495,6 +586,45 @@ describe('IAM', () => {
   });
 });
 
+describe('publish schedule', () => {
+  function rule(): Resource {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Resource[];
+    expect(rules).toHaveLength(1);
+    return rules[0] as Resource;
+  }
+
+  it('runs the publisher every minute', () => {
+    expect(rule().Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [{ Arn: arnOf(functionId(names.publisherFunctionName)) }],
+    });
+  });
+
+  it('is read by the local runtime as a one-minute schedule of the publisher, with the staging expiry', () => {
+    const cfn = template.toJSON() as CfnTemplate;
+    expect(describeScheduleRules(cfn, 'Shardline-test')).toEqual([
+      expect.objectContaining({
+        schedule: { kind: 'rate', expression: 'rate(1 minute)', periodMs: 60_000 },
+        enabled: true,
+        targets: [{ id: 'Target0', functionLogicalId: functionId(names.publisherFunctionName) }],
+      }),
+    ]);
+    const lake = describeBucketLifecycles(cfn).find((bucket) => bucket.bucketLogicalId === bucketId());
+    expect(lake?.rules).toEqual([{ id: 'ExpireStagedBundles', prefix: 'staging/', days: 7 }]);
+  });
+
+  it('lets EventBridge invoke the publisher for this rule only', () => {
+    const ruleId = logicalIdOf('AWS::Events::Rule');
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: arnOf(functionId(names.publisherFunctionName)),
+      Principal: 'events.amazonaws.com',
+      SourceArn: arnOf(ruleId),
+    });
+  });
+});
+
 describe('outputs', () => {
   it('name every resource', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
@@ -510,6 +640,7 @@ describe('outputs', () => {
       DlqArn: arnOf(queueId()),
       ProducerFunctionName: { Ref: functionId(names.producerFunctionName) },
       ConsumerFunctionName: { Ref: functionId(names.consumerFunctionName) },
+      PublisherFunctionName: { Ref: functionId(names.publisherFunctionName) },
       GlueDatabase: names.glueDatabaseName,
       AthenaWorkGroup: names.athenaWorkGroupName,
     });
@@ -583,9 +714,19 @@ describe('ShardlineStack props', () => {
     ['a consumer timeout above 15 minutes', { consumerTimeout: Duration.minutes(16) }],
     ['consumer memory below 128 MB', { consumerMemorySize: 64 }],
     ['producer memory above 10,240 MB', { producerMemorySize: 20_000 }],
+    ['a parallelization factor of 0', { parallelizationFactor: 0 }],
   ])('refuse %s', (_, props) => {
     expect(() => stackWith(props)).toThrow(InvalidStackPropError);
   });
+
+  it.each([2, 10])(
+    'refuse a parallelization factor of %i, saying the protocol needs one writer per shard',
+    (factor) => {
+      expect(() => stackWith({ parallelizationFactor: factor })).toThrow(
+        `ShardlineStack prop parallelizationFactor must be 1: the commit protocol needs one writer per shard (docs/EXACTLY_ONCE.md) (got ${factor})`,
+      );
+    },
+  );
 });
 
 function isAllow(statement: Statement): boolean {

@@ -86,7 +86,16 @@ describe('npx cdk synth', () => {
       buckets: count('AWS::S3::Bucket'),
       functions: count('AWS::Lambda::Function'),
       eventSourceMappings: count('AWS::Lambda::EventSourceMapping'),
-    }).toEqual({ streams: 1, tables: 1, queues: 1, buckets: 2, functions: 2, eventSourceMappings: 1 });
+      scheduleRules: count('AWS::Events::Rule'),
+    }).toEqual({
+      streams: 1,
+      tables: 1,
+      queues: 1,
+      buckets: 2,
+      functions: 3,
+      eventSourceMappings: 1,
+      scheduleRules: 1,
+    });
   });
 
   it('declares every stack output the CLI reads back from the outputs file a deploy writes', () => {

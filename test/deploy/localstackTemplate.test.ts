@@ -47,6 +47,8 @@ const SERVICE_OF_RESOURCE_TYPE: Record<string, string> = {
   'AWS::S3::BucketPolicy': 's3',
   'AWS::Lambda::Function': 'lambda',
   'AWS::Lambda::EventSourceMapping': 'lambda',
+  'AWS::Lambda::Permission': 'lambda',
+  'AWS::Events::Rule': 'events',
   'AWS::IAM::Role': 'iam',
   'AWS::IAM::Policy': 'iam',
   'AWS::Logs::LogGroup': 'logs',
@@ -86,6 +88,7 @@ describe('the template under the LocalStack context', () => {
       .filter((resource) => resource.Type === 'AWS::Lambda::Function')
       .map((resource) => (resource.Properties.Code as { S3Bucket: unknown }).S3Bucket);
     expect(buckets).toEqual([
+      `cdk-hnb659fds-assets-${LOCALSTACK_ACCOUNT}-us-east-1`,
       `cdk-hnb659fds-assets-${LOCALSTACK_ACCOUNT}-us-east-1`,
       `cdk-hnb659fds-assets-${LOCALSTACK_ACCOUNT}-us-east-1`,
     ]);

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -14,7 +15,12 @@ import {
   ListShardsCommand,
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import {
   DeleteMessageCommand,
   type Message,
@@ -303,6 +309,66 @@ describe('round trips through the SDK', () => {
         expect(await object.Body?.transformToString()).toBe('x'.repeat(100));
         await del(`${prefix}/b-${round}`);
       }
+    });
+  });
+
+  it('makes a PUT visible whole or not at all: a reader of the object file during large PUTs never sees it truncated', async () => {
+    await withClients(running, async ({ s3 }) => {
+      const bucket = resolved[BUCKET]?.ref as string;
+      const key = 'atomic/dt=2026-01-01/large.bin';
+      const objectFile = join(dataDir, 's3', bucket, `${key}._S3rver_object`);
+      const size = 16 * 1024 * 1024;
+      const versions = [Buffer.alloc(size, 1), Buffer.alloc(size, 2)];
+      const put = (body: Buffer) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      let writing = true;
+      let reads = 0;
+      const torn: string[] = [];
+      const reader = (async () => {
+        while (writing) {
+          try {
+            const body = await readFile(objectFile);
+            reads += 1;
+            const whole = body.length === size && body[0] === body[size - 1];
+            if (!whole) torn.push(`${body.length} bytes, first ${body[0]}, last ${body.at(-1)}`);
+          } catch (error) {
+            // Before the first PUT lands the file does not exist: not visible is fine, truncated is not.
+            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      try {
+        for (let round = 0; round < 6; round++) await put(versions[round % 2] as Buffer);
+      } finally {
+        writing = false;
+        await reader;
+      }
+      expect(reads).toBeGreaterThan(0);
+      expect(torn).toEqual([]);
+      const leftovers = readdirSync(dirname(objectFile)).filter((name) => name.endsWith('.tmp'));
+      expect(leftovers).toEqual([]);
+    });
+  });
+
+  it('copies an object with CopyObject, bytes and metadata, through a temporary file', async () => {
+    await withClients(running, async ({ s3 }) => {
+      const bucket = resolved[BUCKET]?.ref as string;
+      const source = 'copy/source.bin';
+      const destination = 'copy/deeper/destination.bin';
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: source,
+          Body: OBJECT_BODY,
+          ContentType: 'application/x-test',
+        }),
+      );
+      await s3.send(
+        new CopyObjectCommand({ Bucket: bucket, Key: destination, CopySource: `${bucket}/${source}` }),
+      );
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: destination }));
+      expect(object.ContentType).toBe('application/x-test');
+      expect(Buffer.from((await object.Body?.transformToByteArray()) ?? []).equals(OBJECT_BODY)).toBe(true);
     });
   });
 
