@@ -1,15 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PublisherConfig } from '../shared/config';
 import { type Bundle, decodeBundle } from './bundle';
-import {
-  CHECKPOINT_SK,
-  clearPending,
-  type PendingPublication,
-  parseCheckpoint,
-  type ShardKey,
-} from './checkpoint';
+import { clearPending, type PendingPublication, type ShardKey } from './checkpoint';
 import { type CommitRecord, putCommitRecord } from './commitRecord';
 
 /**
@@ -17,7 +10,7 @@ import { type CommitRecord, putCommitRecord } from './commitRecord';
  * then the commit record, then the replaced state snapshot is deleted and `pending` cleared
  * (docs/EXACTLY_ONCE.md). Every step writes the same bytes to the same keys however often it runs, so
  * anyone may finish a publication any number of times: the committing attempt from memory, the next
- * invocation of the shard or the scheduled publisher from the staged bundle.
+ * invocation of the shard or the scheduled publisher (lambdas/publisher/) from the staged bundle.
  */
 
 /** What publication needs. */
@@ -27,15 +20,6 @@ export interface PublisherDeps {
   config: PublisherConfig;
   now?: () => number;
   log?: (message: string, fields: Record<string, unknown>) => void;
-}
-
-export interface PublishSummary {
-  /** Shards whose checkpoint carried an unfinished publication. */
-  pending: number;
-  /** Publications this run finished. */
-  finished: number;
-  /** Age in seconds of the oldest unfinished publication found (0 when none). */
-  oldestPendingAgeSeconds: number;
 }
 
 /**
@@ -109,54 +93,6 @@ export async function finishPublication(
 ): Promise<boolean> {
   const bundle = await readBundle(deps.s3, deps.config.bucketName, pending.bundle);
   return publishBundle(deps, shard, pending, bundle);
-}
-
-/**
- * Finishes every unfinished publication of the stream's shards, closed parent shards included: it finds
- * them in the state table (a Scan of checkpoint items with a `pending` attribute), not through
- * ListShards, which stops listing a closed shard once its records expire. One shard's failure does not
- * stop the others; the run throws at the end if any failed, so the schedule's error alarm sees it.
- *
- * @example
- * ```ts
- * const summary = await publishPendingCommits({ s3, dynamo, config });
- * ```
- */
-export async function publishPendingCommits(deps: PublisherDeps): Promise<PublishSummary> {
-  const now = (deps.now ?? Date.now)();
-  const prefix = `${deps.config.streamName}#`;
-  const summary: PublishSummary = { pending: 0, finished: 0, oldestPendingAgeSeconds: 0 };
-  const failures: Error[] = [];
-  const pages = paginateScan(
-    { client: deps.dynamo },
-    {
-      TableName: deps.config.tableName,
-      FilterExpression: 'sk = :sk AND attribute_exists(pending) AND begins_with(pk, :prefix)',
-      ExpressionAttributeValues: { ':sk': { S: CHECKPOINT_SK }, ':prefix': { S: prefix } },
-      ConsistentRead: true,
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) {
-      const shardId = (item.pk?.S ?? '').slice(prefix.length);
-      const checkpoint = parseCheckpoint(shardId, item);
-      if (!checkpoint.pending) continue;
-      summary.pending++;
-      const age = Math.max(0, Math.round((now - checkpoint.pending.committedAt) / 1000));
-      summary.oldestPendingAgeSeconds = Math.max(summary.oldestPendingAgeSeconds, age);
-      const shard = { tableName: deps.config.tableName, streamName: deps.config.streamName, shardId };
-      try {
-        if (await finishPublication(deps, shard, checkpoint.pending)) summary.finished++;
-        deps.log?.('finished a publication', { shardId, attemptId: checkpoint.pending.id, ageSeconds: age });
-      } catch (error) {
-        failures.push(error as Error);
-        deps.log?.('could not finish a publication', { shardId, error: (error as Error).message });
-      }
-    }
-  }
-  if (failures.length > 0)
-    throw new AggregateError(failures, `${failures.length} publication(s) could not be finished`);
-  return summary;
 }
 
 /** Like Promise.all, but settles every PUT before reporting the first failure. */

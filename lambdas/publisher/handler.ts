@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
-import { publishPendingCommits } from '../consumer/publish';
 import { dynamoClient, s3Client } from '../shared/clients';
 import { publisherConfig } from '../shared/config';
 import { createObservability } from '../shared/observability';
+import { publishPendingCommits } from './publishPending';
 
 const { logger, metrics } = createObservability('shardline-publisher');
 const deps = {

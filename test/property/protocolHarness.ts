@@ -4,7 +4,7 @@ import { readParquet } from 'parquet-wasm/node';
 import { type StateSizing, WarmStateCache } from '../../lambdas/consumer/analytics';
 import { parseCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { type ConsumerDeps, processKinesisEvent } from '../../lambdas/consumer/processBatch';
-import { publishPendingCommits } from '../../lambdas/consumer/publish';
+import { publishPendingCommits } from '../../lambdas/publisher/publishPending';
 import type { AnalyticsConfig } from '../../lambdas/shared/analyticsConfig';
 import { FINAL_PREFIXES } from '../../lambdas/shared/lakeLayout';
 import { kinesisEvent } from '../helpers/kinesisEvents';
