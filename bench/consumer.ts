@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { StateSizing } from '../lambdas/consumer/analytics';
 import { type ConsumerDeps, processKinesisEvent } from '../lambdas/consumer/processBatch';
 import type { AnalyticsConfig } from '../lambdas/shared/analyticsConfig';
+import { ShardlineError } from '../lambdas/shared/errors';
 import { FakeDynamoDB, FakeS3, FakeSqs } from './lib/fakes';
 import {
   BENCH_START_TIME,
@@ -77,7 +78,7 @@ export function fakeDeps(analytics: AnalyticsConfig | null = null) {
   return { s3, dynamo, sqs, deps };
 }
 
-export class BenchSanityError extends Error {
+export class BenchSanityError extends ShardlineError {
   constructor(what: string) {
     super(`the consumer benchmark did not do the work it claims: ${what}`);
     this.name = 'BenchSanityError';

@@ -15,6 +15,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { ShardlineError } from '../lambdas/shared/errors';
 import { synthesize } from '../local/pipeline';
 import type { ConsumerBatchResult } from './consumer';
 import type { DuckDbBatchResult } from './duckdb';
@@ -48,7 +49,7 @@ const FULL_VCPU_MB = 1769;
 /** Assumed time per batch waiting on AWS (GetItem, two conditional writes, parallel PUTs, SQS), ms. */
 const AWS_IO_MS_PER_BATCH = 60;
 
-class UsageError extends Error {}
+class UsageError extends ShardlineError {}
 
 function parseArgs(argv: readonly string[]) {
   let only: Section[] = [...SECTIONS];

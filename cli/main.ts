@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CliError } from './errors';
+import { exitStatusOf, ShardlineError } from '../lambdas/shared/errors';
 import { OUTPUT_FORMATS, type OutputFormat } from './format';
 import { TARGETS, type TargetName } from './targets';
 
@@ -260,29 +260,57 @@ function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and returns the exit code; errors become one line on stderr. */
+/**
+ * Runs the CLI and returns the exit status: 0 success, 1 a check that found a problem (a `verify`
+ * mismatch, a failed demo check), 2 a usage or environment error, 3 a crash. An error is one line on
+ * stderr, or `{ "error": { "code", "message" } }` under `--json`.
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const json = argv.includes('--json');
+  const fail = (code: string, message: string, status: number) => {
+    process.stderr.write(
+      json ? `${JSON.stringify({ error: { code, message } })}\n` : `shardline: ${message}\n`,
+    );
+    return status;
+  };
+  // Under --json, commander's own message is replaced by the JSON one below (subcommands copied the
+  // root's output settings when they were made, so each is set).
+  const silence = (command: Command): void => {
+    command.configureOutput({ outputError: () => {} });
+    for (const sub of command.commands) silence(sub);
+  };
+  if (json) silence(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
-    if (error instanceof CliError) {
-      process.stderr.write(`shardline: ${error.message}\n`);
-      return error.exitCode;
+    if (error instanceof CommanderError) {
+      // Help and --version exit 0; anything else commander refuses is a usage error.
+      if (error.exitCode === 0) return 0;
+      return json
+        ? fail(
+            error.code
+              .replace(/^commander\./, 'USAGE_')
+              .toUpperCase()
+              .replaceAll('-', '_'),
+            error.message.replace(/^error: /, ''),
+            2,
+          )
+        : 2;
     }
-    const known = error instanceof Error && error.name !== 'Error' && !(error instanceof TypeError);
+    if (error instanceof ShardlineError) return fail(error.code, error.message, exitStatusOf(error));
     // SDK errors from an emulator can carry a bare name as their message ("UnknownError"): add the status.
     const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+    const isAwsError = status !== undefined;
     const text =
       error instanceof Error
         ? error.message === error.name
           ? `${error.name} (an AWS call failed${status ? ` with HTTP ${status}` : ''})`
           : error.message
         : String(error);
-    process.stderr.write(`shardline: ${text}\n`);
-    if (!known && process.env.SHARDLINE_DEBUG) console.error(error);
-    return 1;
+    if (process.env.SHARDLINE_DEBUG) console.error(error);
+    // An AWS error is the environment's (a stopped emulator, missing credentials); anything else a crash.
+    return fail(isAwsError ? 'AWS_REQUEST_FAILED' : 'INTERNAL', text, isAwsError ? 2 : 3);
   }
 }

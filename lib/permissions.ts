@@ -1,3 +1,4 @@
+import { ShardlineError } from '../lambdas/shared/errors';
 import {
   COMMITS_PREFIX,
   DLQ_PAYLOADS_PREFIX,
@@ -114,7 +115,7 @@ export const FUNCTION_GRANTS = {
   },
 } as const satisfies Record<string, FunctionGrants>;
 
-export class UnmappedSdkCommandError extends Error {
+export class UnmappedSdkCommandError extends ShardlineError {
   constructor(command: string) {
     super(
       `no IAM action is known for the AWS SDK command ${command}: add it to SDK_COMMAND_ACTIONS in lib/permissions.ts`,

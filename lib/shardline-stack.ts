@@ -19,6 +19,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aw
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/config';
+import { ShardlineError } from '../lambdas/shared/errors';
 import { STAGING_EXPIRATION_DAYS, STAGING_PREFIX } from '../lambdas/shared/lakeLayout';
 import { resourceNames } from '../lambdas/shared/naming';
 import { BundledFunction } from './constructs/bundled-function';
@@ -121,7 +122,7 @@ const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBuc
 /** How long S3 server access logs of the lake are kept. */
 const ACCESS_LOG_RETENTION = Duration.days(365);
 
-export class InvalidStackPropError extends Error {
+export class InvalidStackPropError extends ShardlineError {
   constructor(prop: string, expected: string, actual: number) {
     super(`ShardlineStack prop ${prop} must be ${expected} (got ${actual})`);
     this.name = 'InvalidStackPropError';

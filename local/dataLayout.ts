@@ -1,5 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ShardlineError } from '../lambdas/shared/errors';
 
 /**
  * The layout version of a local data directory. Version 2 is the staged-bundle commit protocol
@@ -11,7 +12,7 @@ export const DATA_LAYOUT_VERSION = 2;
 const MARKER = 'layout.json';
 const EMULATOR_DIRS = ['dynamodb', 'kinesis', 's3', 'sqs'];
 
-export class OldDataLayoutError extends Error {
+export class OldDataLayoutError extends ShardlineError {
   constructor(dataDir: string, found: number | null) {
     super(
       `${dataDir} was written by an older Shardline (data layout ${found ?? 1}, this one needs ${DATA_LAYOUT_VERSION}): delete it (rm -rf ${dataDir}) or pass another --data-dir`,

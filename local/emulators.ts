@@ -16,6 +16,7 @@ import {
   sqsClient,
 } from '../lambdas/shared/clients';
 import { ENV } from '../lambdas/shared/config';
+import { ShardlineError } from '../lambdas/shared/errors';
 import { freePorts, LOOPBACK } from './ports';
 
 /** The AWS services the local stack emulates, each in its own child process. */
@@ -57,7 +58,7 @@ export interface RunningEmulators {
   stop(): Promise<void>;
 }
 
-export class EmulatorStartError extends Error {
+export class EmulatorStartError extends ShardlineError {
   constructor(
     readonly service: Service,
     reason: string,

@@ -8,6 +8,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { ShardlineError } from '../lambdas/shared/errors';
 
 /**
  * A fault-injecting HTTP proxy on loopback, one port per AWS service, in front of the local emulators.
@@ -82,7 +83,7 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export class FaultRuleError extends Error {
+export class FaultRuleError extends ShardlineError {
   constructor(detail: string) {
     super(`invalid fault rule: ${detail}`);
     this.name = 'FaultRuleError';

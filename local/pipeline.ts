@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { kinesisClient, s3Client, sqsClient } from '../lambdas/shared/clients';
+import { ShardlineError } from '../lambdas/shared/errors';
 import { resourceNames } from '../lambdas/shared/naming';
 import { requireDataLayout } from './dataLayout';
 import {
@@ -85,14 +86,14 @@ export interface LocalPipeline {
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
-export class TemplateMismatchError extends Error {
+export class TemplateMismatchError extends ShardlineError {
   constructor(what: string) {
     super(`the synthesized template does not look like a Shardline stack: ${what}`);
     this.name = 'TemplateMismatchError';
   }
 }
 
-export class SynthError extends Error {
+export class SynthError extends ShardlineError {
   constructor(exitCode: number | null, output: string) {
     const tail = output.trim().split('\n').slice(-15).join('\n');
     super(

@@ -25,6 +25,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { dynamoClient, kinesisClient, s3Client, sqsClient } from '../lambdas/shared/clients';
+import { ShardlineError } from '../lambdas/shared/errors';
 import { clientOptionsFor, type RunningEmulators } from './emulators';
 import {
   type BucketModel,
@@ -55,14 +56,14 @@ export interface ProvisionOptions {
 }
 
 /** The data directory holds a resource that differs from the template in a way that cannot be updated. */
-export class ResourceConflictError extends Error {
+export class ResourceConflictError extends ShardlineError {
   constructor(message: string) {
     super(message);
     this.name = 'ResourceConflictError';
   }
 }
 
-export class ProvisionTimeoutError extends Error {
+export class ProvisionTimeoutError extends ShardlineError {
   constructor(what: string, timeoutMs: number, logFile: string) {
     super(`${what} did not become ACTIVE within ${timeoutMs} ms: see ${logFile}`);
     this.name = 'ProvisionTimeoutError';

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ShardlineError } from '../lambdas/shared/errors';
 import type { Service } from './emulators';
 import { isProcessAlive } from './processes';
 
@@ -46,7 +47,7 @@ export interface RuntimeInfo {
 export const runtimeFile = (dataDir: string) => join(dataDir, 'runtime.json');
 export const statsFile = (dataDir: string) => join(dataDir, 'stats.json');
 
-export class NotRunningError extends Error {
+export class NotRunningError extends ShardlineError {
   constructor(dataDir: string) {
     super(`shardline up is not running in ${dataDir} (start it with \`npx shardline up\`)`);
     this.name = 'NotRunningError';

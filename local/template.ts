@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ShardlineError } from '../lambdas/shared/errors';
 
 /** A JSON value of a CloudFormation template, intrinsic functions left in place. */
 export type CfnValue = string | number | boolean | null | CfnValue[] | { [key: string]: CfnValue };
@@ -160,14 +161,14 @@ export interface PseudoParameters {
   urlSuffix?: string;
 }
 
-export class TemplateNotFoundError extends Error {
+export class TemplateNotFoundError extends ShardlineError {
   constructor(cdkOutDir: string, detail?: string) {
     super(`no synthesized template in ${cdkOutDir} (run \`npx cdk synth\`)${detail ? `: ${detail}` : ''}`);
     this.name = 'TemplateNotFoundError';
   }
 }
 
-export class StackNotFoundError extends Error {
+export class StackNotFoundError extends ShardlineError {
   constructor(cdkOutDir: string, wanted: string | undefined, available: string[]) {
     super(
       wanted === undefined
@@ -179,7 +180,7 @@ export class StackNotFoundError extends Error {
 }
 
 /** The template declares something the local runtime cannot run; the message says what to change. */
-export class UnsupportedTemplateError extends Error {
+export class UnsupportedTemplateError extends ShardlineError {
   constructor(logicalId: string, reason: string) {
     super(`${logicalId}: ${reason}`);
     this.name = 'UnsupportedTemplateError';
@@ -187,7 +188,7 @@ export class UnsupportedTemplateError extends Error {
 }
 
 /** An event source mapping setting outside what AWS Lambda accepts for Kinesis. */
-export class InvalidEventSourceMappingError extends Error {
+export class InvalidEventSourceMappingError extends ShardlineError {
   constructor(
     readonly logicalId: string,
     readonly property: string,
@@ -201,7 +202,7 @@ export class InvalidEventSourceMappingError extends Error {
   }
 }
 
-export class UnsupportedIntrinsicError extends Error {
+export class UnsupportedIntrinsicError extends ShardlineError {
   constructor(intrinsic: string, where: string) {
     super(
       `${intrinsic} at ${where} cannot be resolved locally (supported: Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::Base64 and the AWS:: pseudo parameters); compute the value in the CDK stack instead`,
@@ -210,7 +211,7 @@ export class UnsupportedIntrinsicError extends Error {
   }
 }
 
-export class UnresolvedReferenceError extends Error {
+export class UnresolvedReferenceError extends ShardlineError {
   constructor(reference: string, where: string, reason: string) {
     super(`${reference} at ${where} cannot be resolved: ${reason}`);
     this.name = 'UnresolvedReferenceError';

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { ShardlineError } from '../../lambdas/shared/errors';
 
 /**
  * In-memory stand-ins for the three AWS clients the consumer uses, so that the consumer core can be timed
@@ -19,7 +20,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 type Item = Record<string, AttributeValue>;
 type Values = Record<string, AttributeValue>;
 
-export class UnsupportedCommandError extends Error {
+export class UnsupportedCommandError extends ShardlineError {
   constructor(fake: string, command: unknown) {
     super(`${fake} does not implement ${(command as object)?.constructor?.name ?? typeof command}`);
     this.name = 'UnsupportedCommandError';

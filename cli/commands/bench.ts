@@ -15,5 +15,8 @@ export async function bench(args: readonly string[]): Promise<void> {
   });
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0)
-    throw new CliError(`the benchmarks stopped with exit code ${code}; see the output above`, code ?? 1);
+    throw new CliError(
+      `the benchmarks stopped with exit code ${code}; see the output above`,
+      code === 2 ? 'usage' : 'environment',
+    );
 }

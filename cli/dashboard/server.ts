@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { ShardlineError } from '../../lambdas/shared/errors';
 import type { DashboardState } from './dashboardState';
 
 /**
@@ -20,7 +21,7 @@ const PAGE_FILES: Record<string, { file: string; type: string }> = {
 
 export const LOOPBACK = '127.0.0.1';
 
-export class PortInUseError extends Error {
+export class PortInUseError extends ShardlineError {
   constructor(port: number) {
     super(
       `port ${port} on ${LOOPBACK} is in use: pick another with --port, or leave --port out for a free one`,

@@ -6,6 +6,7 @@ import {
   ANALYTICS_DATASETS,
   type AnalyticsColumnType,
 } from '../../lambdas/shared/analyticsRows';
+import { ShardlineError } from '../../lambdas/shared/errors';
 import { type ColumnType, EVENT_COLUMNS } from '../../lambdas/shared/rows';
 import type { ResultSet } from '../format';
 
@@ -158,7 +159,7 @@ export function errorsView(snapshotFile: string, rows: number): string {
   return `CREATE OR REPLACE VIEW errors AS SELECT * FROM read_json(${sqlString(snapshotFile)}, columns = {${columns}}, format = 'newline_delimited')`;
 }
 
-export class QueryError extends Error {
+export class QueryError extends ShardlineError {
   constructor(message: string) {
     super(message);
     this.name = 'QueryError';

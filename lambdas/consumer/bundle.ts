@@ -1,3 +1,4 @@
+import { ShardlineError } from '../shared/errors';
 import type { CommitRecordRows } from './commitRecord';
 
 /**
@@ -35,7 +36,7 @@ interface BundleHeader extends Omit<Bundle, 'objects'> {
 
 const MAGIC = Buffer.from('SLB1', 'ascii');
 
-export class CorruptBundleError extends Error {
+export class CorruptBundleError extends ShardlineError {
   constructor(key: string, reason: string) {
     super(`staged bundle ${key} cannot be read (${reason})`);
     this.name = 'CorruptBundleError';

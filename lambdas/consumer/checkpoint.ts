@@ -5,6 +5,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ShardlineError } from '../shared/errors';
 import { sortableSequenceNumber } from '../shared/sequence';
 
 /**
@@ -98,7 +99,7 @@ export interface Commit {
 }
 
 /** Another attempt committed first, or a publication is owed: this attempt must not commit. */
-export class CheckpointConflictError extends Error {
+export class CheckpointConflictError extends ShardlineError {
   constructor(shardId: string, expectedVersion: number) {
     super(
       `checkpoint of ${shardId} moved past version ${expectedVersion} or owes a publication: another invocation owns the shard`,
@@ -108,7 +109,7 @@ export class CheckpointConflictError extends Error {
 }
 
 /** The item was written by an older Shardline whose protocol this one does not read. */
-export class LegacyCheckpointError extends Error {
+export class LegacyCheckpointError extends ShardlineError {
   constructor(shardId: string) {
     super(
       `checkpoint of ${shardId} is in the layout of an older Shardline (intents and rollbacks); start from a clean data directory (delete .shardline/) or a new stage`,

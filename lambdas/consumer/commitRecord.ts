@@ -1,4 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { ShardlineError } from '../shared/errors';
 import { COMMITS_PREFIX, commitRecordKey, commitRecordPrefix } from '../shared/lakeLayout';
 
 /**
@@ -39,7 +40,7 @@ export interface CommitRecord {
   committedAt: number;
 }
 
-export class CorruptCommitRecordError extends Error {
+export class CorruptCommitRecordError extends ShardlineError {
   constructor(key: string, reason: string) {
     super(`commit record ${key} is not valid (${reason}): it was not written by Shardline's consumer`);
     this.name = 'CorruptCommitRecordError';

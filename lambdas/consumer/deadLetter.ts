@@ -5,6 +5,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { ShardlineError } from '../shared/errors';
 import type { InvalidReason, ValidationIssue } from './decode';
 import type { RecordOrigin } from './transform';
 
@@ -87,7 +88,7 @@ export function deadLetterMessage(record: InvalidRecord, streamName: string, now
   };
 }
 
-export class DeadLetterSendError extends Error {
+export class DeadLetterSendError extends ShardlineError {
   constructor(failed: number, detail: string) {
     super(`${failed} dead-letter message(s) were not accepted by SQS: ${detail}`);
     this.name = 'DeadLetterSendError';

@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { AnalyticsConfig } from '../shared/analyticsConfig';
 import type { ConsumerConfig } from '../shared/config';
+import { ShardlineError } from '../shared/errors';
 import { commitRecordPrefix, stagingKey, stateSnapshotKey } from '../shared/lakeLayout';
 import type { EventRow } from '../shared/rows';
 import { isAfter } from '../shared/sequence';
@@ -96,7 +97,7 @@ export interface ShardBatchResult {
 }
 
 /** A checkpoint item is missing while the lake holds commit records of its shard. */
-export class LostCheckpointError extends Error {
+export class LostCheckpointError extends ShardlineError {
   constructor(shardId: string) {
     super(
       `the checkpoint of ${shardId} is missing but the lake holds its commit records (${commitRecordPrefix(shardId)}): ` +
@@ -107,7 +108,7 @@ export class LostCheckpointError extends Error {
 }
 
 /** The mapping runs several batches of one shard at once: the protocol needs one writer per shard. */
-export class ParallelizationNotSupportedError extends Error {
+export class ParallelizationNotSupportedError extends ShardlineError {
   constructor(factor: number) {
     super(
       `the event source mapping's ParallelizationFactor is ${factor}: Shardline's commit protocol needs one writer per shard; set it to 1 (add shards to scale out)`,

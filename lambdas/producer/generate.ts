@@ -1,4 +1,5 @@
 import { CURRENCIES } from '../shared/currency';
+import { ShardlineError } from '../shared/errors';
 import { type EventInput, type EventType, SCHEMA_VERSION } from '../shared/events';
 import { type Random, seededRandom } from '../shared/random';
 
@@ -39,7 +40,7 @@ export const ANOMALY_KINDS = ['velocity_spike', 'amount_anomaly', 'rapid_fire', 
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 export const MIN_ANOMALY_SPAN_MINUTES = 30;
 
-export class AnomalySpanTooShortError extends Error {
+export class AnomalySpanTooShortError extends ShardlineError {
   constructor(spanMinutes: number) {
     super(
       `injecting anomalies needs spanMinutes >= ${MIN_ANOMALY_SPAN_MINUTES} (got ${spanMinutes}): ` +

@@ -1,5 +1,6 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { z } from 'zod';
+import { ShardlineError } from '../shared/errors';
 import { streamRecords } from './generate';
 import {
   addOutcome,
@@ -44,7 +45,7 @@ export const ProduceRequest = z
 
 export type ProduceRequestInput = z.input<typeof ProduceRequest>;
 
-export class InvalidProduceRequestError extends Error {
+export class InvalidProduceRequestError extends ShardlineError {
   constructor(issues: string) {
     super(`invalid producer request: ${issues}`);
     this.name = 'InvalidProduceRequestError';

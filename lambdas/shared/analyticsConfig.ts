@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ShardlineError } from './errors';
 
 /**
  * The stream analytics settings (docs/ANALYTICS.md): window lengths, watermark, session gap and alert
@@ -78,7 +79,7 @@ export const AnalyticsConfigSchema = z
 export type AnalyticsConfig = z.output<typeof AnalyticsConfigSchema>;
 export type AnalyticsConfigInput = z.input<typeof AnalyticsConfigSchema>;
 
-export class InvalidAnalyticsConfigError extends Error {
+export class InvalidAnalyticsConfigError extends ShardlineError {
   constructor(issues: string) {
     super(`invalid analytics configuration: ${issues} (see docs/ANALYTICS.md for the settings)`);
     this.name = 'InvalidAnalyticsConfigError';

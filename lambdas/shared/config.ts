@@ -1,3 +1,4 @@
+import { ShardlineError } from './errors';
 /**
  * The environment contract between the CDK stack (which sets these variables on each function),
  * the local runtime (which copies them from the synthesized template) and the handlers.
@@ -18,7 +19,7 @@ export const ENV = {
   s3ForcePathStyle: 'SHARDLINE_S3_FORCE_PATH_STYLE',
 } as const;
 
-export class MissingConfigError extends Error {
+export class MissingConfigError extends ShardlineError {
   constructor(variable: string) {
     super(`environment variable ${variable} is not set (the CDK stack or \`shardline up\` sets it)`);
     this.name = 'MissingConfigError';

@@ -1,3 +1,4 @@
+import { ShardlineError } from './errors';
 /**
  * Every physical resource name derives from one stage prefix, so the CDK stack, the local runtime,
  * LocalStack and AWS all agree on what a resource is called.
@@ -31,7 +32,7 @@ export function resourceNames(stage: string) {
 
 export type ResourceNames = ReturnType<typeof resourceNames>;
 
-export class InvalidStageError extends Error {
+export class InvalidStageError extends ShardlineError {
   constructor(stage: string) {
     super(`invalid stage "${stage}": use 1-20 lowercase letters, digits or dashes, starting with a letter`);
     this.name = 'InvalidStageError';

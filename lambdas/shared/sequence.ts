@@ -1,3 +1,5 @@
+import { ShardlineError } from './errors';
+
 /**
  * Kinesis sequence numbers are decimal strings of up to 129 digits (the API's pattern is
  * `0|([1-9]\d{0,128})`; 56 digits in practice). They are compared as BigInt, never as JavaScript
@@ -75,7 +77,7 @@ export function sortableSequenceNumber(sequenceNumber: string): string {
   return sequenceNumber.padStart(SORTABLE_WIDTH, '0');
 }
 
-export class InvalidSequenceNumberError extends Error {
+export class InvalidSequenceNumberError extends ShardlineError {
   constructor(value: string) {
     super(`not a Kinesis sequence number: "${value.slice(0, 40)}"`);
     this.name = 'InvalidSequenceNumberError';

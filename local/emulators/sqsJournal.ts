@@ -31,6 +31,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { ShardlineError } from '../../lambdas/shared/errors';
 import { isProcessAlive } from '../processes';
 
 /** A message as fauxqs 2.4 stores it (only the fields the replay reads are typed). */
@@ -126,7 +127,7 @@ const JOURNAL_FILE = 'journal.ndjson';
 const LOCK_FILE = 'journal.lock';
 const DEFAULT_FIFO_GROUP = '__default';
 
-export class JournalCorruptError extends Error {
+export class JournalCorruptError extends ShardlineError {
   constructor(file: string, line: number, reason: string) {
     super(
       `SQS journal ${file} is unreadable at line ${line} (${reason}): move the file aside to start with empty queues`,
@@ -135,7 +136,7 @@ export class JournalCorruptError extends Error {
   }
 }
 
-export class JournalLockedError extends Error {
+export class JournalLockedError extends ShardlineError {
   constructor(dir: string, pid: number) {
     super(
       `another SQS emulator (pid ${pid}) owns ${dir}: stop it first, or delete ${join(dir, LOCK_FILE)} if that process is gone`,

@@ -1,4 +1,5 @@
-export class InvalidEventSourceMappingSettingError extends Error {
+import { ShardlineError } from '../../lambdas/shared/errors';
+export class InvalidEventSourceMappingSettingError extends ShardlineError {
   constructor(setting: string, value: unknown, allowed: string) {
     super(
       `event source mapping setting ${setting} = ${JSON.stringify(value)} is invalid: Lambda allows ${allowed}`,
@@ -7,7 +8,7 @@ export class InvalidEventSourceMappingSettingError extends Error {
   }
 }
 
-export class UnsupportedOnFailureDestinationError extends Error {
+export class UnsupportedOnFailureDestinationError extends ShardlineError {
   constructor(destination: string) {
     super(
       `on-failure destination ${destination} is not an SQS queue ARN: the local event source mapping sends ` +
@@ -17,21 +18,21 @@ export class UnsupportedOnFailureDestinationError extends Error {
   }
 }
 
-export class InvalidArnError extends Error {
+export class InvalidArnError extends ShardlineError {
   constructor(arn: string, expected: string) {
     super(`"${arn}" is not ${expected}`);
     this.name = 'InvalidArnError';
   }
 }
 
-export class EsmIdleTimeoutError extends Error {
+export class EsmIdleTimeoutError extends ShardlineError {
   constructor(timeoutMs: number, detail: string) {
     super(`the event source mapping was not idle after ${timeoutMs} ms: ${detail}`);
     this.name = 'EsmIdleTimeoutError';
   }
 }
 
-export class StreamUnavailableError extends Error {
+export class StreamUnavailableError extends ShardlineError {
   constructor(streamName: string, cause: string) {
     super(
       `cannot list the shards of stream ${streamName} (${cause}): create the stream first ` +
@@ -41,7 +42,7 @@ export class StreamUnavailableError extends Error {
   }
 }
 
-export class StateDirMismatchError extends Error {
+export class StateDirMismatchError extends ShardlineError {
   constructor(stateDir: string, recorded: string, requested: string) {
     super(
       `the state directory ${stateDir} holds the checkpoints of a mapping on ${recorded}, not ${requested}: ` +
@@ -51,7 +52,7 @@ export class StateDirMismatchError extends Error {
   }
 }
 
-export class InvalidFilterCriteriaError extends Error {
+export class InvalidFilterCriteriaError extends ShardlineError {
   /** The index of the offending filter in `FilterCriteria.Filters`, when one filter is at fault. */
   readonly filterIndex: number | undefined;
 

@@ -5,6 +5,7 @@ import {
   type GetShardIteratorCommandInput,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
+import { ShardlineError } from '../../lambdas/shared/errors';
 import type { StreamRecord } from './eventShape';
 
 /** Where a shard's reading starts. */
@@ -26,7 +27,7 @@ export interface PollResult {
 /** GetRecords returns at most 10,000 records per call. */
 export const MAX_GET_RECORDS_LIMIT = 10_000;
 
-export class InvalidCheckpointError extends Error {
+export class InvalidCheckpointError extends ShardlineError {
   constructor(shardId: string, sequenceNumber: string, cause: string) {
     super(
       `the checkpoint ${sequenceNumber} of ${shardId} is not in the stream (${cause}); ` +

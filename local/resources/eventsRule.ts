@@ -4,6 +4,7 @@
  * sends, as AWS does. Rules with only an EventPattern have no local counterpart.
  */
 import { randomUUID } from 'node:crypto';
+import { ShardlineError } from '../../lambdas/shared/errors';
 import type { InvokeOutcome } from '../lambda';
 import type { CfnTemplate, CfnValue } from '../template';
 import { UnsupportedTemplateError } from '../template';
@@ -144,7 +145,7 @@ export interface ScheduleRunner {
   stop(): Promise<void>;
 }
 
-export class UnknownRuleError extends Error {
+export class UnknownRuleError extends ShardlineError {
   constructor(ruleLogicalId: string, known: string[]) {
     super(`no scheduled rule ${ruleLogicalId} in the template (it has: ${known.join(', ') || 'none'})`);
     this.name = 'UnknownRuleError';

@@ -1,3 +1,4 @@
+import { ShardlineError } from '../../lambdas/shared/errors';
 /**
  * EventBridge schedule expressions (EventBridge User Guide, "Schedule expressions for rules"):
  * `rate(value unit)` and the six-field `cron(minutes hours day-of-month month day-of-week year)`, in UTC.
@@ -18,7 +19,7 @@ export interface CronFields {
   years: Set<number> | 'any';
 }
 
-export class InvalidScheduleExpressionError extends Error {
+export class InvalidScheduleExpressionError extends ShardlineError {
   constructor(expression: string, why: string) {
     super(`schedule expression ${JSON.stringify(expression)} ${why}`);
     this.name = 'InvalidScheduleExpressionError';

@@ -1,8 +1,9 @@
+import { ShardlineError } from '../../lambdas/shared/errors';
 /**
  * The audit could not reach a verdict. Its message is one line that says what failed and what to do;
  * the command prints it without a stack trace and exits with {@link AuditIncompleteError.exitCode}.
  */
-export class AuditIncompleteError extends Error {
+export class AuditIncompleteError extends ShardlineError {
   /** Neither "clean" (0) nor "findings" (1): the audit did not run to the end. */
   readonly exitCode = 2;
 

@@ -62,7 +62,7 @@ describe('shardline commands without a running pipeline', () => {
     it(`${command} fails with one line saying how to start one`, async () => {
       const args = command === 'query' ? [command, 'SELECT 1'] : [command];
       const run = await runCli([...args, '--data-dir', join(dataDir, 'nothing-here')]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(

@@ -94,7 +94,7 @@ describe('query on a stopped data directory', () => {
 
   it('without a copy either, fails with one line saying how to start up', async () => {
     const run = await runCli(['query', '--data-dir', join(scratch, 'empty'), 'select 1']);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/shardline up is not running in .*empty \(start it with `npx shardline up`\)/);

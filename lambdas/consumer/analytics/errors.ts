@@ -1,7 +1,8 @@
+import { ShardlineError } from '../../shared/errors';
 /** Errors of the analytics state and engine, each saying what to do next. */
 
 /** One bucket of analytics state stays too large even at the maximum bucket count. */
-export class AnalyticsStateTooLargeError extends Error {
+export class AnalyticsStateTooLargeError extends ShardlineError {
   constructor(part: string, bytes: number, limit: number) {
     super(
       `analytics state part "${part}" needs ${bytes} bytes in one item, over the ${limit}-byte budget even with the most buckets: ` +
@@ -12,7 +13,7 @@ export class AnalyticsStateTooLargeError extends Error {
 }
 
 /** A stored analytics item is not in a format this code can read. */
-export class CorruptAnalyticsStateError extends Error {
+export class CorruptAnalyticsStateError extends ShardlineError {
   constructor(sk: string, reason: string) {
     super(
       `analytics state item ${sk} cannot be read (${reason}); inspect it in the state table before retrying`,
@@ -25,7 +26,7 @@ export class CorruptAnalyticsStateError extends Error {
  * Another invocation wrote an analytics item after this one read it: this one must not commit. Lambda
  * retries the batch, and the retry reads the item again.
  */
-export class AnalyticsStateConflictError extends Error {
+export class AnalyticsStateConflictError extends ShardlineError {
   constructor(shardId: string, sk: string) {
     super(
       `analytics state item ${sk} of ${shardId} changed since it was read: another invocation owns the shard`,

@@ -1,5 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { WindowKind } from '../../shared/analyticsRows';
+import { ShardlineError } from '../../shared/errors';
 import type { TimedEvent, UserAlertState, VelocityWindow } from './alerts';
 import { type DistinctUsers, hash32 } from './distinctUsers';
 import type { AnalyticsCounters, AnalyticsState, TenantStats } from './engine';
@@ -389,7 +390,7 @@ export function checkEncodingReuse(on: boolean): void {
 }
 
 /** An encoding that reused an earlier one differs from encoding the state from scratch. */
-export class ReusedEncodingMismatchError extends Error {
+export class ReusedEncodingMismatchError extends ShardlineError {
   constructor(sk: string) {
     super(
       `analytics state item ${sk} encoded differently when reusing the earlier encoding: a change to the state was not recorded (see touchedMap.ts)`,

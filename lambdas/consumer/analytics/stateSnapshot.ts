@@ -1,4 +1,5 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ShardlineError } from '../../shared/errors';
 import type { AnalyticsState } from './engine';
 import { emptyAnalyticsState } from './engine';
 import { CorruptAnalyticsStateError } from './errors';
@@ -98,7 +99,7 @@ export interface LoadedAnalyticsState {
 }
 
 /** The checkpoint refers to a snapshot that is not there (or no longer: another attempt moved on). */
-export class MissingStateSnapshotError extends Error {
+export class MissingStateSnapshotError extends ShardlineError {
   constructor(key: string) {
     super(
       `analytics state snapshot ${key} is missing: another invocation committed since this one read the checkpoint, or the object was deleted by hand`,

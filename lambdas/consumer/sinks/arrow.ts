@@ -13,6 +13,7 @@ import {
   TimestampMillisecond,
   Utf8,
 } from 'apache-arrow';
+import { ShardlineError } from '../../shared/errors';
 import { type ColumnType, EVENT_COLUMNS, type EventRow } from '../../shared/rows';
 
 type EventColumn = (typeof EVENT_COLUMNS)[number];
@@ -47,7 +48,7 @@ const EXPECTED: Readonly<Record<ColumnType, string>> = {
  * }
  * ```
  */
-export class InvalidEventRowError extends Error {
+export class InvalidEventRowError extends ShardlineError {
   override readonly name = 'InvalidEventRowError';
 
   constructor(

@@ -18,6 +18,7 @@ import {
 } from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm/node';
 import type { AnalyticsColumn, AnalyticsColumnType } from '../../shared/analyticsRows';
+import { ShardlineError } from '../../shared/errors';
 
 /**
  * A Parquet encoder for any column list (the analytics datasets), built the same way as `encodeParquet`
@@ -26,7 +27,7 @@ import type { AnalyticsColumn, AnalyticsColumnType } from '../../shared/analytic
  */
 
 /** A row does not fit its column list: a null where none is allowed, or a value of the wrong type. */
-export class InvalidColumnValueError extends Error {
+export class InvalidColumnValueError extends ShardlineError {
   constructor(
     readonly rowIndex: number,
     readonly column: string,
