@@ -29,7 +29,7 @@ export class PlainLakeReader {
   /** What the checks found wrong, in order (a check never throws into the process it observes). */
   readonly violations: string[] = [];
   private previous: { parquet: Counts; csv: Counts } | null = null;
-  private readonly bodies = new Map<string, Uint8Array>();
+  private readonly parsed = new Map<string, string[]>();
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PlainReaderOptions) {}
@@ -55,15 +55,8 @@ export class PlainLakeReader {
       for (const object of page.Contents ?? []) {
         const key = object.Key ?? '';
         if (this.options.accept && !this.options.accept(key)) continue;
-        const bytes = await this.read(key, object.ETag ?? '');
-        if (key.endsWith('.parquet'))
-          for (const row of parquetRows(bytes)) count(parquet, `${row.shard_id}:${row.sequence_number}`);
-        else if (key.endsWith('.csv')) {
-          const [header = [], ...rows] = parseCsv(Buffer.from(bytes).toString('utf8'));
-          const shard = header.indexOf('shard_id');
-          const seq = header.indexOf('sequence_number');
-          for (const row of rows) count(csv, `${row[shard]}:${row[seq]}`);
-        }
+        const ids = await this.recordsOf(key, object.ETag ?? '');
+        for (const id of ids) count(key.endsWith('.parquet') ? parquet : csv, id);
       }
     }
     // Read after the objects: a visible object was published after its commit, so before this read.
@@ -97,18 +90,26 @@ export class PlainLakeReader {
     this.checks++;
   }
 
-  /** Each object once per version: a key's bytes change only if something rewrote it. */
-  private async read(key: string, etag: string): Promise<Uint8Array> {
+  /** The records (`shardId:sequenceNumber`) of an object, read and parsed once per version of it. */
+  private async recordsOf(key: string, etag: string): Promise<string[]> {
     const id = `${key}\u0000${etag}`;
-    let bytes = this.bodies.get(id);
-    if (!bytes) {
+    let ids = this.parsed.get(id);
+    if (!ids) {
       const object = await this.options.s3.send(
         new GetObjectCommand({ Bucket: this.options.bucketName, Key: key }),
       );
-      bytes = (await object.Body?.transformToByteArray()) ?? new Uint8Array(0);
-      this.bodies.set(id, bytes);
+      const bytes = (await object.Body?.transformToByteArray()) ?? new Uint8Array(0);
+      if (key.endsWith('.parquet'))
+        ids = parquetRows(bytes).map((row) => `${row.shard_id}:${row.sequence_number}`);
+      else if (key.endsWith('.csv')) {
+        const [header = [], ...rows] = parseCsv(Buffer.from(bytes).toString('utf8'));
+        const shard = header.indexOf('shard_id');
+        const seq = header.indexOf('sequence_number');
+        ids = rows.map((row) => `${row[shard]}:${row[seq]}`);
+      } else ids = [];
+      this.parsed.set(id, ids);
     }
-    return bytes;
+    return ids;
   }
 
   /** Records visible in the last check, per format: `shardId:sequenceNumber` → rows. */
