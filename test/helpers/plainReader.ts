@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { EVENTS_PREFIX } from '../../lambdas/consumer/objects';
 import { parquetRows, parseCsv, ReaderViolation } from '../property/protocolHarness';
@@ -28,6 +29,8 @@ export class PlainLakeReader {
   checks = 0;
   /** What the checks found wrong, in order (a check never throws into the process it observes). */
   readonly violations: string[] = [];
+  /** Checks that could not read the lake (an emulator down): they saw nothing, right or wrong. */
+  unreadable = 0;
   private previous: { parquet: Counts; csv: Counts } | null = null;
   private readonly parsed = new Map<string, string[]>();
   private queue: Promise<void> = Promise.resolve();
@@ -38,7 +41,8 @@ export class PlainLakeReader {
   check(): Promise<void> {
     const run = this.queue.then(() =>
       this.checkNow().catch((error: Error) => {
-        this.violations.push(error.message);
+        if (error instanceof ReaderViolation) this.violations.push(error.message);
+        else this.unreadable++;
       }),
     );
     this.queue = run;
@@ -129,11 +133,11 @@ export class PlainLakeReader {
  * ```
  */
 export function checkAfterEveryCall(
-  clients: { middlewareStack: S3Client['middlewareStack'] }[],
+  clients: (S3Client | DynamoDBClient | SQSClient)[],
   check: () => Promise<void>,
 ) {
   for (const client of clients)
-    client.middlewareStack.add(
+    (client as S3Client).middlewareStack.add(
       (next) => async (args) => {
         try {
           return await next(args);
