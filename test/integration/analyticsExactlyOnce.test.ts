@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mirrorBucket } from '../../cli/lake/mirror';
@@ -9,18 +10,19 @@ import {
   type AnalyticsOutputs,
   applyEvents,
   canonicalState,
-  dynamoAnalyticsStateStore,
   emptyAnalyticsState,
   loadAnalyticsState,
   toAnalyticsEvent,
 } from '../../lambdas/consumer/analytics';
 import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
+import { readCommitRecords } from '../../lambdas/consumer/commitRecord';
 import { decodeRecord } from '../../lambdas/consumer/decode';
 import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
 import { toRow } from '../../lambdas/consumer/transform';
 import { analyticsConfig } from '../../lambdas/shared/analyticsConfig';
 import { ANALYTICS_DATASET_NAMES, ANALYTICS_DATASETS } from '../../lambdas/shared/analyticsRows';
 import { dynamoClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
+import { STATE_PREFIX } from '../../lambdas/shared/lakeLayout';
 import { resourceNames } from '../../lambdas/shared/naming';
 import { buildApp } from '../../lib/app';
 import { clientOptionsFor, type RunningEmulators, startEmulators } from '../../local/emulators';
@@ -37,9 +39,10 @@ import { bigSequence, kinesisEvent, kinesisRecord } from '../helpers/kinesisEven
 
 /**
  * The analytics state and outputs against the real emulators (dynalite, s3rver, fauxqs): crash the
- * consumer between its state writes and its commit (and everywhere else the protocol has a step), crash
- * it again while it restores a crashed attempt's state, replay with other batch boundaries, and check
- * that the committed state and every analytics row in the lake equal one fold over all the events.
+ * consumer after it staged its state snapshot, while it publishes the analytics objects, after it deleted
+ * the snapshot its commit replaced (and everywhere else the protocol has a step), crash it again while it
+ * finishes a crashed attempt's publication, replay with other batch boundaries, and check that the
+ * committed snapshot and every analytics row in the lake equal one fold over all the events.
  */
 const names = resourceNames('antest');
 const config = {
@@ -87,8 +90,8 @@ function consumerProcess(plan?: CrashPlan) {
   const s3 = s3Client(clientOptionsFor(running, 's3'));
   const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
   const sqs = sqsClient(clientOptionsFor(running, 'sqs'));
-  if (plan) installCrashPlan(plan, [s3, dynamo, sqs]);
-  return (records: KinesisStreamRecord[]) =>
+  const crash = plan ? installCrashPlan(plan, [s3, dynamo, sqs]) : null;
+  const run = (records: KinesisStreamRecord[]) =>
     processKinesisEvent(kinesisEvent(records), {
       s3,
       dynamo,
@@ -97,6 +100,7 @@ function consumerProcess(plan?: CrashPlan) {
       analytics,
       analyticsStateSizing: sizing,
     });
+  return Object.assign(run, { crashed: () => crash?.dead ?? false });
 }
 
 function eventJson(i: number): string {
@@ -194,16 +198,25 @@ async function lakeRows(shardId: string) {
   }
 }
 
+/** The snapshots under the shard's state prefix. */
+async function snapshotsOf(shardId: string): Promise<string[]> {
+  const s3 = s3Client(clientOptionsFor(running, 's3'));
+  const listed = await s3.send(
+    new ListObjectsV2Command({ Bucket: config.bucketName, Prefix: `${STATE_PREFIX}/${shardId}/` }),
+  );
+  return (listed.Contents ?? []).map((o) => o.Key ?? '');
+}
+
 async function expectExactlyOnce(shardId: string, all: KinesisStreamRecord[]) {
   const expected = expectedFold(all);
   const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
+  const s3 = s3Client(clientOptionsFor(running, 's3'));
   const shard = { ...config, shardId };
   const checkpoint = await readCheckpoint(dynamo, shard);
   expect(checkpoint.lastCommittedSequenceNumber).toBe(all.at(-1)?.kinesis.sequenceNumber);
-  const committed = await loadAnalyticsState(
-    dynamoAnalyticsStateStore(dynamo, shard),
-    checkpoint.lastCommittedSequenceNumber,
-  );
+  expect(checkpoint.pending).toBeNull();
+  expect(checkpoint.stateKey).toMatch(new RegExp(`^${STATE_PREFIX}/${shardId}/.+\\.snapshot$`));
+  const committed = await loadAnalyticsState(s3, config.bucketName, checkpoint.stateKey, null);
   expect(canonicalState(committed.state)).toBe(canonicalState(expected.state));
   const outputs: AnalyticsOutputs = expected.outputs;
   expect(await lakeRows(shardId)).toEqual({
@@ -212,21 +225,28 @@ async function expectExactlyOnce(shardId: string, all: KinesisStreamRecord[]) {
     alerts: asRows(outputs.alerts),
     late_events: asRows(outputs.lateEvents),
   });
+  // Every snapshot a commit replaced is gone: what is left is the committed one and those of attempts
+  // that never committed (which no checkpoint refers to).
+  const commits = await readCommitRecords(s3, config.bucketName, shardId);
+  const snapshots = await snapshotsOf(shardId);
+  expect(snapshots).toContain(checkpoint.stateKey);
+  for (const commit of commits)
+    if (`${STATE_PREFIX}/${shardId}/${commit.attemptId}.snapshot` !== checkpoint.stateKey)
+      expect(snapshots).not.toContain(`${STATE_PREFIX}/${shardId}/${commit.attemptId}.snapshot`);
   return { expected, committed };
 }
 
-const isStatePut = (call: CrashCall) =>
-  call.command === 'PutItemCommand' &&
-  String((call.input.Item as Record<string, { S?: string }>)?.sk?.S ?? '').startsWith('analytics#');
-const isRestorePut = (call: CrashCall) =>
-  isStatePut(call) &&
-  String((call.input.Item as Record<string, { S?: string }>).writer?.S).startsWith('rollback-');
-const isCommit = (call: CrashCall) =>
-  call.command === 'UpdateItemCommand' && /SET lastSeq/.test(String(call.input.UpdateExpression ?? ''));
+const isPutUnder = (call: CrashCall, prefix: string) =>
+  call.command === 'PutObjectCommand' && String(call.input.Key ?? '').startsWith(prefix);
+const isAnalyticsPut = (call: CrashCall) =>
+  ANALYTICS_DATASET_NAMES.some((name) => isPutUnder(call, `${ANALYTICS_DATASETS[name].prefix}/`));
+const isSnapshotDelete = (call: CrashCall) =>
+  call.command === 'DeleteObjectCommand' && String(call.input.Key ?? '').startsWith(`${STATE_PREFIX}/`);
 
 const ANALYTICS_CRASH_POINTS: CrashPlan[] = [
-  { name: 'after its first state write', after: (call) => isStatePut(call) },
-  { name: 'between its state writes and the commit', before: (call) => isCommit(call) },
+  { name: 'after staging its state snapshot', after: (call) => isPutUnder(call, `${STATE_PREFIX}/`) },
+  { name: 'after its first analytics object', after: isAnalyticsPut },
+  { name: 'after deleting the replaced snapshot, before the clear', after: isSnapshotDelete },
 ];
 
 const REPLAYS: Array<{ name: string; batches: (all: KinesisStreamRecord[]) => KinesisStreamRecord[][] }> = [
@@ -239,11 +259,23 @@ const REPLAYS: Array<{ name: string; batches: (all: KinesisStreamRecord[]) => Ki
 let shardNumber = 100;
 const nextShard = () => `shardId-${String(++shardNumber).padStart(12, '0')}`;
 
+/** Runs a process doomed to crash: before the commit it rejects, after it returns with its publication pending. */
+async function runToCrash(plan: CrashPlan, records: KinesisStreamRecord[]) {
+  const process = consumerProcess(plan);
+  try {
+    const result = await process(records);
+    expect(result.shards[0]?.published).toBe(false);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SimulatedCrash);
+  }
+  expect(process.crashed()).toBe(true);
+}
+
 async function crashThenReplay(plan: CrashPlan, replay: (typeof REPLAYS)[number]) {
   const shardId = nextShard();
   const all = shardRecords(shardId);
   await consumerProcess()(all.slice(0, 10));
-  await expect(consumerProcess(plan)(all.slice(10, 30))).rejects.toThrowError(SimulatedCrash);
+  await runToCrash(plan, all.slice(10, 30));
   const restarted = consumerProcess();
   for (const batch of replay.batches(all)) await restarted(batch);
   await restarted(all); // Lambda eventually delivers everything up to the tip.
@@ -269,53 +301,49 @@ describe.each(ANALYTICS_CRASH_POINTS)('a consumer with analytics that crashes $n
 });
 
 // The other steps of the protocol, each with one replay shape (the events protocol's own test covers
-// every shape): before any state write, and after the commit.
-describe.each([
-  ...CRASH_POINTS.filter((p) => !/commit/.test(p.name)),
-  { name: 'after the commit, before returning', after: isCommit },
-])('a consumer with analytics that crashes $name', (plan) => {
+// every shape).
+describe.each(CRASH_POINTS)('a consumer with analytics that crashes $name', (plan) => {
   it('and is replayed from before the checkpoint commits state and outputs exactly once', async () => {
     await crashThenReplay(plan, REPLAYS[3] as (typeof REPLAYS)[number]);
   });
 });
 
-describe('a consumer that crashes again while restoring the state of a crashed attempt', () => {
-  it('leaves the intent for the next invocation, which restores and commits exactly once', async () => {
+describe("a consumer that crashes again while finishing a crashed attempt's publication", () => {
+  it('leaves the publication pending for the next invocation, which finishes it and commits exactly once', async () => {
     const shardId = nextShard();
     const all = shardRecords(shardId);
     await consumerProcess()(all.slice(0, 10));
-    await expect(
-      consumerProcess({ name: 'before the commit', before: isCommit })(all.slice(10, 30)),
-    ).rejects.toThrowError(SimulatedCrash);
-    await expect(
-      consumerProcess({ name: 'during the restore', after: isRestorePut })(all.slice(10, 20)),
-    ).rejects.toThrowError(SimulatedCrash);
+    await runToCrash({ name: 'mid-publish', after: isAnalyticsPut }, all.slice(10, 30));
+    // The next invocation finishes that publication first, and dies in the middle of it.
+    const again = consumerProcess({ name: 'mid-finish', after: isAnalyticsPut });
+    await expect(again(all.slice(10, 20))).rejects.toThrowError(SimulatedCrash);
     const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
-    expect((await readCheckpoint(dynamo, { ...config, shardId })).intent).not.toBeNull();
+    expect((await readCheckpoint(dynamo, { ...config, shardId })).pending).not.toBeNull();
     await consumerProcess()(all);
     const { committed } = await expectExactlyOnce(shardId, all);
     expect(committed.layout.windows + committed.layout.sessions + committed.layout.users).toBeGreaterThan(3);
   });
+});
 
-  it('fences out a write the crashed attempt still had in flight', async () => {
+describe('a state snapshot PUT of a crashed attempt that lands after its retry committed', () => {
+  it('lands under its own attempt key, which no checkpoint refers to: the state stays exactly once', async () => {
     const shardId = nextShard();
     const all = shardRecords(shardId);
     await consumerProcess()(all.slice(0, 10));
-    // The crashed attempt's last state write is held back and lands only after the next rollback.
+    // The crashed attempt's snapshot PUT is held back and lands only after the retry committed.
     let heldBack: (() => Promise<unknown>) | undefined;
+    let heldKey = '';
     const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
     const s3 = s3Client(clientOptionsFor(running, 's3'));
     const sqs = sqsClient(clientOptionsFor(running, 'sqs'));
-    let statePuts = 0;
-    dynamo.middlewareStack.add(
+    s3.middlewareStack.add(
       (next, context) => async (args) => {
-        const input = args.input as Record<string, unknown>;
-        const call = { command: String(context.commandName), input };
-        if (isStatePut(call) && ++statePuts === 1) {
+        const call = { command: String(context.commandName), input: args.input as Record<string, unknown> };
+        if (isPutUnder(call, `${STATE_PREFIX}/`)) {
           heldBack = () => next(args);
-          throw new SimulatedCrash('a state write held in flight');
+          heldKey = String(call.input.Key);
+          throw new SimulatedCrash('a snapshot PUT held in flight');
         }
-        if (isCommit(call)) throw new SimulatedCrash('before the commit');
         return next(args);
       },
       { step: 'initialize', name: 'holdBack' },
@@ -330,9 +358,12 @@ describe('a consumer that crashes again while restoring the state of a crashed a
         analyticsStateSizing: sizing,
       }),
     ).rejects.toThrowError(SimulatedCrash);
-    await consumerProcess()(all.slice(10, 20)); // rolls back the attempt and restores its state
-    await expect(heldBack?.()).rejects.toThrowError(/conditional/i);
+    await consumerProcess()(all.slice(10, 30));
+    await heldBack?.();
+    expect(await snapshotsOf(shardId)).toContain(heldKey);
     await consumerProcess()(all);
+    const checkpoint = await readCheckpoint(dynamo, { ...config, shardId });
+    expect(checkpoint.stateKey).not.toBe(heldKey);
     await expectExactlyOnce(shardId, all);
   });
 });

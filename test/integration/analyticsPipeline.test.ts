@@ -8,6 +8,7 @@ import { LAKE_PREFIXES } from '../../cli/commands/query';
 import { mirrorBucket } from '../../cli/lake/mirror';
 import { type Lake, openLake } from '../../cli/lake/views';
 import { countRecordsBehind } from '../../cli/verify/readStream';
+import { loadAnalyticsState } from '../../lambdas/consumer/analytics';
 import { type CommittedRows, readCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { generateRecords, injectedAnomalies } from '../../lambdas/producer/generate';
 import { chunkRecords, putChunk } from '../../lambdas/producer/putRecords';
@@ -173,23 +174,27 @@ describe('analytics on the local pipeline with injected anomalies', () => {
     expect(retained).toBe(records.length);
   });
 
-  it('keeps each shard state in a few items well under the 400 KB item limit', async () => {
+  it("keeps each shard's state in one S3 snapshot that its checkpoint refers to, and nothing but the checkpoint in the table", async () => {
     const dynamo = dynamoClient(clientOptionsFor(pipeline.emulators, 'dynamodb'));
-    const { runtime } = pipeline;
+    const s3 = s3Client(clientOptionsFor(pipeline.emulators, 's3'));
+    const { resources } = pipeline.runtime;
+    const shardId = 'shardId-000000000000';
     const { Items = [] } = await dynamo.send(
       new QueryCommand({
-        TableName: runtime.resources.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: {
-          ':pk': { S: `${runtime.resources.streamName}#shardId-000000000000` },
-          ':prefix': { S: 'analytics#' },
-        },
+        TableName: resources.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `${resources.streamName}#${shardId}` } },
       }),
     );
-    expect(Items.map((i) => i.sk?.S).sort()).toContain('analytics#meta#0');
-    const largest = Math.max(
-      ...Items.map((i) => (i.data?.B?.byteLength ?? 0) + (i.prev?.M?.data?.B?.byteLength ?? 0)),
-    );
-    expect(largest).toBeLessThan(200 * 1024);
+    expect(Items.map((i) => i.sk?.S)).toEqual(['checkpoint']);
+    const checkpoint = await readCheckpoint(dynamo, {
+      tableName: resources.tableName,
+      streamName: resources.streamName,
+      shardId,
+    });
+    expect(checkpoint.stateKey).toMatch(new RegExp(`^state/${shardId}/.+\\.snapshot$`));
+    const loaded = await loadAnalyticsState(s3, resources.bucketName, checkpoint.stateKey, null);
+    expect(loaded.state.users.size).toBeGreaterThan(0);
+    expect(loaded.state.counters.events).toBeGreaterThan(0);
   });
 });

@@ -300,7 +300,7 @@ describe('round trips through the SDK', () => {
       const put = (key: string) =>
         s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x'.repeat(100) }));
       const del = (key: string) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-      // A rollback deleting one shard's objects while the other shard writes into the same hour.
+      // A publication deleting the snapshot its commit replaced while another shard writes beside it.
       for (let round = 0; round < 150; round++) {
         const prefix = `race/dt=2026-01-01/hour=${String(round % 24).padStart(2, '0')}`;
         await put(`${prefix}/a-${round}`);

@@ -1,14 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeadLetters } from '../../cli/deadLetters';
 import { mirrorBucket } from '../../cli/lake/mirror';
 import { openLake } from '../../cli/lake/views';
+import { decodeBundle } from '../../lambdas/consumer/bundle';
+import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
+import { readCommitRecords } from '../../lambdas/consumer/commitRecord';
 import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
-import { SWEEP_DELAY_MS } from '../../lambdas/consumer/sweep';
+import { publishPendingCommits } from '../../lambdas/publisher/publishPending';
 import { dynamoClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
 import { resourceNames } from '../../lambdas/shared/naming';
 import { buildApp } from '../../lib/app';
@@ -17,10 +20,13 @@ import { provision } from '../../local/provision';
 import { describeStack } from '../../local/template';
 import { CRASH_POINTS, type CrashPlan, installCrashPlan, SimulatedCrash } from '../helpers/crash';
 import { bigSequence, kinesisEvent, kinesisRecord, validEventJson } from '../helpers/kinesisEvents';
+import { checkAfterEveryCall, PlainLakeReader } from '../helpers/plainReader';
 
 /**
- * Crash the consumer at every step of the commit protocol against the real emulators, replay with
- * different batch boundaries, and check that the lake and the DLQ hold every record exactly once.
+ * Crash the consumer at every step of the commit protocol against the real emulators, replay with the
+ * same, smaller, larger and earlier batch boundaries, and check that the lake and the DLQ hold every
+ * record exactly once. A plain reader of the bucket (list the events prefix, read every object) looks
+ * at the lake after every AWS call of every process and never sees a duplicate or an uncommitted row.
  */
 const names = resourceNames('eotest');
 const config = {
@@ -48,14 +54,38 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** A fresh consumer "process": its own clients, optionally doomed to crash, optionally at another time. */
-function consumerProcess(plan?: CrashPlan, now?: () => number) {
+/** A fresh consumer "process": its own clients, optionally doomed to crash, observed by `reader`. */
+function consumerProcess(reader: PlainLakeReader | null, plan?: CrashPlan) {
   const s3 = s3Client(clientOptionsFor(running, 's3'));
   const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
   const sqs = sqsClient(clientOptionsFor(running, 'sqs'));
-  if (plan) installCrashPlan(plan, [s3, dynamo, sqs]);
-  return (records: KinesisStreamRecord[]) =>
-    processKinesisEvent(kinesisEvent(records), { s3, dynamo, sqs, config, ...(now ? { now } : {}) });
+  const crash = plan ? installCrashPlan(plan, [s3, dynamo, sqs]) : null;
+  if (reader) checkAfterEveryCall([s3, dynamo, sqs], () => reader.check());
+  const run = (records: KinesisStreamRecord[]) =>
+    processKinesisEvent(kinesisEvent(records), { s3, dynamo, sqs, config });
+  return Object.assign(run, { crashed: () => crash?.dead ?? false });
+}
+
+/** The plain reader of one shard's objects, with clients of its own. */
+const readerOf = (shardId: string) =>
+  new PlainLakeReader({
+    s3: s3Client(clientOptionsFor(running, 's3')),
+    dynamo: dynamoClient(clientOptionsFor(running, 'dynamodb')),
+    bucketName: config.bucketName,
+    tableName: config.tableName,
+    streamName: config.streamName,
+    accept: (key) => key.includes(`/${shardId}-`),
+  });
+
+/** Runs a process doomed to crash: before the commit it rejects, after it returns with its publication pending. */
+async function runToCrash(process: ReturnType<typeof consumerProcess>, records: KinesisStreamRecord[]) {
+  try {
+    const result = await process(records);
+    expect(result.shards[0]?.published).toBe(false);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SimulatedCrash);
+  }
+  expect(process.crashed()).toBe(true);
 }
 
 /** 40 records on one shard; every seventh is invalid. */
@@ -95,87 +125,128 @@ const REPLAYS: Array<{ name: string; batches: (all: KinesisStreamRecord[]) => Ki
   { name: 'a batch starting before the checkpoint', batches: (all) => [all.slice(0, 30)] },
 ];
 
+const valid = (all: KinesisStreamRecord[]) => all.filter((_, i) => i % 7 !== 3).map(idOf);
+const invalid = (all: KinesisStreamRecord[]) => all.filter((_, i) => i % 7 === 3).map(idOf);
+
+/** The lake holds every valid record of the shard once in each format, and the DLQ every invalid one. */
+async function expectExactlyOnce(shardId: string, all: KinesisStreamRecord[], reader: PlainLakeReader) {
+  const { parquet, csv } = await lakeCounts(shardId);
+  expect([...parquet.keys()].sort()).toEqual([...valid(all)].sort());
+  expect([...parquet.values()].every((n) => n === 1)).toBe(true);
+  expect([...csv.keys()].sort()).toEqual([...valid(all)].sort());
+  expect([...csv.values()].every((n) => n === 1)).toBe(true);
+
+  const dlq = await readDeadLetters(sqsClient(clientOptionsFor(running, 'sqs')), config.dlqUrl);
+  const dlqIds = dlq.invalidRecords.map((m) => m.recordId).filter((id) => id.startsWith(`${shardId}:`));
+  expect([...new Set(dlqIds)].sort()).toEqual([...invalid(all)].sort());
+
+  // The plain reader agrees, and saw nothing wrong at any step.
+  await reader.check();
+  expect(reader.violations).toEqual([]);
+  expect([...reader.visible.parquet.keys()].sort()).toEqual([...valid(all)].sort());
+  const checkpoint = await readCheckpoint(dynamoClient(clientOptionsFor(running, 'dynamodb')), {
+    tableName: config.tableName,
+    streamName: config.streamName,
+    shardId,
+  });
+  expect(checkpoint).toMatchObject({ lastCommittedSequenceNumber: bigSequence(40), pending: null });
+}
+
 let shardNumber = 0;
 
 describe.each(CRASH_POINTS)('a consumer that crashes $name', (plan) => {
-  it.each(REPLAYS)('and is replayed with $name loses nothing and duplicates nothing', async (replay) => {
-    const shardId = `shardId-${String(++shardNumber).padStart(12, '0')}`;
-    const all = shardRecords(shardId);
+  it.each(REPLAYS)(
+    'and is replayed with $name loses nothing and duplicates nothing, at any step',
+    async (replay) => {
+      const shardId = `shardId-${String(++shardNumber).padStart(12, '0')}`;
+      const all = shardRecords(shardId);
+      const reader = readerOf(shardId);
 
-    await consumerProcess()(all.slice(0, 10));
-    const crashed = consumerProcess(plan)(all.slice(10, 30));
-    await expect(crashed).rejects.toThrowError(SimulatedCrash);
+      await consumerProcess(reader)(all.slice(0, 10));
+      await runToCrash(consumerProcess(reader, plan), all.slice(10, 30));
 
-    const restarted = consumerProcess();
-    for (const batch of replay.batches(all)) await restarted(batch);
-    await restarted(all); // Lambda eventually delivers everything up to the tip.
+      const restarted = consumerProcess(reader);
+      for (const batch of replay.batches(all)) await restarted(batch);
+      await restarted(all); // Lambda eventually delivers everything up to the tip.
 
-    const valid = all.filter((_, i) => i % 7 !== 3).map(idOf);
-    const invalid = all.filter((_, i) => i % 7 === 3).map(idOf);
-    const { parquet, csv } = await lakeCounts(shardId);
-    expect([...parquet.keys()].sort()).toEqual([...valid].sort());
-    expect([...parquet.values()].every((n) => n === 1)).toBe(true);
-    expect([...csv.keys()].sort()).toEqual([...valid].sort());
-    expect([...csv.values()].every((n) => n === 1)).toBe(true);
-
-    const dlq = await readDeadLetters(sqsClient(clientOptionsFor(running, 'sqs')), config.dlqUrl);
-    const dlqIds = dlq.invalidRecords.map((m) => m.recordId).filter((id) => id.startsWith(`${shardId}:`));
-    expect(dlqIds.sort()).toEqual([...invalid].sort());
-  });
+      await expectExactlyOnce(shardId, all, reader);
+      expect(reader.checks).toBeGreaterThan(20);
+    },
+  );
 });
 
 describe('two invocations racing for one shard', () => {
-  it('never both commit, and the loser leaves no objects behind', async () => {
+  it('never both commit, and the loser publishes nothing', async () => {
     const shardId = 'shardId-000000000900';
     const all = shardRecords(shardId);
+    const reader = readerOf(shardId);
     const [a, b] = await Promise.allSettled([
-      consumerProcess()(all.slice(0, 20)),
-      consumerProcess()(all.slice(0, 25)),
+      consumerProcess(reader)(all.slice(0, 20)),
+      consumerProcess(reader)(all.slice(0, 25)),
     ]);
     const winners = [a, b].filter((r) => r.status === 'fulfilled');
     expect(winners.length).toBeGreaterThanOrEqual(1);
-    await consumerProcess()(all);
+    await consumerProcess(reader)(all);
 
-    const valid = all.filter((_, i) => i % 7 !== 3).map(idOf);
-    const { parquet } = await lakeCounts(shardId);
-    expect([...parquet.keys()].sort()).toEqual([...valid].sort());
-    expect([...parquet.values()].every((n) => n === 1)).toBe(true);
+    await expectExactlyOnce(shardId, all, reader);
   });
 });
 
-describe('a PUT of a rolled-back attempt that lands after the rollback deleted its objects', () => {
-  it('is deleted again by the late-PUT sweep once no request of that attempt can still be running', async () => {
+describe('a crashed invocation on a shard that then goes quiet', () => {
+  it('has its publication finished by the scheduled publisher alone', async () => {
     const shardId = 'shardId-000000000901';
     const all = shardRecords(shardId);
-    const t0 = Date.now();
-    const [afterAllPuts] = CRASH_POINTS.filter((p) => p.name === 'after all puts, before the commit');
-    await expect(consumerProcess(afterAllPuts)(all.slice(0, 20))).rejects.toThrowError(SimulatedCrash);
+    const reader = readerOf(shardId);
+    await consumerProcess(reader)(all.slice(0, 10));
+    const [midPublish] = CRASH_POINTS.filter((p) => p.name.startsWith('mid-publish'));
+    await runToCrash(consumerProcess(reader, midPublish as CrashPlan), all.slice(10, 40));
 
-    const rollback = await consumerProcess(undefined, () => t0)(all.slice(0, 20));
-    const [orphanKey] = rollback.shards[0]?.rolledBack?.objectKeys ?? [];
-    expect(orphanKey).toMatch(/^events\/(parquet|csv)\//);
-    // The crashed attempt's PUT, still on the wire, lands now: an object no checkpoint covers.
     const s3 = s3Client(clientOptionsFor(running, 's3'));
-    await s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: orphanKey, Body: 'late' }));
-    const present = () =>
-      s3.send(new HeadObjectCommand({ Bucket: config.bucketName, Key: orphanKey })).then(
-        () => true,
-        () => false,
-      );
+    const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
+    const shard = { tableName: config.tableName, streamName: config.streamName, shardId };
+    expect((await readCheckpoint(dynamo, shard)).pending).not.toBeNull();
+    checkAfterEveryCall([s3, dynamo], () => reader.check());
+    const summary = await publishPendingCommits({ s3, dynamo, config });
 
-    const early = await consumerProcess(undefined, () => t0 + SWEEP_DELAY_MS - 60_000)(all);
-    expect(early.shards[0]?.swept).toBe(0);
-    expect(await present()).toBe(true);
+    expect(summary.finished).toBeGreaterThanOrEqual(1);
+    expect((await readCheckpoint(dynamo, shard)).pending).toBeNull();
+    const records = await readCommitRecords(s3, config.bucketName, shardId);
+    expect(records.map((r) => [r.firstSequenceNumber, r.lastSequenceNumber])).toEqual([
+      [bigSequence(1), bigSequence(10)],
+      [bigSequence(11), bigSequence(40)],
+    ]);
+    await expectExactlyOnce(shardId, all, reader);
+  });
+});
 
-    const due = await consumerProcess(undefined, () => t0 + SWEEP_DELAY_MS + 1)(all);
-    expect(due.shards[0]?.swept).toBe(rollback.shards[0]?.rolledBack?.objectKeys.length);
-    expect(await present()).toBe(false);
-    const again = await consumerProcess(undefined, () => t0 + 2 * SWEEP_DELAY_MS)(all);
-    expect(again.shards[0]?.swept).toBe(0);
+describe('a final PUT of a crashed attempt that lands after another process published', () => {
+  it('writes the same bytes to the same key: no duplicate, nothing to delete', async () => {
+    const shardId = 'shardId-000000000902';
+    const all = shardRecords(shardId);
+    const reader = readerOf(shardId);
+    const [midPublish] = CRASH_POINTS.filter((p) => p.name.startsWith('mid-publish'));
+    await runToCrash(consumerProcess(reader, midPublish as CrashPlan), all.slice(0, 20));
+    await consumerProcess(reader)(all);
 
-    const valid = all.filter((_, i) => i % 7 !== 3).map(idOf);
-    const { parquet, csv } = await lakeCounts(shardId);
-    expect([...parquet.keys()].sort()).toEqual([...valid].sort());
-    expect([...parquet.values(), ...csv.values()].every((n) => n === 1)).toBe(true);
+    // The crashed attempt's PUTs, still on the wire, land now: the bundle's objects, again.
+    const s3 = s3Client(clientOptionsFor(running, 's3'));
+    const shard = { tableName: config.tableName, streamName: config.streamName, shardId };
+    const [first] = await readCommitRecords(s3, config.bucketName, shardId);
+    const staged = await s3.send(
+      new GetObjectCommand({
+        Bucket: config.bucketName,
+        Key: `staging/${shardId}/${first?.attemptId}.bundle`,
+      }),
+    );
+    const bundle = decodeBundle('staged', (await staged.Body?.transformToByteArray()) ?? new Uint8Array());
+    expect(bundle.objects.length).toBeGreaterThan(0);
+    for (const object of bundle.objects) {
+      await s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: object.key, Body: object.body }));
+      await reader.check();
+    }
+    expect(
+      (await readCheckpoint(dynamoClient(clientOptionsFor(running, 'dynamodb')), shard)).pending,
+    ).toBeNull();
+    await expectExactlyOnce(shardId, all, reader);
   });
 });

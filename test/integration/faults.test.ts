@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnalyticsStateConflictError } from '../../lambdas/consumer/analytics';
+import { MissingStateSnapshotError } from '../../lambdas/consumer/analytics';
 import { CheckpointConflictError } from '../../lambdas/consumer/checkpoint';
 import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
 import { analyticsConfigFromEnv } from '../../lambdas/shared/analyticsConfig';
@@ -21,6 +21,7 @@ import {
   startFaultProxy,
 } from '../../local/faultProxy';
 import { kinesisEvent, kinesisRecord } from '../helpers/kinesisEvents';
+import { PlainLakeReader } from '../helpers/plainReader';
 import { listeningAddresses } from '../helpers/sockets';
 import { lossAndDuplicates, type PipelineHarness, startHarness } from '../soak/harness';
 
@@ -55,11 +56,15 @@ interface PhaseResult {
   requests: number;
   detail: string;
   verify: string;
+  /** Checks of the lake by a plain reader during the phase (no duplicate, no uncommitted row). */
+  readerChecks: number;
 }
 
 let harness: PipelineHarness;
 let proxy: FaultProxy;
 let kinesis: KinesisClient;
+/** A plain reader of the lake, straight from the emulators (not through the fault proxy), all along. */
+let reader: PlainLakeReader;
 let produced = 0;
 let seed = 100;
 const results: PhaseResult[] = [];
@@ -82,6 +87,14 @@ beforeAll(async () => {
     },
   });
   kinesis = kinesisClient(clientOptionsFor(harness.pipeline.emulators, 'kinesis'));
+  const env = harness.pipeline.runtime.functions.consumer.environment;
+  reader = new PlainLakeReader({
+    s3: s3Client(clientOptionsFor(harness.pipeline.emulators, 's3')),
+    dynamo: dynamoClient(clientOptionsFor(harness.pipeline.emulators, 'dynamodb')),
+    bucketName: env.BUCKET_NAME ?? '',
+    tableName: env.TABLE_NAME ?? '',
+    streamName: env.STREAM_NAME ?? '',
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -187,6 +200,14 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     ? faultUntilDecision(spec.faultEndsWhen).then(faultOver)
     : Promise.resolve(undefined);
   const alongside = spec.alongside ? spec.alongside().then(faultOver) : Promise.resolve(undefined);
+  const checksBefore = reader.checks;
+  let reading = true;
+  const readerLoop = (async () => {
+    while (reading) {
+      await reader.check();
+      await sleep(200);
+    }
+  })();
   // Paced over a second or more, so that the records arrive in several batches, as traffic does.
   const put = await harness.produce({
     count: EVENTS,
@@ -200,6 +221,9 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const details = (await Promise.all([untilDecision, alongside, afterPut])).filter(Boolean);
   await harness.waitForCommitted(committedBefore + EVENTS, PHASE_TIMEOUT_MS);
   const committedAt = Date.now();
+  reading = false;
+  await readerLoop;
+  await reader.check();
   const stats = proxy.stats();
   proxy.clearRules();
   const report = await harness.verify();
@@ -213,8 +237,11 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     ...injectedCounts(stats),
     detail: details.join('; '),
     verify: problems.length === 0 && report.ok ? `ok (${report.streamRecords} records)` : problems.join('; '),
+    readerChecks: reader.checks - checksBefore,
   };
   results.push(result);
+  expect(reader.violations, 'what a plain reader of the lake saw during the phase').toEqual([]);
+  expect(result.readerChecks).toBeGreaterThan(0);
   expect(problems).toEqual([]);
   expect(report.ok).toBe(true);
   expect(report.streamRecords).toBe(produced);
@@ -295,7 +322,7 @@ async function racingConsumer(iterators: Map<string, string>): Promise<string> {
     dlqUrl: env.DLQ_URL ?? '',
     streamName: env.STREAM_NAME ?? '',
   };
-  const counts = { invocations: 0, fenced: 0, committed: 0, rolledBack: 0 };
+  const counts = { invocations: 0, fenced: 0, committed: 0, finishedAnother: 0 };
   const invoke = async (slice: KinesisStreamRecord[]) => {
     counts.invocations++;
     try {
@@ -306,13 +333,13 @@ async function racingConsumer(iterators: Map<string, string>): Promise<string> {
       });
       for (const shard of result.shards) {
         if (shard.skipped < shard.received) counts.committed++;
-        if (shard.rolledBack) counts.rolledBack++;
+        if (shard.finishedPublication) counts.finishedAnother++;
       }
       return true;
     } catch (error) {
-      // Losing the shard (its checkpoint or an analytics item) is the expected outcome of a race; anything
-      // else is a failure of the test.
-      if (!(error instanceof CheckpointConflictError || error instanceof AnalyticsStateConflictError))
+      // Losing the shard is the expected outcome of a race: the rival committed first (the checkpoint's
+      // condition fails), or committed and published before this one read the snapshot it had replaced.
+      if (!(error instanceof CheckpointConflictError || error instanceof MissingStateSnapshotError))
         throw error;
       counts.fenced++;
       return false;
@@ -338,7 +365,8 @@ async function racingConsumer(iterators: Map<string, string>): Promise<string> {
   for (const client of Object.values(clients)) client.destroy();
   return (
     `racing consumer: ${counts.invocations} invocations, ${counts.fenced} lost the shard ` +
-    `(CheckpointConflictError or AnalyticsStateConflictError), ${counts.committed} committed, ${counts.rolledBack} rolled back another's intent`
+    `(CheckpointConflictError or MissingStateSnapshotError), ${counts.committed} committed, ` +
+    `${counts.finishedAnother} finished another's publication`
   );
 }
 
@@ -413,7 +441,7 @@ describe('fault injection on the local pipeline', { timeout: PHASE_TIMEOUT_MS + 
   it('survives lost responses of conditional checkpoint writes: the SDK retry meets ConditionalCheckFailed', async () => {
     const result = await runPhase({
       phase: 'dynamodb-lost-conditional-write',
-      fault: 'UpdateItem (intent, commit) lands, response lost, 30%',
+      fault: 'UpdateItem (commit, clear) lands, response lost, 30%',
       rules: [
         {
           service: 'dynamodb',

@@ -124,6 +124,13 @@ export class SimulatedServerError extends Error {
 
 const never = new Promise<never>(() => {});
 
+/**
+ * A fault a fixed example scripts on one call: a random fault, or a crash whose fate is fixed:
+ * `crash-inflight` (the request was on the wire and lands well after the process died, typically after
+ * its retry ran) or `crash-unsent` (the process died before the request left).
+ */
+export type ScriptedFault = keyof FaultRates | 'ok' | 'crash-inflight' | 'crash-unsent';
+
 /** A hook that runs each call of process `name` as a scheduled step, with faults drawn from `rates`. */
 export function faultyHook(
   scheduler: Scheduler,
@@ -131,7 +138,7 @@ export function faultyHook(
   rates: () => FaultRates,
   events: string[],
   // Scripted faults by call index, for the fixed examples; they replace the random draw.
-  script: Map<number, keyof FaultRates | 'ok'> = new Map(),
+  script: Map<number, ScriptedFault> = new Map(),
 ): { hook: CallHook; crashed: () => boolean } {
   let calls = 0;
   let crashed = false;
@@ -142,7 +149,7 @@ export function faultyHook(
     const r = rates();
     const draw = scheduler.random();
     const scripted = script.get(call);
-    const fault: keyof FaultRates | 'ok' =
+    const fault: ScriptedFault =
       scripted ??
       (draw < r.fail
         ? 'fail'
@@ -187,6 +194,21 @@ export function faultyHook(
               } catch {}
             },
           );
+        return never;
+      case 'crash-inflight':
+        crashed = true;
+        scheduler.addLater(
+          `in-flight ${name}#${call} ${command}`,
+          40 + Math.floor(scheduler.random() * 40),
+          () => {
+            try {
+              perform();
+            } catch {}
+          },
+        );
+        return never;
+      case 'crash-unsent':
+        crashed = true;
         return never;
       default:
         return perform();
@@ -338,7 +360,7 @@ export interface SimulationOptions {
   /** Whether the scheduled publisher runs (every `publisherEvery` steps) while the mapping works. */
   publisherEvery: number | null;
   /** Faults scripted per invocation and call index, for fixed examples. */
-  script?: Map<number, Map<number, keyof FaultRates | 'ok'>>;
+  script?: Map<number, Map<number, ScriptedFault>>;
   /** Fixed batch boundaries for the fixed examples (sizes in delivery order); random when absent. */
   batches?: number[];
   /** Execution environments invocations are spread over (each has its own warm analytics states). */

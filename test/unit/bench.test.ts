@@ -19,7 +19,7 @@ import { cpuSecondsFromStat } from '../../bench/lib/procStat';
 import { benchRecords, kinesisEvent, payloadBytes, widenEvent } from '../../bench/lib/records';
 import { latencySummary, percentile, spread } from '../../bench/lib/stats';
 import { zipSize } from '../../bench/packaging';
-import { commitIntent, readCheckpoint, recordIntent } from '../../lambdas/consumer/checkpoint';
+import { commitBatch, readCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { parseEvent } from '../../lambdas/shared/events';
 
 // Pure helpers of the benchmarks (bench/). The benchmarks themselves never run in the test suite.
@@ -71,34 +71,33 @@ describe('benchmark records', () => {
 
 describe('the in-memory DynamoDB used by the consumer benchmark', () => {
   const shard = { tableName: 't', streamName: 's', shardId: 'shardId-000000000000' };
-  const intent = {
-    id: 'i-1',
-    firstSequenceNumber: '10',
+  const commit = {
+    attemptId: 'a-1',
     lastSequenceNumber: '20',
-    objectKeys: ['k'],
-    startedAt: 1,
+    bundle: 'staging/b',
+    stateKey: null,
+    records: 11,
   };
 
-  it('runs the checkpoint protocol: intent, then commit, then the checkpoint reads back', async () => {
+  it('runs the checkpoint protocol: a commit, then the checkpoint reads back', async () => {
     const fake = new FakeDynamoDB();
     const dynamo = fake as unknown as DynamoDBClient;
-    const token = await recordIntent(dynamo, shard, 0, intent);
-    await commitIntent(dynamo, shard, token, intent, { records: 11 });
+    await commitBatch(dynamo, shard, 0, null, commit);
     const checkpoint = await readCheckpoint(dynamo, shard);
     expect(checkpoint).toMatchObject({
-      version: 2,
+      version: 1,
       lastCommittedSequenceNumber: '20',
       committedRecords: 11,
-      intent: null,
+      lastAttemptId: 'a-1',
     });
-    expect(fake.writes).toBe(2);
+    expect(fake.writes).toBe(1);
   });
 
   it('fails a write whose fence is stale, as DynamoDB does', async () => {
     const dynamo = new FakeDynamoDB() as unknown as DynamoDBClient;
-    await recordIntent(dynamo, shard, 0, intent);
-    // Another invocation's intent (the same id would be this one's own write, whose response was lost).
-    await expect(recordIntent(dynamo, shard, 0, { ...intent, id: 'i-2' })).rejects.toThrow(
+    await commitBatch(dynamo, shard, 0, null, commit);
+    // Another attempt of the same version (the same id would be this one's own write, whose response was lost).
+    await expect(commitBatch(dynamo, shard, 0, null, { ...commit, attemptId: 'a-2' })).rejects.toThrow(
       /another invocation owns the shard/,
     );
   });

@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -59,6 +59,8 @@ beforeEach(() => {
   dynamo.on(UpdateItemCommand).resolves({});
   s3.on(PutObjectCommand).resolves({});
   s3.on(DeleteObjectCommand).resolves({});
+  // A fresh shard: no commit records, so its missing checkpoint is not a lost one.
+  s3.on(ListObjectsV2Command).resolves({ KeyCount: 0, Contents: [] });
   sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
 });
 

@@ -1,330 +1,428 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { CheckpointConflictError } from '../../lambdas/consumer/checkpoint';
-import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
-import { SWEEP_DELAY_MS } from '../../lambdas/consumer/sweep';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { decodeBundle } from '../../lambdas/consumer/bundle';
+import {
+  CheckpointConflictError,
+  checkpointKey,
+  commitBatch,
+  LegacyCheckpointError,
+  parseCheckpoint,
+} from '../../lambdas/consumer/checkpoint';
+import { parseCommitRecord } from '../../lambdas/consumer/commitRecord';
+import {
+  type ConsumerDeps,
+  LostCheckpointError,
+  ParallelizationNotSupportedError,
+  processKinesisEvent,
+  requireSingleWriter,
+} from '../../lambdas/consumer/processBatch';
+import { publishPendingCommits } from '../../lambdas/publisher/publishPending';
+import { analyticsConfig } from '../../lambdas/shared/analyticsConfig';
+import { commitRecordKey, stagingKey, stateSnapshotKey } from '../../lambdas/shared/lakeLayout';
 import { kinesisEvent, kinesisRecord, validEventJson } from '../helpers/kinesisEvents';
+import { type CallHook, clientsFor, FakeDynamo, FakeS3, FakeSqs, type FakeWorld } from '../property/fakeAws';
+import { SimulatedTimeout } from '../property/protocolHarness';
 
 /**
- * The consumer's AWS calls, step by step, with every client mocked. The crash-and-replay behaviour of the
- * protocol is tested against the real emulators in test/integration/exactlyOnce.test.ts.
+ * The consumer's protocol step by step, on the real code against the in-memory AWS of
+ * test/property/fakeAws.ts, whose DynamoDB evaluates the real condition expressions. Every call is
+ * recorded in order; a test can fail one, lose its response, or hold it until something else happened.
+ * Crash-and-replay against the real emulators: test/integration/exactlyOnce.test.ts; every interleaving:
+ * test/property/.
  */
-const dynamo = mockClient(DynamoDBClient);
-const s3 = mockClient(S3Client);
-const sqs = mockClient(SQSClient);
-const shard = 'shardId-000000000000';
-const deps = () => ({
-  s3: new S3Client({}),
-  dynamo: new DynamoDBClient({}),
-  sqs: new SQSClient({}),
-  config: { bucketName: 'lake', tableName: 'state', dlqUrl: 'http://sqs/dlq', streamName: 'events' },
-  now: () => Date.parse('2026-11-01T04:00:00Z'),
-  newId: () => 'intent-1',
-});
-const batch = kinesisEvent([
-  kinesisRecord(shard, '100', validEventJson(1)),
-  kinesisRecord(shard, '101', '{broken'),
-  kinesisRecord(shard, '102', validEventJson(2, { occurred_at: '2026-11-01T05:00:00Z' })),
-]);
+
+const SHARD = 'shardId-000000000000';
+const config = { bucketName: 'lake', tableName: 'state', dlqUrl: 'http://sqs/dlq', streamName: 'events' };
+const shardKey = (shardId = SHARD) => ({ tableName: 'state', streamName: 'events', shardId });
+
+const batch = (shardId = SHARD, from = 100) =>
+  kinesisEvent([
+    kinesisRecord(shardId, String(from), validEventJson(from)),
+    kinesisRecord(shardId, String(from + 1), '{broken'),
+    kinesisRecord(
+      shardId,
+      String(from + 2),
+      validEventJson(from + 2, { occurred_at: '2026-11-01T05:00:00Z' }),
+    ),
+  ]);
+
+/** A call as a short label: the command, and the key or the kind of checkpoint write. */
+function labelOf(command: string, input: Record<string, unknown>): string {
+  const name = command.replace(/Command$/, '');
+  if (name === 'UpdateItem') {
+    const update = String(input.UpdateExpression);
+    return update.startsWith('REMOVE pending') ? 'UpdateItem clear' : 'UpdateItem commit';
+  }
+  if (input.Key && typeof input.Key === 'string') return `${name} ${input.Key}`;
+  if (name === 'ListObjectsV2') return `${name} ${String(input.Prefix)}`;
+  return name;
+}
+
+type Fault = 'fail' | 'lose';
+
+interface Process {
+  deps: ConsumerDeps;
+  calls: string[];
+}
+
+let world: FakeWorld;
+let attempts = 0;
 
 beforeEach(() => {
-  dynamo.reset();
-  s3.reset();
-  sqs.reset();
-  s3.on(PutObjectCommand).resolves({});
-  s3.on(DeleteObjectCommand).resolves({});
-  sqs
-    .on(SendMessageBatchCommand)
-    .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] });
-  dynamo.on(UpdateItemCommand).resolves({});
-  dynamo.on(PutItemCommand).resolves({});
-  dynamo.on(QueryCommand).resolves({ Items: [] });
-});
-afterAll(() => {
-  dynamo.restore();
-  s3.restore();
-  sqs.restore();
+  world = { dynamo: new FakeDynamo(), s3: new FakeS3(), sqs: new FakeSqs() };
 });
 
-describe('processing a batch on a fresh shard', () => {
-  it('records an intent, writes Parquet and CSV per partition, dead-letters the invalid record, then commits', async () => {
-    dynamo.on(GetItemCommand).resolves({});
-    const result = await processKinesisEvent(batch, deps());
+/**
+ * One simulated process: its calls are recorded; `fault` may fail a call before it reaches AWS or lose
+ * its response after it took effect; `before` runs (and is awaited) before a call reaches AWS.
+ */
+function process(
+  options: {
+    fault?: (label: string) => Fault | undefined;
+    before?: (label: string) => Promise<void> | undefined;
+    analytics?: boolean;
+    id?: string;
+  } = {},
+): Process {
+  const calls: string[] = [];
+  const hook: CallHook = async (command, input, perform) => {
+    const label = labelOf(command, input);
+    calls.push(label);
+    await options.before?.(label);
+    const fault = options.fault?.(label);
+    if (fault === 'fail') throw new Error(`simulated failure of ${label}`);
+    if (fault === 'lose') {
+      perform();
+      throw new SimulatedTimeout(command);
+    }
+    return perform();
+  };
+  const id = options.id ?? `attempt-${++attempts}`;
+  return {
+    calls,
+    deps: {
+      ...clientsFor(world, hook),
+      config,
+      now: () => Date.parse('2026-11-01T04:00:00Z'),
+      newId: () => id,
+      analytics: options.analytics ? analyticsConfig({}) : null,
+    },
+  };
+}
+
+const checkpointOf = (shardId = SHARD) =>
+  parseCheckpoint(
+    shardId,
+    world.dynamo.items.get(`${checkpointKey(shardKey(shardId)).pk?.S}\u0000checkpoint`),
+  );
+const keysUnder = (prefix: string) => [...world.s3.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+const finalKeys = () => keysUnder('events/');
+const indexOf = (calls: string[], pattern: RegExp) => calls.findIndex((c) => pattern.test(c));
+
+describe('an attempt on a fresh shard', () => {
+  it('stages one bundle, dead-letters the invalid record, commits, publishes, writes the commit record, then clears', async () => {
+    const { deps, calls } = process({ id: 'a-1' });
+    const result = await processKinesisEvent(batch(), deps);
 
     expect(result.batchItemFailures).toEqual([]);
-    const updates = dynamo.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
-    expect(updates).toHaveLength(2);
-    expect(updates[0]?.ConditionExpression).toBe('attribute_not_exists(pk)');
-    expect(updates[0]?.UpdateExpression).toMatch(/SET intent = :intent/);
-    expect(updates[1]?.UpdateExpression).toMatch(/SET lastSeq = :last/);
-    expect(updates[1]?.ConditionExpression).toMatch(/version = :expected AND intent.id = :intentId/);
-    expect(updates[1]?.ExpressionAttributeValues?.[':last']).toEqual({ S: '102' });
-    expect(updates[1]?.UpdateExpression).toMatch(
-      /ADD committedRecords :count, committedEvents :events, committedInvalid :invalid REMOVE intent$/,
-    );
-    expect(updates[1]?.ExpressionAttributeValues).toMatchObject({
-      ':count': { N: '3' },
-      ':events': { N: '2' },
-      ':invalid': { N: '1' },
-    });
+    const staged = indexOf(calls, /^PutObject staging\//);
+    const dlq = indexOf(calls, /^SendMessageBatch$/);
+    const commit = indexOf(calls, /^UpdateItem commit$/);
+    const firstFinal = indexOf(calls, /^PutObject events\//);
+    const record = indexOf(calls, /^PutObject _commits\//);
+    const clear = indexOf(calls, /^UpdateItem clear$/);
+    expect([staged, dlq, commit, firstFinal, record, clear].every((i) => i >= 0)).toBe(true);
+    expect(staged).toBeLessThan(dlq);
+    expect(dlq).toBeLessThan(commit);
+    expect(commit).toBeLessThan(firstFinal);
+    expect(calls.slice(firstFinal, record).every((c) => c.startsWith('PutObject events/'))).toBe(true);
+    expect(record).toBeLessThan(clear);
+    expect(calls.at(-1)).toBe('UpdateItem clear');
+  });
 
-    const keys = s3
-      .commandCalls(PutObjectCommand)
-      .map((c) => c.args[0].input.Key)
-      .sort();
-    expect(keys).toEqual([
-      `events/csv/dt=2026-11-01/hour=03/${shard}-100-102-v1.csv`,
-      `events/csv/dt=2026-11-01/hour=05/${shard}-100-102-v1.csv`,
-      `events/parquet/dt=2026-11-01/hour=03/${shard}-100-102-v1.parquet`,
-      `events/parquet/dt=2026-11-01/hour=05/${shard}-100-102-v1.parquet`,
+  it('stages its bundle under its own attempt id, outside every table location', async () => {
+    await processKinesisEvent(batch(), process({ id: 'a-1' }).deps);
+    const bundle = decodeBundle('b', world.s3.objects.get(stagingKey(SHARD, 'a-1')) as Uint8Array);
+    expect(bundle).toMatchObject({ attemptId: 'a-1', firstSequenceNumber: '100', lastSequenceNumber: '102' });
+    expect(bundle.objects.map((o) => o.key).sort()).toEqual(finalKeys());
+  });
+
+  it('publishes Parquet and CSV per partition under keys fixed by the shard and the range, without a token', async () => {
+    const result = await processKinesisEvent(batch(), process().deps);
+    expect(finalKeys()).toEqual([
+      `events/csv/dt=2026-11-01/hour=03/${SHARD}-100-102.csv`,
+      `events/csv/dt=2026-11-01/hour=05/${SHARD}-100-102.csv`,
+      `events/parquet/dt=2026-11-01/hour=03/${SHARD}-100-102.parquet`,
+      `events/parquet/dt=2026-11-01/hour=05/${SHARD}-100-102.parquet`,
     ]);
-    const dlqEntries = sqs
-      .commandCalls(SendMessageBatchCommand)
-      .flatMap((c) => c.args[0].input.Entries ?? []);
-    expect(dlqEntries.map((e) => JSON.parse(e.MessageBody ?? '{}').recordId)).toEqual([`${shard}:101`]);
     expect(result.shards[0]).toMatchObject({
       received: 3,
       valid: 2,
       invalid: 1,
       skipped: 0,
       objectsWritten: 4,
+      published: true,
+      committedSequenceNumber: '102',
     });
+  });
+
+  it('sends the invalid record to the DLQ under its record id', async () => {
+    await processKinesisEvent(batch(), process().deps);
+    expect(world.sqs.bodies.map((b) => JSON.parse(b).recordId)).toEqual([`${SHARD}:101`]);
+  });
+
+  it('commits the range and its counts in one write, then clears pending without moving the version', async () => {
+    await processKinesisEvent(batch(), process({ id: 'a-1' }).deps);
+    expect(checkpointOf()).toMatchObject({
+      version: 1,
+      lastCommittedSequenceNumber: '102',
+      committedRecords: 3,
+      committedRows: { events: 2, invalid: 1 },
+      lastAttemptId: 'a-1',
+      pending: null,
+    });
+  });
+
+  it('writes a commit record naming the range and every final key', async () => {
+    await processKinesisEvent(batch(), process({ id: 'a-1' }).deps);
+    const key = commitRecordKey(SHARD, '102');
+    const record = parseCommitRecord(key, Buffer.from(world.s3.objects.get(key) as Uint8Array).toString());
+    expect(record).toMatchObject({
+      shardId: SHARD,
+      attemptId: 'a-1',
+      firstSequenceNumber: '100',
+      lastSequenceNumber: '102',
+      records: 3,
+      rows: { events: 2, invalid: 1 },
+    });
+    expect([...record.keys].sort()).toEqual(finalKeys());
   });
 });
 
-describe('processing a replayed batch', () => {
-  it('skips records at or below the committed checkpoint and writes only the rest', async () => {
-    dynamo.on(GetItemCommand).resolves({ Item: { version: { N: '6' }, lastSeq: { S: '101' } } });
-    const result = await processKinesisEvent(batch, deps());
+describe('analytics state snapshots', () => {
+  it('stages the new snapshot under the attempt id before the commit and deletes the replaced one before the clear', async () => {
+    await processKinesisEvent(batch(SHARD, 100), process({ id: 'a-1', analytics: true }).deps);
+    expect(checkpointOf().stateKey).toBe(stateSnapshotKey(SHARD, 'a-1'));
+    const second = process({ id: 'a-2', analytics: true });
+    await processKinesisEvent(batch(SHARD, 200), second.deps);
+
+    const snapshot = indexOf(second.calls, /^PutObject state\//);
+    expect(second.calls[snapshot]).toBe(`PutObject ${stateSnapshotKey(SHARD, 'a-2')}`);
+    expect(snapshot).toBeLessThan(indexOf(second.calls, /^UpdateItem commit$/));
+    const deleted = second.calls.indexOf(`DeleteObject ${stateSnapshotKey(SHARD, 'a-1')}`);
+    expect(deleted).toBeGreaterThan(indexOf(second.calls, /^PutObject _commits\//));
+    expect(deleted).toBeLessThan(indexOf(second.calls, /^UpdateItem clear$/));
+    expect(keysUnder('state/')).toEqual([stateSnapshotKey(SHARD, 'a-2')]);
+    expect(checkpointOf().stateKey).toBe(stateSnapshotKey(SHARD, 'a-2'));
+  });
+});
+
+describe('a replayed batch', () => {
+  it('skips records at or below the committed checkpoint and publishes only the rest', async () => {
+    const [first, second] = batch().Records as KinesisStreamRecord[];
+    await processKinesisEvent(kinesisEvent([first, second] as KinesisStreamRecord[]), process().deps);
+    const result = await processKinesisEvent(batch(), process().deps);
 
     expect(result.shards[0]).toMatchObject({ skipped: 2, valid: 1, invalid: 0 });
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
-    const keys = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
-    expect(keys).toContain(`events/parquet/dt=2026-11-01/hour=05/${shard}-102-102-v7.parquet`);
+    expect(world.sqs.bodies).toHaveLength(1);
+    expect(finalKeys()).toContain(`events/parquet/dt=2026-11-01/hour=05/${SHARD}-102-102.parquet`);
   });
 
   it('writes a sequence number that appears twice in the batch once', async () => {
-    dynamo.on(GetItemCommand).resolves({});
-    const [first, , third] = batch.Records as [KinesisStreamRecord, KinesisStreamRecord, KinesisStreamRecord];
+    const [first, , third] = batch().Records as [
+      KinesisStreamRecord,
+      KinesisStreamRecord,
+      KinesisStreamRecord,
+    ];
     const twice = kinesisEvent([first, first, third, first, third].map((r) => structuredClone(r)));
-    const result = await processKinesisEvent(twice, deps());
+    const result = await processKinesisEvent(twice, process().deps);
 
     expect(result.shards[0]).toMatchObject({ received: 5, repeated: 3, skipped: 0, valid: 2 });
-    const csv = s3
-      .commandCalls(PutObjectCommand)
-      .filter((c) => c.args[0].input.Key?.endsWith('.csv'))
-      .map((c) => Buffer.from(c.args[0].input.Body as Uint8Array).toString());
+    const csv = finalKeys()
+      .filter((k) => k.endsWith('.csv'))
+      .map((k) => Buffer.from(world.s3.objects.get(k) as Uint8Array).toString());
     expect(csv.join('').match(/,100,/g)).toHaveLength(1);
   });
 
   it('writes nothing at all when every record is already committed', async () => {
-    dynamo.on(GetItemCommand).resolves({ Item: { version: { N: '6' }, lastSeq: { S: '102' } } });
-    const result = await processKinesisEvent(batch, deps());
+    await processKinesisEvent(batch(), process().deps);
+    const replay = process();
+    const result = await processKinesisEvent(batch(), replay.deps);
     expect(result.shards[0]?.skipped).toBe(3);
-    expect(dynamo.commandCalls(UpdateItemCommand)).toHaveLength(0);
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(replay.calls).toEqual(['GetItem']);
+  });
+});
+
+describe('a commit whose publication was left unfinished', () => {
+  const failFinalPuts = (label: string): Fault | undefined =>
+    label.startsWith('PutObject events/') ? 'fail' : undefined;
+
+  it('does not throw when a final PUT fails after the commit: the records are committed and pending', async () => {
+    const result = await processKinesisEvent(batch(), process({ id: 'a-1', fault: failFinalPuts }).deps);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(result.shards[0]).toMatchObject({ published: false, committedSequenceNumber: '102' });
+    expect(checkpointOf().pending).toMatchObject({ id: 'a-1', bundle: stagingKey(SHARD, 'a-1') });
+    expect(finalKeys()).toEqual([]);
+    expect(keysUnder('_commits/')).toEqual([]);
   });
 
-  it('rolls back an unfinished intent before doing anything else', async () => {
-    dynamo.on(GetItemCommand).resolves({
-      Item: {
+  it('is finished from its staged bundle by the next invocation before it stages anything', async () => {
+    await processKinesisEvent(batch(), process({ id: 'a-1', fault: failFinalPuts }).deps);
+    const staged = decodeBundle('b', world.s3.objects.get(stagingKey(SHARD, 'a-1')) as Uint8Array);
+    const next = process({ id: 'a-2' });
+    const result = await processKinesisEvent(batch(SHARD, 200), next.deps);
+
+    expect(result.shards[0]?.finishedPublication).toBe('a-1');
+    expect(next.calls.slice(0, 2)).toEqual(['GetItem', `GetObject ${stagingKey(SHARD, 'a-1')}`]);
+    const clears = next.calls.flatMap((c, i) => (c === 'UpdateItem clear' ? [i] : []));
+    expect(clears[0]).toBeLessThan(next.calls.indexOf(`PutObject ${stagingKey(SHARD, 'a-2')}`));
+    // The same bytes under the same keys as the attempt would have written itself.
+    for (const object of staged.objects)
+      expect(Buffer.from(world.s3.objects.get(object.key) as Uint8Array).equals(object.body)).toBe(true);
+    expect(keysUnder('_commits/')).toEqual([commitRecordKey(SHARD, '102'), commitRecordKey(SHARD, '202')]);
+    expect(checkpointOf()).toMatchObject({ version: 2, lastCommittedSequenceNumber: '202', pending: null });
+  });
+
+  it('blocks any other commit until it is finished (a commit never overwrites an unpublished one)', async () => {
+    await processKinesisEvent(batch(), process({ id: 'a-1', fault: failFinalPuts }).deps);
+    const { dynamo } = process().deps;
+    await expect(
+      commitBatch(dynamo, shardKey(), 1, null, {
+        attemptId: 'rival',
+        lastSequenceNumber: '300',
+        bundle: stagingKey(SHARD, 'rival'),
+        stateKey: null,
+        records: 1,
+      }),
+    ).rejects.toThrow(CheckpointConflictError);
+    expect(checkpointOf()).toMatchObject({ lastCommittedSequenceNumber: '102', pending: { id: 'a-1' } });
+  });
+});
+
+describe('a commit whose outcome the attempt did not hear', () => {
+  it('that landed although its response was lost is recognised through lastAttemptId and published', async () => {
+    const { deps } = process({ id: 'a-1', fault: (l) => (l === 'UpdateItem commit' ? 'lose' : undefined) });
+    const result = await processKinesisEvent(batch(), deps);
+    expect(result.shards[0]).toMatchObject({ published: true, committedSequenceNumber: '102' });
+    expect(checkpointOf()).toMatchObject({ version: 1, lastAttemptId: 'a-1', pending: null });
+    expect(finalKeys()).toHaveLength(4);
+  });
+
+  it('that never reached DynamoDB throws so that Lambda retries, with nothing published', async () => {
+    const { deps } = process({ fault: (l) => (l === 'UpdateItem commit' ? 'fail' : undefined) });
+    await expect(processKinesisEvent(batch(), deps)).rejects.toThrow(/simulated failure/);
+    expect(checkpointOf().version).toBe(0);
+    expect(finalKeys()).toEqual([]);
+  });
+});
+
+describe('two attempts of one checkpoint version', () => {
+  it('the one whose commit fails its condition throws CheckpointConflictError and publishes nothing', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = process({
+      id: 'slow',
+      before: (l) => (l === 'UpdateItem commit' ? held : undefined),
+    });
+    const outcome = processKinesisEvent(batch(), slow.deps).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    // Let the slow attempt stage and reach its commit, then its retry runs to the end.
+    while (!slow.calls.includes('UpdateItem commit')) await new Promise((r) => setImmediate(r));
+    await processKinesisEvent(batch(), process({ id: 'retry' }).deps);
+    const published = new Map(world.s3.objects);
+    release();
+
+    expect(await outcome).toBeInstanceOf(CheckpointConflictError);
+    expect(checkpointOf()).toMatchObject({ version: 1, lastAttemptId: 'retry', pending: null });
+    // Its bundle stays staged where no reader looks; the lake is exactly what the retry published.
+    expect(world.s3.objects.has(stagingKey(SHARD, 'slow'))).toBe(true);
+    expect(finalKeys()).toEqual([...published.keys()].filter((k) => k.startsWith('events/')).sort());
+    expect(slow.calls.filter((c) => /^PutObject (events|_commits)\//.test(c))).toEqual([]);
+  });
+});
+
+describe('refusals', () => {
+  it('refuses a shard whose checkpoint is missing while the lake holds its commit records', async () => {
+    await processKinesisEvent(batch(), process().deps);
+    world.dynamo.items.clear();
+    const replay = process();
+    await expect(processKinesisEvent(batch(), replay.deps)).rejects.toThrow(LostCheckpointError);
+    expect(replay.calls).toEqual(['GetItem', 'ListObjectsV2 _commits/shardId-000000000000/']);
+  });
+
+  it('refuses a ParallelizationFactor above 1 and accepts 1 or none', () => {
+    expect(() => requireSingleWriter('2')).toThrow(ParallelizationNotSupportedError);
+    expect(() => requireSingleWriter('10')).toThrow(/set it to 1/);
+    for (const factor of [undefined, '', '1']) expect(() => requireSingleWriter(factor)).not.toThrow();
+  });
+
+  it.each([
+    ['an intent', { intent: { M: { id: { S: 'old' } } } }],
+    ['a lastIntentId', { lastIntentId: { S: 'old' } }],
+  ])(
+    'refuses a checkpoint item of the old protocol, with %s, with LegacyCheckpointError',
+    async (_, legacy) => {
+      world.dynamo.items.set(`events#${SHARD}\u0000checkpoint`, {
+        ...checkpointKey(shardKey()),
         version: { N: '3' },
         lastSeq: { S: '99' },
-        intent: {
-          M: {
-            id: { S: 'old' },
-            first: { S: '100' },
-            last: { S: '105' },
-            keys: { L: [{ S: 'events/a' }, { S: 'events/b' }] },
-            startedAt: { N: '0' },
-          },
-        },
-      },
+        ...legacy,
+      });
+      const attempt = process();
+      await expect(processKinesisEvent(batch(), attempt.deps)).rejects.toThrow(LegacyCheckpointError);
+      expect(attempt.calls).toEqual(['GetItem']);
+    },
+  );
+});
+
+describe('the scheduled publisher', () => {
+  it('finishes the pending publications of every shard in the table, one no longer listed by Kinesis included', async () => {
+    // The parent shard closed by resharding: ListShards no longer lists it, but its checkpoint is in the
+    // table. The publisher has no Kinesis client at all: it finds shards through the table.
+    const shards = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000007'];
+    for (const shardId of shards)
+      await processKinesisEvent(
+        batch(shardId),
+        process({
+          id: `a-${shardId}`,
+          fault: (l) => (l.startsWith('PutObject events/') ? 'fail' : undefined),
+        }).deps,
+      );
+    // A shard with nothing pending is left alone.
+    await processKinesisEvent(batch('shardId-000000000002'), process().deps);
+    for (const shardId of shards) expect(checkpointOf(shardId).pending).not.toBeNull();
+
+    const publisher = process();
+    const summary = await publishPendingCommits({
+      s3: publisher.deps.s3,
+      dynamo: publisher.deps.dynamo,
+      config,
+      now: () => Date.parse('2026-11-01T04:01:00Z'),
     });
-    const result = await processKinesisEvent(batch, deps());
 
-    const deleted = s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key);
-    expect(deleted).toEqual(['events/a', 'events/b']);
-    const updates = dynamo.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
-    // First the fence (the old attempt can no longer commit), then the deletes, then the clear.
-    expect(updates[0]?.UpdateExpression).toBe('SET version = :next, fencedBy = :fencer, updatedAt = :now');
-    expect(updates[0]?.ConditionExpression).toBe('version = :expected AND intent.id = :intentId');
-    expect(updates[0]?.ExpressionAttributeValues?.[':intentId']).toEqual({ S: 'old' });
-    expect(updates[1]?.UpdateExpression).toMatch(/REMOVE intent/);
-    expect(updates[1]?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '4' });
-    expect(result.shards[0]?.rolledBack?.id).toBe('old');
-    // The keys are recorded for the late-PUT sweep before they are deleted.
-    const sweep = dynamo.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item);
-    expect(sweep).toHaveLength(1);
-    expect(sweep[0]?.sk).toEqual({ S: 'sweep#old' });
-    expect(sweep[0]?.keys).toEqual({ L: [{ S: 'events/a' }, { S: 'events/b' }] });
-    expect(Number(sweep[0]?.dueAt?.N)).toBe(Date.parse('2026-11-01T04:00:00Z') + SWEEP_DELAY_MS);
-    // The new attempt's token comes after the rollback's write.
-    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(/-v6\./);
-  });
-});
-
-describe('the late-PUT sweep', () => {
-  it('is not looked for on a shard that never cleared an intent', async () => {
-    dynamo.on(GetItemCommand).resolves({ Item: { version: { N: '6' }, lastSeq: { S: '99' } } });
-    await processKinesisEvent(batch, deps());
-    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(0);
+    expect(summary).toEqual({ pending: 3, finished: 3, oldestPendingAgeSeconds: 60 });
+    expect(publisher.calls.filter((c) => c === 'UpdateItem clear')).toHaveLength(3);
+    expect(publisher.calls.some((c) => c.includes('shardId-000000000002'))).toBe(false);
+    for (const shardId of shards) {
+      expect(checkpointOf(shardId).pending).toBeNull();
+      expect(keysUnder(`events/parquet/`).filter((k) => k.includes(`${shardId}-100-102`))).toHaveLength(2);
+      expect(world.s3.objects.has(commitRecordKey(shardId, '102'))).toBe(true);
+    }
   });
 
-  it('deletes the keys of a due sweep item again on a shard that cleared one', async () => {
-    dynamo
-      .on(GetItemCommand)
-      .resolves({ Item: { version: { N: '6' }, lastSeq: { S: '99' }, rolledBack: { N: '1' } } });
-    dynamo
-      .on(QueryCommand)
-      .resolves({ Items: [{ sk: { S: 'sweep#old' }, keys: { L: [{ S: 'events/late' }] } }] });
-    const result = await processKinesisEvent(batch, deps());
-    expect(
-      dynamo.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':prefix'],
-    ).toEqual({
-      S: 'sweep#',
+  it('does nothing when no publication is pending', async () => {
+    await processKinesisEvent(batch(), process().deps);
+    const publisher = process();
+    const summary = await publishPendingCommits({
+      s3: publisher.deps.s3,
+      dynamo: publisher.deps.dynamo,
+      config,
     });
-    expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['events/late']);
-    expect(result.shards[0]?.swept).toBe(1);
-  });
-});
-
-describe('a failing attempt', () => {
-  it('deletes what it wrote, clears its intent and throws so that Lambda retries', async () => {
-    dynamo.on(GetItemCommand).resolves({});
-    s3.on(PutObjectCommand).rejects(new Error('S3 is down'));
-
-    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError('S3 is down');
-    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(4);
-    const last = dynamo.commandCalls(UpdateItemCommand).at(-1)?.args[0].input;
-    expect(last?.UpdateExpression).toMatch(/REMOVE intent/);
-  });
-
-  it('that loses the checkpoint to another invocation deletes its own objects and does not commit', async () => {
-    dynamo.on(GetItemCommand).resolves({});
-    dynamo
-      .on(UpdateItemCommand)
-      .resolvesOnce({})
-      .rejects(new ConditionalCheckFailedException({ message: 'conditional', $metadata: {} }));
-
-    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError(CheckpointConflictError);
-    expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toHaveLength(4);
-  });
-
-  it('whose commit landed although its response was lost keeps its objects and succeeds', async () => {
-    dynamo
-      .on(GetItemCommand)
-      .resolvesOnce({})
-      .resolves({ Item: { version: { N: '2' }, lastSeq: { S: '102' }, lastIntentId: { S: 'intent-1' } } });
-    dynamo
-      .on(UpdateItemCommand)
-      .resolvesOnce({})
-      .rejects(new ConditionalCheckFailedException({ message: 'conditional', $metadata: {} }));
-
-    const result = await processKinesisEvent(batch, deps());
-    expect(result.batchItemFailures).toEqual([]);
-    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
-  });
-});
-
-describe('a conditional write whose response was lost', () => {
-  const conditional = () => new ConditionalCheckFailedException({ message: 'conditional', $metadata: {} });
-
-  it('recording the intent: the re-read item shows its own intent id at the next version, so it goes on', async () => {
-    dynamo
-      .on(GetItemCommand)
-      .resolvesOnce({})
-      .resolves({
-        Item: { version: { N: '1' }, intent: { M: { id: { S: 'intent-1' }, keys: { L: [] } } } },
-      });
-    dynamo.on(UpdateItemCommand).rejectsOnce(conditional()).resolves({});
-
-    const result = await processKinesisEvent(batch, deps());
-    expect(result.shards[0]?.committedSequenceNumber).toBe('102');
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(4);
-    const commit = dynamo.commandCalls(UpdateItemCommand).at(-1)?.args[0].input;
-    expect(commit?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '1' });
-  });
-
-  it("recording the intent: another invocation's intent at that version is a conflict, and nothing is written", async () => {
-    dynamo
-      .on(GetItemCommand)
-      .resolvesOnce({})
-      .resolves({ Item: { version: { N: '1' }, intent: { M: { id: { S: 'rival' }, keys: { L: [] } } } } });
-    dynamo.on(UpdateItemCommand).rejects(conditional());
-
-    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError(CheckpointConflictError);
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
-  });
-
-  it('clearing a rolled-back intent: no intent at the next version means the clear landed', async () => {
-    const old = { M: { id: { S: 'old' }, first: { S: '1' }, last: { S: '2' }, keys: { L: [{ S: 'k' }] } } };
-    dynamo
-      .on(GetItemCommand)
-      .resolvesOnce({ Item: { version: { N: '4' }, lastSeq: { S: '99' }, intent: old } })
-      .resolves({ Item: { version: { N: '6' }, lastSeq: { S: '99' } } });
-    // fenceIntent (4 → 5) answers; clearIntent (5 → 6) lands but its response is lost; then the new attempt.
-    dynamo.on(UpdateItemCommand).resolvesOnce({}).rejectsOnce(conditional()).resolves({});
-
-    const result = await processKinesisEvent(batch, deps());
-    expect(result.shards[0]?.rolledBack?.id).toBe('old');
-    const intent = dynamo.commandCalls(UpdateItemCommand)[2]?.args[0].input;
-    expect(intent?.UpdateExpression).toMatch(/SET intent = :intent/);
-    expect(intent?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '6' });
-  });
-
-  it('fencing an intent to roll back: its own rollback id at the next version means the fence landed', async () => {
-    const old = { M: { id: { S: 'old' }, first: { S: '1' }, last: { S: '2' }, keys: { L: [{ S: 'k' }] } } };
-    dynamo
-      .on(GetItemCommand)
-      .resolvesOnce({ Item: { version: { N: '4' }, lastSeq: { S: '99' }, intent: old } })
-      .resolves({
-        Item: { version: { N: '5' }, lastSeq: { S: '99' }, intent: old, fencedBy: { S: 'intent-1' } },
-      });
-    dynamo.on(UpdateItemCommand).rejectsOnce(conditional()).resolves({});
-
-    const result = await processKinesisEvent(batch, deps());
-    expect(result.shards[0]?.rolledBack?.id).toBe('old');
-    expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['k']);
-    const clear = dynamo.commandCalls(UpdateItemCommand)[1]?.args[0].input;
-    expect(clear?.UpdateExpression).toMatch(/REMOVE intent/);
-    expect(clear?.ExpressionAttributeValues?.[':expected']).toEqual({ N: '5' });
-  });
-
-  it("fencing an intent to roll back: a rival's fence is a conflict, and nothing is deleted", async () => {
-    const old = { M: { id: { S: 'old' }, first: { S: '1' }, last: { S: '2' }, keys: { L: [{ S: 'k' }] } } };
-    dynamo
-      .on(GetItemCommand)
-      .resolvesOnce({ Item: { version: { N: '4' }, lastSeq: { S: '99' }, intent: old } })
-      .resolves({
-        Item: { version: { N: '5' }, lastSeq: { S: '99' }, intent: old, fencedBy: { S: 'rival' } },
-      });
-    dynamo.on(UpdateItemCommand).rejects(conditional());
-
-    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError(CheckpointConflictError);
-    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
-  });
-
-  it('clearing a rolled-back intent: an intent still there means a rival fenced it first, a conflict', async () => {
-    const old = { M: { id: { S: 'old' }, first: { S: '1' }, last: { S: '2' }, keys: { L: [{ S: 'k' }] } } };
-    dynamo
-      .on(GetItemCommand)
-      .resolvesOnce({ Item: { version: { N: '4' }, lastSeq: { S: '99' }, intent: old } })
-      .resolves({ Item: { version: { N: '6' }, lastSeq: { S: '99' }, intent: old } });
-    dynamo.on(UpdateItemCommand).resolvesOnce({}).rejects(conditional());
-
-    await expect(processKinesisEvent(batch, deps())).rejects.toThrowError(CheckpointConflictError);
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(summary).toEqual({ pending: 0, finished: 0, oldestPendingAgeSeconds: 0 });
+    expect(publisher.calls).toEqual(['Scan']);
   });
 });

@@ -1,7 +1,6 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ShardlineError } from '../../shared/errors';
 import type { AnalyticsState } from './engine';
-import { emptyAnalyticsState } from './engine';
 import { CorruptAnalyticsStateError } from './errors';
 import {
   DEFAULT_LAYOUT,
@@ -123,8 +122,10 @@ export async function loadAnalyticsState(
   stateKey: string | null,
   warm: WarmAnalyticsState | null,
 ): Promise<LoadedAnalyticsState> {
+  // Decoded from no items rather than emptyAnalyticsState(): its maps are TouchedMaps, so the state this
+  // first commit keeps warm can stand in for its snapshot at the next batch.
   if (stateKey === null)
-    return { state: emptyAnalyticsState(), earlier: null, warm: false, layout: { ...DEFAULT_LAYOUT } };
+    return { state: decodeState(new Map()), earlier: null, warm: false, layout: { ...DEFAULT_LAYOUT } };
   if (warm && warm.stateKey === stateKey && isStateUntouched(warm.state))
     return { state: warm.state, earlier: warm.encoded, warm: true, layout: warm.encoded.layout };
   let bytes: Uint8Array | undefined;
