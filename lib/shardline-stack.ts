@@ -1,16 +1,30 @@
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Aws,
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/config';
+import { STAGING_EXPIRATION_DAYS, STAGING_PREFIX } from '../lambdas/shared/lakeLayout';
 import { resourceNames } from '../lambdas/shared/naming';
+import { ShardlineAlarms } from './constructs/alarms';
 import { BundledFunction } from './constructs/bundled-function';
 import { LakeCatalog } from './constructs/lake-catalog';
+import { CONSUMER_LAKE_LIST_PREFIXES, CONSUMER_LAKE_OBJECT_GRANTS } from './consumerLakeAccess';
+import { retainsDataByDefault } from './stagePolicy';
 
 export interface ShardlineStackProps extends StackProps {
   /** Deployment stage; every physical resource name derives from it (see `resourceNames`). */
@@ -71,10 +85,25 @@ export interface ShardlineStackProps extends StackProps {
    * @default 512
    */
   readonly producerMemorySize?: number;
+  /**
+   * What deleting the stack does to the data. `true` (production): the lake bucket, its access logs and the
+   * state table are kept (DeletionPolicy Retain, the table with deletion protection, the stack with
+   * termination protection). `false` (development): every resource is deleted, so `npm run destroy` leaves
+   * nothing billing and the next deploy can reuse the names; the CLI empties the buckets first.
+   *
+   * @default - `retainsDataByDefault(stage)`: true for `prod` and stages starting with `prod`
+   */
+  readonly retainData?: boolean;
+  /** Where the alarms notify (see `ShardlineAlarms`). @default - no notification */
+  readonly alarmTopic?: ITopic;
+  /** An address subscribed to a new alarm topic, when no `alarmTopic` is given. @default - none */
+  readonly alarmEmail?: string;
 }
 
 /** The pipeline settings of `ShardlineStackProps`, every one resolved. */
-type ShardlineSettings = Required<Omit<ShardlineStackProps, keyof StackProps | 'stage'>>;
+type ShardlineSettings = Required<
+  Omit<ShardlineStackProps, keyof StackProps | 'stage' | 'retainData' | 'alarmTopic' | 'alarmEmail'>
+>;
 
 /** The defaults of every optional `ShardlineStackProps` setting, in one place. */
 export const SHARDLINE_STACK_DEFAULTS: Readonly<ShardlineSettings> = {
@@ -92,15 +121,12 @@ export const SHARDLINE_STACK_DEFAULTS: Readonly<ShardlineSettings> = {
 const PRODUCER_TIMEOUT = Duration.minutes(5);
 const POWERTOOLS_METRICS_NAMESPACE = 'Shardline';
 const POWERTOOLS_LOG_LEVEL = 'INFO';
-/** Only what the consumer's checkpoint protocol calls: no Scan, no DeleteItem, no batch or transact writes. */
-/**
- * Lake objects the consumer writes (Parquet, CSV, claim-checked DLQ payloads) and deletes (the commit
- * protocol's rollback). Nothing else: no read, no list, no tagging, retention, legal hold or versions.
- */
-const CONSUMER_OBJECT_ACTIONS = ['s3:PutObject', 's3:DeleteObject'];
 const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 /** How long S3 server access logs of the lake are kept. */
 const ACCESS_LOG_RETENTION = Duration.days(365);
+/** How long an overwritten or deleted lake object stays recoverable as a noncurrent version. */
+const NONCURRENT_VERSION_RETENTION = Duration.days(30);
+/** Only what the consumer's checkpoint protocol calls: no Scan, no DeleteItem, no batch or transact writes. */
 const CONSUMER_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
@@ -136,6 +162,9 @@ export class ShardlineStack extends Stack {
   readonly consumer: BundledFunction;
   /** Glue tables and the Athena workgroup over the lake; absent when `athena` is false. */
   readonly catalog?: LakeCatalog;
+  readonly alarms: ShardlineAlarms;
+  /** Whether the lake and the state outlive the stack (see `ShardlineStackProps.retainData`). */
+  readonly retainData: boolean;
 
   constructor(scope: Construct, id: string, props: ShardlineStackProps) {
     super(scope, id, props);
@@ -146,12 +175,17 @@ export class ShardlineStack extends Stack {
     const settings = { ...SHARDLINE_STACK_DEFAULTS, ...withoutUndefined(props) };
     validateSettings(settings);
     const names = resourceNames(props.stage);
+    this.retainData = props.retainData ?? retainsDataByDefault(props.stage);
+    const dataRemoval = this.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    if (this.retainData) this.terminationProtection = true;
 
     this.stream = new Stream(this, 'Stream', {
       streamName: names.streamName,
       streamMode: StreamMode.PROVISIONED,
       shardCount: settings.shardCount,
       encryption: StreamEncryption.MANAGED,
+      // Records wait here at most a day: the stream goes with the stack on every stage, so it stops billing.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.table = new Table(this, 'StateTable', {
@@ -162,6 +196,8 @@ export class ShardlineStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expires_at',
       encryption: TableEncryption.AWS_MANAGED,
+      removalPolicy: dataRemoval,
+      deletionProtection: this.retainData,
     });
 
     this.dlq = new Queue(this, 'DeadLetterQueue', {
@@ -188,8 +224,8 @@ export class ShardlineStack extends Stack {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
       lifecycleRules: [{ expiration: ACCESS_LOG_RETENTION }],
-      // Audit records outlive the stack, as the lake does.
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Audit records outlive the stack exactly when the lake does.
+      removalPolicy: dataRemoval,
     });
 
     this.bucket = new Bucket(this, 'LakeBucket', {
@@ -199,8 +235,14 @@ export class ShardlineStack extends Stack {
       enforceSSL: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'lake/',
-      // The lake is the product: deleting the stack must not delete the data.
-      removalPolicy: RemovalPolicy.RETAIN,
+      // An overwrite or delete, by a bug or a leaked credential, leaves the previous version recoverable.
+      versioned: true,
+      lifecycleRules: [
+        { noncurrentVersionExpiration: NONCURRENT_VERSION_RETENTION },
+        { prefix: `${STAGING_PREFIX}/`, expiration: Duration.days(STAGING_EXPIRATION_DAYS) },
+      ],
+      // On a production stage the lake is the product: deleting the stack must not delete the data.
+      removalPolicy: dataRemoval,
     });
 
     this.producer = new BundledFunction(this, 'Producer', {
@@ -208,6 +250,7 @@ export class ShardlineStack extends Stack {
       functionName: names.producerFunctionName,
       timeout: PRODUCER_TIMEOUT,
       memorySize: settings.producerMemorySize,
+      logRemovalPolicy: dataRemoval,
       environment: {
         [ENV.streamName]: this.stream.streamName,
         [ENV.stage]: props.stage,
@@ -221,6 +264,7 @@ export class ShardlineStack extends Stack {
       functionName: names.consumerFunctionName,
       timeout: settings.consumerTimeout,
       memorySize: settings.consumerMemorySize,
+      logRemovalPolicy: dataRemoval,
       environment: {
         [ENV.bucketName]: this.bucket.bucketName,
         [ENV.tableName]: this.table.tableName,
@@ -232,35 +276,57 @@ export class ShardlineStack extends Stack {
       // parquet-wasm's node build reads its WebAssembly module from the bundle's own directory.
       bundledFiles: ['node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'],
     });
+    for (const grant of CONSUMER_LAKE_OBJECT_GRANTS) {
+      this.consumer.addToRolePolicy(
+        new PolicyStatement({
+          actions: [...grant.actions],
+          resources: grant.prefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}/*`)),
+        }),
+      );
+    }
     this.consumer.addToRolePolicy(
       new PolicyStatement({
-        actions: CONSUMER_OBJECT_ACTIONS,
-        resources: [this.bucket.arnForObjects('*')],
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': CONSUMER_LAKE_LIST_PREFIXES.map((p) => `${p}/*`) } },
       }),
     );
-    Validations.of(this.consumer.executionRole).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<LakeBucket9CD7BBD2.Arn>/*]',
-      reason:
-        'S3 object actions need object ARNs, and the consumer names its objects per batch (shard, sequence ' +
-        'range, fencing token) under several prefixes: events/, dlq-payloads/ and the analytics datasets. ' +
-        'The statement allows only s3:PutObject and s3:DeleteObject, on this one bucket: no read, no list.',
-    });
+    const lakeId = this.getLogicalId(this.bucket.node.defaultChild as CfnElement);
+    const grantedPrefixes = new Set(CONSUMER_LAKE_OBJECT_GRANTS.flatMap((grant) => grant.prefixes));
+    for (const prefix of grantedPrefixes) {
+      Validations.of(this.consumer.executionRole).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${lakeId}.Arn>/${prefix}/*]`,
+        reason:
+          'S3 object actions need object ARNs, and the consumer names its objects per batch (shard, sequence ' +
+          'range, attempt) under the prefixes it owns: each statement is one action set on those prefixes ' +
+          'only (lib/consumerLakeAccess.ts), never the whole bucket and never the Athena results.',
+      });
+    }
     this.table.grant(this.consumer, ...CONSUMER_TABLE_ACTIONS);
     this.dlq.grantSendMessages(this.consumer);
 
-    this.consumer.addEventSource(
-      new KinesisEventSource(this.stream, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: settings.batchSize,
-        maxBatchingWindow: settings.maxBatchingWindow,
-        bisectBatchOnError: true,
-        retryAttempts: settings.retryAttempts,
-        maxRecordAge: settings.maxRecordAge,
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.dlq),
-        parallelizationFactor: 1,
-      }),
-    );
+    const eventSource = new KinesisEventSource(this.stream, {
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: settings.batchSize,
+      maxBatchingWindow: settings.maxBatchingWindow,
+      bisectBatchOnError: true,
+      retryAttempts: settings.retryAttempts,
+      maxRecordAge: settings.maxRecordAge,
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(this.dlq),
+      parallelizationFactor: 1,
+      // Lambda's event source mapping metrics, for the alarm on batches sent on-failure.
+      metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
+    });
+    this.consumer.addEventSource(eventSource);
+    this.alarms = new ShardlineAlarms(this, 'Alarms', {
+      consumer: this.consumer,
+      eventSourceMappingId: eventSource.eventSourceMappingId,
+      deadLetterQueue: this.dlq,
+      maxRecordAge: settings.maxRecordAge,
+      alarmTopic: props.alarmTopic,
+      alarmEmail: props.alarmEmail,
+    });
 
     if (props.athena !== false) {
       this.catalog = new LakeCatalog(this, 'LakeCatalog', {
@@ -277,6 +343,14 @@ export class ShardlineStack extends Stack {
       StreamArn: { value: this.stream.streamArn, description: 'ARN of the Kinesis stream' },
       TableName: { value: this.table.tableName, description: 'DynamoDB table of per-shard checkpoints' },
       BucketName: { value: this.bucket.bucketName, description: 'S3 bucket of the Parquet and CSV lake' },
+      AccessLogsBucketName: {
+        value: this.accessLogsBucket.bucketName,
+        description: 'S3 bucket of the lake bucket server access logs',
+      },
+      DataRetention: {
+        value: this.retainData ? 'retain' : 'destroy',
+        description: 'What deleting the stack does to the lake and the state: retain or destroy',
+      },
       DlqUrl: { value: this.dlq.queueUrl, description: 'URL of the dead-letter queue' },
       DlqArn: { value: this.dlq.queueArn, description: 'ARN of the dead-letter queue' },
       ProducerFunctionName: { value: this.producer.functionName, description: 'Producer Lambda function' },

@@ -4,6 +4,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ANALYTICS_DATASETS, type AnalyticsColumnType } from '../../lambdas/shared/analyticsRows';
+import { OCCURRED_AT_RANGE } from '../../lambdas/shared/events';
 import { type ColumnType, EVENT_COLUMNS } from '../../lambdas/shared/rows';
 
 export interface LakeCatalogProps {
@@ -20,8 +21,18 @@ export interface LakeCatalogProps {
   readonly bytesScannedCutoffPerQuery?: number;
 }
 
-/** Where partition projection starts: queries before it find nothing, which is what a lake this young holds. */
-const PROJECTION_START = '2020-01-01';
+/**
+ * The projected `dt` range: every event date the lake accepts (`OCCURRED_AT_RANGE`, 2000-01-01 up to,
+ * not including, 2100-01-01). Athena cannot see a partition outside the range, so a narrower one would
+ * silently hide committed rows. Queries should filter on `dt`: an unfiltered one enumerates every day.
+ */
+export const PROJECTION_DT_RANGE = [
+  new Date(OCCURRED_AT_RANGE.fromMs).toISOString().slice(0, 10),
+  new Date(OCCURRED_AT_RANGE.toMs - 1).toISOString().slice(0, 10),
+] as const;
+
+/** OpenCSVSerde settings matching `encodeCsv` (lambdas/consumer/sinks/csv.ts): RFC 4180, quotes doubled. */
+export const CSV_SERDE_PARAMETERS = { separatorChar: ',', quoteChar: '"', escapeChar: '"' } as const;
 
 const GLUE_TYPE: Record<ColumnType | AnalyticsColumnType, string> = {
   string: 'string',
@@ -77,9 +88,11 @@ export class LakeCatalog extends Construct {
               outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
               // OpenCSVSerde reads RFC 4180 quoting (our CSV quotes commas, quotes and newlines); it reads every
               // column as a string, so the CSV table is for inspection and the Parquet table for analysis.
+              // The writer escapes a quote by doubling it, never with a backslash, so the escape character is
+              // the quote itself: with a backslash, a payload's `\"` would end the field early.
               serdeInfo: {
                 serializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde',
-                parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\\\' },
+                parameters: CSV_SERDE_PARAMETERS,
               },
             };
       const t = new glue.CfnTable(this, `Table${name}`, {
@@ -94,7 +107,7 @@ export class LakeCatalog extends Construct {
             'projection.enabled': 'true',
             'projection.dt.type': 'date',
             'projection.dt.format': 'yyyy-MM-dd',
-            'projection.dt.range': `${PROJECTION_START},NOW`,
+            'projection.dt.range': PROJECTION_DT_RANGE.join(','),
             'projection.dt.interval': '1',
             'projection.dt.interval.unit': 'DAYS',
             'projection.hour.type': 'integer',

@@ -89,12 +89,39 @@ describe('least privilege', () => {
     );
     expect(wildcardResources.sort()).toEqual(
       [
-        // The consumer names objects per batch (shard, sequence range, token): object ARNs cannot be listed.
-        `s3:PutObject,s3:DeleteObject on <${lake}.Arn>/*`,
+        // The consumer names objects per batch (shard, sequence range, attempt): object ARNs cannot be listed,
+        // so each action is granted on the prefixes it needs (lib/consumerLakeAccess.ts).
+        ...[
+          'events',
+          'windows',
+          'sessions',
+          'alerts',
+          'late_events',
+          'dlq-payloads',
+          'staging',
+          'state',
+          '_commits',
+        ].map((prefix) => `s3:PutObject on <${lake}.Arn>/${prefix}/*`),
+        `s3:GetObject on <${lake}.Arn>/staging/*`,
+        `s3:GetObject on <${lake}.Arn>/state/*`,
+        `s3:DeleteObject on <${lake}.Arn>/state/*`,
         // S3 server access log delivery chooses its own keys under the prefix; limited to the lake bucket.
         `s3:PutObject on <${accessLogs}.Arn>/lake/*`,
       ].sort(),
     );
+  });
+
+  it('lets the consumer list the lake only under _commits/, and touch nothing under athena-results/', () => {
+    const lake = logicalIdOf('LakeBucket');
+    const consumer = allows().filter((statement) => statement.policy.startsWith('ConsumerRoleDefaultPolicy'));
+    expect(consumer.length).toBeGreaterThan(0);
+    const lists = consumer.filter((statement) => list(statement.Action).includes('s3:ListBucket'));
+    expect(lists.map((statement) => [render(statement.Resource), statement.Condition])).toEqual([
+      [`<${lake}.Arn>`, { StringLike: { 's3:prefix': ['_commits/*'] } }],
+    ]);
+    const onLake = consumer.flatMap((statement) => list(statement.Resource).map(render));
+    expect(onLake.filter((resource) => resource.includes('athena-results'))).toEqual([]);
+    expect(onLake).not.toContain(`<${lake}.Arn>/*`);
   });
 
   it('scopes each function to writing its own log group only (Lambda names the log streams)', () => {
@@ -209,12 +236,11 @@ describe('audit trail', () => {
     });
   });
 
-  it('keeps access logs for a year, and keeps them when the stack is deleted', () => {
+  it('keeps access logs for a year (whether they outlive the stack is the stage rule: test/cdk/removal.test.ts)', () => {
     const [, accessLogs] =
       ofType('AWS::S3::Bucket').find(([id]) => id.startsWith('LakeAccessLogsBucket')) ?? [];
     expect(accessLogs?.Properties.LifecycleConfiguration).toEqual({
       Rules: [{ ExpirationInDays: 365, Status: 'Enabled' }],
     });
-    expect(accessLogs?.DeletionPolicy).toBe('Retain');
   });
 });

@@ -299,8 +299,8 @@ describe('lake bucket', () => {
     });
   });
 
-  it('is kept when the stack is deleted or the bucket replaced', () => {
-    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  it('is deleted with a development stack (the stage rule is tested in test/cdk/removal.test.ts)', () => {
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
 
   it('has no auto-delete custom resource', () => {
@@ -474,9 +474,14 @@ describe('IAM', () => {
     expect(actionsOf(statementsOn(statements, tableId())).sort()).toEqual(dynamoActions);
   });
 
-  it('lets the consumer only put and delete lake objects: no read, list, tagging, retention or versions', () => {
+  it('lets the consumer put, read back, delete and list lake objects only: no tagging, retention or versions', () => {
     const statements = statementsOn(roleStatements(names.consumerFunctionName), bucketId());
-    expect(actionsOf(statements).sort()).toEqual(['s3:DeleteObject', 's3:PutObject']);
+    expect(actionsOf(statements).sort()).toEqual([
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ]);
   });
 
   it('lets the consumer send messages to the dead-letter queue', () => {
@@ -506,6 +511,8 @@ describe('outputs', () => {
       StreamArn: arnOf(streamId()),
       TableName: { Ref: tableId() },
       BucketName: { Ref: bucketId() },
+      AccessLogsBucketName: { Ref: expect.stringMatching(/^LakeAccessLogsBucket/) },
+      DataRetention: 'destroy',
       DlqUrl: { Ref: queueId() },
       DlqArn: arnOf(queueId()),
       ProducerFunctionName: { Ref: functionId(names.producerFunctionName) },
