@@ -31,8 +31,15 @@ export const PROJECTION_DT_RANGE = [
   new Date(OCCURRED_AT_RANGE.toMs - 1).toISOString().slice(0, 10),
 ] as const;
 
-/** OpenCSVSerde settings matching `encodeCsv` (lambdas/consumer/sinks/csv.ts): RFC 4180, quotes doubled. */
-export const CSV_SERDE_PARAMETERS = { separatorChar: ',', quoteChar: '"', escapeChar: '"' } as const;
+/**
+ * OpenCSVSerde settings matching `encodeCsv` (lambdas/consumer/sinks/csv.ts): RFC 4180, a quote inside a
+ * quoted field doubled. OpenCSVSerde (opencsv 2.3) reads a doubled quote as one quote by itself, but
+ * also treats its escape character specially, and it refuses an escape equal to the quote. Its default,
+ * a backslash, would turn a payload's `\"` into a quote that ends the field early, so the escape is
+ * U+0001, which no lake string holds: every text field rejects control characters and the payload is
+ * JSON, which writes them as `\u0001`.
+ */
+export const CSV_SERDE_PARAMETERS = { separatorChar: ',', quoteChar: '"', escapeChar: '\u0001' } as const;
 
 const GLUE_TYPE: Record<ColumnType | AnalyticsColumnType, string> = {
   string: 'string',
@@ -88,8 +95,7 @@ export class LakeCatalog extends Construct {
               outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
               // OpenCSVSerde reads RFC 4180 quoting (our CSV quotes commas, quotes and newlines); it reads every
               // column as a string, so the CSV table is for inspection and the Parquet table for analysis.
-              // The writer escapes a quote by doubling it, never with a backslash, so the escape character is
-              // the quote itself: with a backslash, a payload's `\"` would end the field early.
+              // The writer escapes a quote by doubling it, never with a backslash: see CSV_SERDE_PARAMETERS.
               serdeInfo: {
                 serializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde',
                 parameters: CSV_SERDE_PARAMETERS,
