@@ -4,8 +4,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PROJECT_ROOT } from '../../local/pipeline';
 import { CliError } from '../errors';
-import type { GlobalOptions } from '../main';
 import { emptyBucket } from '../lake/emptyBucket';
+import type { GlobalOptions } from '../main';
 import { outputsFile, resolveTarget, targetClients } from '../targets';
 
 export interface DeployOptions extends GlobalOptions {
@@ -70,7 +70,7 @@ export async function destroy(options: DeployOptions): Promise<void> {
   await runCdk(options, cdkArguments('destroy', options));
 }
 
-async function emptyRemovableBuckets(options: DeployOptions): Promise<void> {
+export async function emptyRemovableBuckets(options: DeployOptions): Promise<void> {
   const file = outputsFile(options.dataDir, options.target, options.stage);
   let outputs: Record<string, string> | undefined;
   try {
