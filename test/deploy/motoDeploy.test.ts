@@ -70,7 +70,7 @@ async function cdk(args: string[]): Promise<string> {
   return output;
 }
 
-const deployOptions = () => ({ target: 'aws' as const, stage: STAGE, dataDir, yes: true });
+const deployOptions = () => ({ target: 'aws' as const, stage: STAGE, dataDir, yes: true, json: false });
 /** `npm run deploy`'s own arguments, on the synthesized assembly, deploying without a change set. */
 const deploy = () => cdk([...cdkArguments('deploy', deployOptions()), '--app', assembly, '--method=direct']);
 
