@@ -9,8 +9,8 @@ export function parseOpenCsvLine(
   line: string,
   options: { separatorChar: string; quoteChar: string; escapeChar: string },
 ): string[] {
-  const { separatorChar: separator, quoteChar: quote, escapeChar: escape } = options;
-  if (separator === quote || separator === escape || quote === escape) {
+  const { separatorChar: separator, quoteChar: quote, escapeChar: escapeCharacter } = options;
+  if (separator === quote || separator === escapeCharacter || quote === escapeCharacter) {
     throw new Error('The separator, quote, and escape characters must be different!');
   }
   const tokens: string[] = [];
@@ -18,11 +18,11 @@ export function parseOpenCsvLine(
   let inQuotes = false;
   let inField = false;
   const escapable = (i: number, quoted: boolean) =>
-    quoted && line.length > i + 1 && (line[i + 1] === quote || line[i + 1] === escape);
+    quoted && line.length > i + 1 && (line[i + 1] === quote || line[i + 1] === escapeCharacter);
   const escapedQuote = (i: number, quoted: boolean) => quoted && line.length > i + 1 && line[i + 1] === quote;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
-    if (c === escape) {
+    if (c === escapeCharacter) {
       if (escapable(i, inQuotes || inField)) {
         field += line[i + 1];
         i++;
