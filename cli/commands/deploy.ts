@@ -118,6 +118,7 @@ export const REQUIRED_LOCALSTACK_SERVICES = [
   'sqs',
   'logs',
   'kms',
+  'cloudwatch',
 ] as const;
 const DEFAULT_WAIT_MS = 120_000;
 const POLL_INTERVAL_MS = 1_000;
