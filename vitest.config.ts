@@ -1,8 +1,18 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The deploy to moto (test/deploy/motoDeploy.test.ts) takes about two minutes on these shared machines,
+ * most of it the CDK synthesis with bundling: it runs with `npm run check:deploy`, not in `npm test`.
+ */
+const DEPLOY_CHECKS = ['test/deploy/motoDeploy.test.ts'];
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [
+      ...configDefaults.exclude,
+      ...(process.env.SHARDLINE_DEPLOY_CHECK === '1' ? [] : DEPLOY_CHECKS),
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,4 +1,5 @@
 /** Rendering query results and summaries as a table, CSV or JSON. */
+import { guardFormula } from '../lambdas/shared/formulaGuard';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json'];
@@ -44,12 +45,30 @@ export function formatTable(result: ResultSet): string {
   return [line(result.columns, true), separator, ...cells.map((row) => line(row)), footer].join('\n');
 }
 
+/** Text that is a plain number, which no spreadsheet runs as a formula (`-12.5`, `1e-7`). */
+const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
+
 const csvField = (value: unknown) => {
   if (value === null || value === undefined) return '';
-  const text = cellText(value);
+  const raw = cellText(value);
+  // Athena returns every value as text and DuckDB some numbers too: a plain number keeps its sign.
+  const text =
+    typeof value === 'number' || typeof value === 'bigint' || PLAIN_NUMBER.test(raw)
+      ? raw
+      : guardFormula(raw);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 };
 
+/**
+ * Formats rows as CSV: RFC 4180 quoting, NULL as an empty field, and the lake's formula-injection guard
+ * (`guardFormula`) on every value that is not a plain number, so an exported cell such as `=cmd|…` opens
+ * as text in a spreadsheet.
+ *
+ * @example
+ * ```ts
+ * formatCsv({ columns: ['url'], rows: [['=HYPERLINK("http://x")']] }); // 'url\n"\'=HYPERLINK(""http://x"")"'
+ * ```
+ */
 export function formatCsv(result: ResultSet): string {
   return [
     result.columns.map(csvField).join(','),

@@ -138,8 +138,15 @@ export async function resolveTarget(options: ResolveTargetOptions): Promise<Reso
     }
     case 'aws': {
       const resources = readOutputs(options.dataDir, 'aws', options.stage);
-      // No endpoint and no credentials: the SDK's default chain (env, profile, SSO, instance role).
-      return { name: 'aws', resources, clientSettings: { region: resources.region } };
+      // No credentials: the SDK's default chain (env, profile, SSO, instance role). No endpoint either,
+      // unless AWS_ENDPOINT_URL names a stand-in for AWS (moto in `npm run check:deploy`): passing it
+      // explicitly makes SQS use it instead of the queue URL's host, and S3 use path-style requests.
+      const endpoint = process.env.AWS_ENDPOINT_URL;
+      return {
+        name: 'aws',
+        resources,
+        clientSettings: { region: resources.region, ...(endpoint ? { endpoint } : {}) },
+      };
     }
   }
 }

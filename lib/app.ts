@@ -74,6 +74,8 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Shar
   const stack = new ShardlineStack(app, names.stackName, {
     stage,
     athena: String(app.node.tryGetContext('athena') ?? 'true') !== 'false',
+    retainData: booleanContext(app, 'retainData'),
+    alarmEmail: optionalContext(app, 'alarmEmail'),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: `Shardline ${stage}: Kinesis to Lambda to S3 (Parquet and CSV) pipeline`,
   });
@@ -82,6 +84,19 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Shar
 }
 
 function stageFromContext(app: App): string | undefined {
-  const stage: unknown = app.node.tryGetContext('stage');
-  return stage === undefined ? undefined : String(stage);
+  return optionalContext(app, 'stage');
+}
+
+function optionalContext(app: App, key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  return value === undefined ? undefined : String(value);
+}
+
+/** `-c retainData=true|false`; absent leaves the stage's default (see `retainsDataByDefault`). */
+function booleanContext(app: App, key: string): boolean | undefined {
+  const value = optionalContext(app, key);
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false')
+    throw new Error(`context ${key} must be true or false (got ${value})`);
+  return value === 'true';
 }

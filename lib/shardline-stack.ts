@@ -13,18 +13,21 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/config';
 import { ShardlineError } from '../lambdas/shared/errors';
 import { STAGING_EXPIRATION_DAYS, STAGING_PREFIX } from '../lambdas/shared/lakeLayout';
 import { resourceNames } from '../lambdas/shared/naming';
+import { ShardlineAlarms } from './constructs/alarms';
 import { BundledFunction } from './constructs/bundled-function';
 import { LakeCatalog } from './constructs/lake-catalog';
 import { FUNCTION_GRANTS, type FunctionGrants } from './permissions';
+import { retainsDataByDefault } from './stagePolicy';
 
 export interface ShardlineStackProps extends StackProps {
   /** Deployment stage; every physical resource name derives from it (see `resourceNames`). */
@@ -92,10 +95,25 @@ export interface ShardlineStackProps extends StackProps {
    * @default 1
    */
   readonly parallelizationFactor?: number;
+  /**
+   * What deleting the stack does to the data. `true` (production): the lake bucket, its access logs and the
+   * state table are kept (DeletionPolicy Retain, the table with deletion protection, the stack with
+   * termination protection). `false` (development): every resource is deleted, so `npm run destroy` leaves
+   * nothing billing and the next deploy can reuse the names; the CLI empties the buckets first.
+   *
+   * @default - `retainsDataByDefault(stage)`: true for `prod` and stages starting with `prod`
+   */
+  readonly retainData?: boolean;
+  /** Where the alarms notify (see `ShardlineAlarms`). @default - no notification */
+  readonly alarmTopic?: ITopic;
+  /** An address subscribed to a new alarm topic, when no `alarmTopic` is given. @default - none */
+  readonly alarmEmail?: string;
 }
 
 /** The pipeline settings of `ShardlineStackProps`, every one resolved. */
-type ShardlineSettings = Required<Omit<ShardlineStackProps, keyof StackProps | 'stage'>>;
+type ShardlineSettings = Required<
+  Omit<ShardlineStackProps, keyof StackProps | 'stage' | 'retainData' | 'alarmTopic' | 'alarmEmail'>
+>;
 
 /** The defaults of every optional `ShardlineStackProps` setting, in one place. */
 export const SHARDLINE_STACK_DEFAULTS: Readonly<ShardlineSettings> = {
@@ -121,6 +139,8 @@ const POWERTOOLS_LOG_LEVEL = 'INFO';
 const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 /** How long S3 server access logs of the lake are kept. */
 const ACCESS_LOG_RETENTION = Duration.days(365);
+/** How long an overwritten or deleted lake object stays recoverable as a noncurrent version. */
+const NONCURRENT_VERSION_RETENTION = Duration.days(30);
 
 export class InvalidStackPropError extends ShardlineError {
   constructor(prop: string, expected: string, actual: number) {
@@ -154,6 +174,9 @@ export class ShardlineStack extends Stack {
   readonly publishSchedule: Rule;
   /** Glue tables and the Athena workgroup over the lake; absent when `athena` is false. */
   readonly catalog?: LakeCatalog;
+  readonly alarms: ShardlineAlarms;
+  /** Whether the lake and the state outlive the stack (see `ShardlineStackProps.retainData`). */
+  readonly retainData: boolean;
 
   constructor(scope: Construct, id: string, props: ShardlineStackProps) {
     super(scope, id, props);
@@ -164,12 +187,17 @@ export class ShardlineStack extends Stack {
     const settings = { ...SHARDLINE_STACK_DEFAULTS, ...withoutUndefined(props) };
     validateSettings(settings);
     const names = resourceNames(props.stage);
+    this.retainData = props.retainData ?? retainsDataByDefault(props.stage);
+    const dataRemoval = this.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    if (this.retainData) this.terminationProtection = true;
 
     this.stream = new Stream(this, 'Stream', {
       streamName: names.streamName,
       streamMode: StreamMode.PROVISIONED,
       shardCount: settings.shardCount,
       encryption: StreamEncryption.MANAGED,
+      // Records wait here at most a day: the stream goes with the stack on every stage, so it stops billing.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.table = new Table(this, 'StateTable', {
@@ -180,6 +208,8 @@ export class ShardlineStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expires_at',
       encryption: TableEncryption.AWS_MANAGED,
+      removalPolicy: dataRemoval,
+      deletionProtection: this.retainData,
     });
 
     this.dlq = new Queue(this, 'DeadLetterQueue', {
@@ -206,8 +236,8 @@ export class ShardlineStack extends Stack {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
       lifecycleRules: [{ expiration: ACCESS_LOG_RETENTION }],
-      // Audit records outlive the stack, as the lake does.
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Audit records outlive the stack exactly when the lake does.
+      removalPolicy: dataRemoval,
     });
 
     this.bucket = new Bucket(this, 'LakeBucket', {
@@ -217,16 +247,19 @@ export class ShardlineStack extends Stack {
       enforceSSL: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'lake/',
+      // An overwrite or delete, by a bug or a leaked credential, leaves the previous version recoverable.
+      versioned: true,
       // Staged bundles are never deleted by the commit protocol; `state/` (snapshots) has no rule on purpose.
       lifecycleRules: [
+        { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: NONCURRENT_VERSION_RETENTION },
         {
           id: 'ExpireStagedBundles',
           prefix: `${STAGING_PREFIX}/`,
           expiration: Duration.days(STAGING_EXPIRATION_DAYS),
         },
       ],
-      // The lake is the product: deleting the stack must not delete the data.
-      removalPolicy: RemovalPolicy.RETAIN,
+      // On a production stage the lake is the product: deleting the stack must not delete the data.
+      removalPolicy: dataRemoval,
     });
 
     this.producer = new BundledFunction(this, 'Producer', {
@@ -234,6 +267,7 @@ export class ShardlineStack extends Stack {
       functionName: names.producerFunctionName,
       timeout: PRODUCER_TIMEOUT,
       memorySize: settings.producerMemorySize,
+      logRemovalPolicy: dataRemoval,
       environment: {
         [ENV.streamName]: this.stream.streamName,
         [ENV.stage]: props.stage,
@@ -247,6 +281,7 @@ export class ShardlineStack extends Stack {
       functionName: names.consumerFunctionName,
       timeout: settings.consumerTimeout,
       memorySize: settings.consumerMemorySize,
+      logRemovalPolicy: dataRemoval,
       environment: {
         [ENV.bucketName]: this.bucket.bucketName,
         [ENV.tableName]: this.table.tableName,
@@ -261,19 +296,20 @@ export class ShardlineStack extends Stack {
     });
     this.grantTo(this.consumer, FUNCTION_GRANTS.consumer);
 
-    this.consumer.addEventSource(
-      new KinesisEventSource(this.stream, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: settings.batchSize,
-        maxBatchingWindow: settings.maxBatchingWindow,
-        bisectBatchOnError: true,
-        retryAttempts: settings.retryAttempts,
-        maxRecordAge: settings.maxRecordAge,
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.dlq),
-        parallelizationFactor: settings.parallelizationFactor,
-      }),
-    );
+    const eventSource = new KinesisEventSource(this.stream, {
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: settings.batchSize,
+      maxBatchingWindow: settings.maxBatchingWindow,
+      bisectBatchOnError: true,
+      retryAttempts: settings.retryAttempts,
+      maxRecordAge: settings.maxRecordAge,
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(this.dlq),
+      parallelizationFactor: settings.parallelizationFactor,
+      // Lambda's event source mapping metrics, for the alarm on batches sent on-failure.
+      metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
+    });
+    this.consumer.addEventSource(eventSource);
 
     this.publisher = new BundledFunction(this, 'Publisher', {
       entry: 'lambdas/publisher/handler.ts',
@@ -294,6 +330,15 @@ export class ShardlineStack extends Stack {
       schedule: PUBLISH_SCHEDULE,
       targets: [new LambdaFunction(this.publisher)],
     });
+    this.alarms = new ShardlineAlarms(this, 'Alarms', {
+      consumer: this.consumer,
+      publisher: this.publisher,
+      eventSourceMappingId: eventSource.eventSourceMappingId,
+      deadLetterQueue: this.dlq,
+      maxRecordAge: settings.maxRecordAge,
+      alarmTopic: props.alarmTopic,
+      alarmEmail: props.alarmEmail,
+    });
 
     if (props.athena !== false) {
       this.catalog = new LakeCatalog(this, 'LakeCatalog', {
@@ -310,6 +355,14 @@ export class ShardlineStack extends Stack {
       StreamArn: { value: this.stream.streamArn, description: 'ARN of the Kinesis stream' },
       TableName: { value: this.table.tableName, description: 'DynamoDB table of per-shard checkpoints' },
       BucketName: { value: this.bucket.bucketName, description: 'S3 bucket of the Parquet and CSV lake' },
+      AccessLogsBucketName: {
+        value: this.accessLogsBucket.bucketName,
+        description: 'S3 bucket of the lake bucket server access logs',
+      },
+      DataRetention: {
+        value: this.retainData ? 'retain' : 'destroy',
+        description: 'What deleting the stack does to the lake and the state: retain or destroy',
+      },
       DlqUrl: { value: this.dlq.queueUrl, description: 'URL of the dead-letter queue' },
       DlqArn: { value: this.dlq.queueArn, description: 'ARN of the dead-letter queue' },
       ProducerFunctionName: { value: this.producer.functionName, description: 'Producer Lambda function' },

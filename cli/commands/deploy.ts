@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PROJECT_ROOT } from '../../local/pipeline';
 import { CliError } from '../errors';
+import { emptyBucket } from '../lake/emptyBucket';
 import type { GlobalOptions } from '../main';
-import { outputsFile } from '../targets';
+import { outputsFile, resolveTarget, targetClients } from '../targets';
 
 export interface DeployOptions extends GlobalOptions {
   target: 'localstack' | 'aws';
@@ -57,9 +58,36 @@ export async function deploy(options: DeployOptions): Promise<void> {
   console.log(`outputs written to ${outputsFile(options.dataDir, options.target, options.stage)}`);
 }
 
+/**
+ * `npm run destroy`: on a removable stage (output `DataRetention` is `destroy`) empties the lake and
+ * access-log buckets first, every version included, since CloudFormation deletes only empty buckets;
+ * then `cdk destroy`. A production stage keeps its buckets and table, and its termination protection makes
+ * `cdk destroy` refuse until it is turned off.
+ */
 export async function destroy(options: DeployOptions): Promise<void> {
   if (options.target === 'localstack') await waitUntilLocalStackReady();
+  await emptyRemovableBuckets(options);
   await runCdk(options, cdkArguments('destroy', options));
+}
+
+export async function emptyRemovableBuckets(options: DeployOptions): Promise<void> {
+  const file = outputsFile(options.dataDir, options.target, options.stage);
+  let outputs: Record<string, string> | undefined;
+  try {
+    const byStack = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, string>>;
+    outputs = Object.values(byStack)[0];
+  } catch {
+    process.stderr.write(`no outputs in ${file}: the buckets are not emptied first\n`);
+    return;
+  }
+  if (outputs?.DataRetention !== 'destroy') return;
+  const target = await resolveTarget(options);
+  const { s3 } = targetClients(target);
+  for (const bucket of [outputs.BucketName, outputs.AccessLogsBucketName]) {
+    if (!bucket) continue;
+    const deleted = await emptyBucket(s3, bucket);
+    process.stderr.write(`emptied s3://${bucket} (${deleted} object version(s) and delete marker(s))\n`);
+  }
 }
 
 async function waitUntilLocalStackReady(): Promise<void> {
@@ -90,6 +118,7 @@ export const REQUIRED_LOCALSTACK_SERVICES = [
   'sqs',
   'logs',
   'kms',
+  'cloudwatch',
 ] as const;
 const DEFAULT_WAIT_MS = 120_000;
 const POLL_INTERVAL_MS = 1_000;

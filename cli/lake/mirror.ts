@@ -1,5 +1,5 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { committedKeys } from './commitCatalog';
 
@@ -17,6 +17,35 @@ export interface MirrorResult {
 }
 
 type MirrorIndex = Record<string, string>;
+
+/** An object key that would land outside the mirror folder (`..` segments): refused, never written. */
+export class UnsafeMirrorKeyError extends Error {
+  constructor(
+    readonly key: string,
+    readonly dir: string,
+  ) {
+    super(
+      `refusing to mirror object key ${JSON.stringify(key)}: it resolves outside ${dir}; remove the object from the bucket`,
+    );
+    this.name = 'UnsafeMirrorKeyError';
+  }
+}
+
+/**
+ * The local path of an object key inside the mirror folder. Throws `UnsafeMirrorKeyError` for a key
+ * that resolves outside it (`events/../../../.bashrc`), whatever the bucket holds.
+ *
+ * @example
+ * ```ts
+ * mirrorPath('/tmp/mirror', 'events/parquet/a.parquet'); // '/tmp/mirror/events/parquet/a.parquet'
+ * ```
+ */
+export function mirrorPath(dir: string, key: string): string {
+  const root = resolve(dir);
+  const path = resolve(root, key);
+  if (!path.startsWith(root + sep) || key.includes('\0')) throw new UnsafeMirrorKeyError(key, root);
+  return path;
+}
 
 const INDEX_FILE = '.mirror-index.json';
 
@@ -70,11 +99,13 @@ export async function mirrorBucket(
   const present = new Set(listed.map((o) => o.key));
   for (const key of Object.keys(index)) {
     if (!present.has(key) && prefixes.some((p) => key.startsWith(p))) {
-      await rm(join(dir, key), { force: true });
+      await rm(mirrorPath(dir, key), { force: true });
       delete index[key];
       result.removed++;
     }
   }
+  // Every key is checked before anything is downloaded, so a hostile key stops the mirror with nothing written.
+  for (const o of listed) mirrorPath(dir, o.key);
   const toFetch = listed.filter((o) => index[o.key] !== o.etag);
   result.unchanged = listed.length - toFetch.length;
   let done = 0;
@@ -84,7 +115,7 @@ export async function mirrorBucket(
       const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
       const bytes = await response.Body?.transformToByteArray();
       if (!bytes) throw new Error(`empty body for s3://${bucket}/${o.key}`);
-      const path = join(dir, o.key);
+      const path = mirrorPath(dir, o.key);
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, bytes);
       index[o.key] = o.etag;

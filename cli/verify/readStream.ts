@@ -27,7 +27,11 @@ export async function readStreamInventory(
         if (!inventory.oldestRetained.has(shardId))
           inventory.oldestRetained.set(shardId, BigInt(sequenceNumber));
         const asLambdaRecord = {
-          kinesis: { data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64') },
+          kinesis: {
+            data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
+            // The decoder checks the partition key too (it becomes the partition_key column).
+            partitionKey: record.PartitionKey ?? '',
+          },
         } as KinesisStreamRecord;
         const id = `${shardId}:${sequenceNumber}`;
         (decodeRecord(asLambdaRecord).ok ? inventory.valid : inventory.invalid).add(id);

@@ -1,8 +1,13 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { type Event, parseEvent } from '../shared/events';
+import { type Event, FORBIDDEN_CHARACTERS, parseEvent } from '../shared/events';
 
 /** Why a record could not become an event. Each reason is a DLQ message's `reason`. */
-export type InvalidReason = 'invalid_utf8' | 'invalid_json' | 'not_an_object' | 'schema_violation';
+export type InvalidReason =
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'not_an_object'
+  | 'schema_violation'
+  | 'invalid_partition_key';
 
 export interface ValidationIssue {
   path: string;
@@ -16,7 +21,10 @@ export type Decoded =
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
- * Decodes one Kinesis record: base64 → UTF-8 (strict, a leading BOM dropped) → JSON.parse → zod.
+ * Decodes one Kinesis record: base64 → UTF-8 (strict, a leading BOM dropped) → JSON.parse → zod, and
+ * checks the record's partition key, which becomes the `partition_key` column, like every other text
+ * field: no control character (a newline would split the row for Athena's line-based CSV reader and let
+ * a producer forge rows), unpaired surrogate, bidirectional control or U+FEFF.
  * Never throws: a bad record comes back with the reason and the issues that go to the DLQ.
  *
  * @example
@@ -56,6 +64,20 @@ export function decodeRecord(record: KinesisStreamRecord): Decoded {
       ok: false,
       reason: 'not_an_object',
       issues: [{ path: '', message: `expected an object, got ${kind}` }],
+      raw,
+    };
+  }
+  if (FORBIDDEN_CHARACTERS.test(record.kinesis.partitionKey)) {
+    return {
+      ok: false,
+      reason: 'invalid_partition_key',
+      issues: [
+        {
+          path: 'partition_key',
+          message:
+            'the record partition key contains a control character, an unpaired surrogate, a bidirectional control or U+FEFF',
+        },
+      ],
       raw,
     };
   }

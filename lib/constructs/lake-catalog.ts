@@ -4,6 +4,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ANALYTICS_DATASETS, type AnalyticsColumnType } from '../../lambdas/shared/analyticsRows';
+import { OCCURRED_AT_RANGE } from '../../lambdas/shared/events';
 import { type ColumnType, EVENT_COLUMNS } from '../../lambdas/shared/rows';
 
 export interface LakeCatalogProps {
@@ -20,8 +21,25 @@ export interface LakeCatalogProps {
   readonly bytesScannedCutoffPerQuery?: number;
 }
 
-/** Where partition projection starts: queries before it find nothing, which is what a lake this young holds. */
-const PROJECTION_START = '2020-01-01';
+/**
+ * The projected `dt` range: every event date the lake accepts (`OCCURRED_AT_RANGE`, 2000-01-01 up to,
+ * not including, 2100-01-01). Athena cannot see a partition outside the range, so a narrower one would
+ * silently hide committed rows. Queries should filter on `dt`: an unfiltered one enumerates every day.
+ */
+export const PROJECTION_DT_RANGE = [
+  new Date(OCCURRED_AT_RANGE.fromMs).toISOString().slice(0, 10),
+  new Date(OCCURRED_AT_RANGE.toMs - 1).toISOString().slice(0, 10),
+] as const;
+
+/**
+ * OpenCSVSerde settings matching `encodeCsv` (lambdas/consumer/sinks/csv.ts): RFC 4180, a quote inside a
+ * quoted field doubled. OpenCSVSerde (opencsv 2.3) reads a doubled quote as one quote by itself, but
+ * also treats its escape character specially, and it refuses an escape equal to the quote. Its default,
+ * a backslash, would turn a payload's `\"` into a quote that ends the field early, so the escape is
+ * U+0001, which no lake string holds: every text field rejects control characters and the payload is
+ * JSON, which writes them as `\u0001`.
+ */
+export const CSV_SERDE_PARAMETERS = { separatorChar: ',', quoteChar: '"', escapeChar: '\u0001' } as const;
 
 const GLUE_TYPE: Record<ColumnType | AnalyticsColumnType, string> = {
   string: 'string',
@@ -77,9 +95,10 @@ export class LakeCatalog extends Construct {
               outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
               // OpenCSVSerde reads RFC 4180 quoting (our CSV quotes commas, quotes and newlines); it reads every
               // column as a string, so the CSV table is for inspection and the Parquet table for analysis.
+              // The writer escapes a quote by doubling it, never with a backslash: see CSV_SERDE_PARAMETERS.
               serdeInfo: {
                 serializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde',
-                parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\\\' },
+                parameters: CSV_SERDE_PARAMETERS,
               },
             };
       const t = new glue.CfnTable(this, `Table${name}`, {
@@ -94,7 +113,7 @@ export class LakeCatalog extends Construct {
             'projection.enabled': 'true',
             'projection.dt.type': 'date',
             'projection.dt.format': 'yyyy-MM-dd',
-            'projection.dt.range': `${PROJECTION_START},NOW`,
+            'projection.dt.range': PROJECTION_DT_RANGE.join(','),
             'projection.dt.interval': '1',
             'projection.dt.interval.unit': 'DAYS',
             'projection.hour.type': 'integer',

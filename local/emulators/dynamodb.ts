@@ -3,6 +3,7 @@
  */
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { refuseBrowserRequests } from './browserGuard';
 import { closeServer, listen, runEmulator } from './launcher';
 
 interface DynaliteOptions {
@@ -17,6 +18,7 @@ const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
 
 await runEmulator('dynamodb', async ({ port, dir }) => {
   const server = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  refuseBrowserRequests(server);
   await listen(server, port);
   return () => closeServer(server);
 });

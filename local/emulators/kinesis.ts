@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { refuseBrowserRequests } from './browserGuard';
 import { closeServer, listen, runEmulator } from './launcher';
 
 interface KinesaliteOptions {
@@ -26,6 +27,7 @@ await runEmulator('kinesis', async ({ port, dir }) => {
     updateStreamMs: 50,
     shardLimit: 50,
   });
+  refuseBrowserRequests(server);
   await listen(server, port);
   return () => closeServer(server);
 });

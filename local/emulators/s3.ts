@@ -6,9 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { refuseBrowserRequests } from './browserGuard';
 import { runEmulator } from './launcher';
 
 interface S3rverOptions {
@@ -22,6 +24,8 @@ interface S3rverOptions {
 
 interface S3rverInstance {
   run(): Promise<unknown>;
+  /** The HTTP server `run()` created. */
+  readonly httpServer: Server;
   close(): Promise<void>;
 }
 
@@ -178,5 +182,6 @@ await runEmulator('s3', async ({ port, dir }) => {
     vhostBuckets: false,
   });
   await server.run();
+  refuseBrowserRequests(server.httpServer);
   return () => server.close();
 });

@@ -6,6 +6,7 @@
  * loopback. Only SQS is durable; fauxqs's SNS and S3 endpoints stay in memory and Shardline uses neither.
  */
 import { readFileSync } from 'node:fs';
+import { refuseBrowserRequests } from './browserGuard';
 import { runEmulator } from './launcher';
 import { stubNodeSqliteForFauxqs } from './nodeSqliteStub';
 import type { FauxqsSqsStore } from './sqsJournal';
@@ -45,6 +46,7 @@ await runEmulator('sqs', async ({ port, dir }) => {
   });
   try {
     await app.listen({ port, host: '127.0.0.1' });
+    refuseBrowserRequests(app.server);
   } catch (error) {
     journal.close();
     throw error;

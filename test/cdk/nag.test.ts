@@ -95,6 +95,19 @@ describe('cdk-nag AwsSolutions', () => {
     }
   });
 
+  it('passes with an alarm email: the topic enforces TLS, and its AWS-managed-key finding is acknowledged', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'shardline-nag-'));
+    outdirs.push(outdir);
+    const { app } = buildApp({
+      stage: 'nag',
+      outdir,
+      bundling: false,
+      validation: false,
+      context: { alarmEmail: 'oncall@example.com' },
+    });
+    expect(() => app.synth()).not.toThrow();
+  });
+
   it('fails synthesis when a new resource breaks a rule, so nothing slips in unreviewed', () => {
     const { synth } = synthesize((stack) => {
       // No encryption setting, no TLS enforcement, no access logs: several AwsSolutions findings.

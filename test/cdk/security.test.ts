@@ -114,6 +114,19 @@ describe('least privilege', () => {
     );
   });
 
+  it('lets the consumer list the lake only under _commits/, and touch nothing under athena-results/', () => {
+    const lake = logicalIdOf('LakeBucket');
+    const consumer = allows().filter((statement) => statement.policy.startsWith('ConsumerRoleDefaultPolicy'));
+    expect(consumer.length).toBeGreaterThan(0);
+    const lists = consumer.filter((statement) => list(statement.Action).includes('s3:ListBucket'));
+    expect(lists.map((statement) => [render(statement.Resource), statement.Condition])).toEqual([
+      [`<${lake}.Arn>`, { StringLike: { 's3:prefix': ['_commits/*'] } }],
+    ]);
+    const onLake = consumer.flatMap((statement) => list(statement.Resource).map(render));
+    expect(onLake.filter((resource) => resource.includes('athena-results'))).toEqual([]);
+    expect(onLake).not.toContain(`<${lake}.Arn>/*`);
+  });
+
   it('scopes each function to writing its own log group only (Lambda names the log streams)', () => {
     const logStatements = allows().filter((statement) =>
       list(statement.Action).some((a) => a.startsWith('logs:')),
@@ -227,12 +240,11 @@ describe('audit trail', () => {
     });
   });
 
-  it('keeps access logs for a year, and keeps them when the stack is deleted', () => {
+  it('keeps access logs for a year (whether they outlive the stack is the stage rule: test/cdk/removal.test.ts)', () => {
     const [, accessLogs] =
       ofType('AWS::S3::Bucket').find(([id]) => id.startsWith('LakeAccessLogsBucket')) ?? [];
     expect(accessLogs?.Properties.LifecycleConfiguration).toEqual({
       Rules: [{ ExpirationInDays: 365, Status: 'Enabled' }],
     });
-    expect(accessLogs?.DeletionPolicy).toBe('Retain');
   });
 });

@@ -302,8 +302,8 @@ describe('lake bucket', () => {
     });
   });
 
-  it('is kept when the stack is deleted or the bucket replaced', () => {
-    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  it('is deleted with a development stack (the stage rule is tested in test/cdk/removal.test.ts)', () => {
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
 
   it('expires staged bundles after 7 days, and has no other lifecycle rule', () => {
@@ -636,6 +636,8 @@ describe('outputs', () => {
       StreamArn: arnOf(streamId()),
       TableName: { Ref: tableId() },
       BucketName: { Ref: bucketId() },
+      AccessLogsBucketName: { Ref: expect.stringMatching(/^LakeAccessLogsBucket/) },
+      DataRetention: 'destroy',
       DlqUrl: { Ref: queueId() },
       DlqArn: arnOf(queueId()),
       ProducerFunctionName: { Ref: functionId(names.producerFunctionName) },

@@ -52,6 +52,10 @@ const SERVICE_OF_RESOURCE_TYPE: Record<string, string> = {
   'AWS::IAM::Role': 'iam',
   'AWS::IAM::Policy': 'iam',
   'AWS::Logs::LogGroup': 'logs',
+  'AWS::CloudWatch::Alarm': 'cloudwatch',
+  'AWS::SNS::Topic': 'sns',
+  'AWS::SNS::TopicPolicy': 'sns',
+  'AWS::SNS::Subscription': 'sns',
 };
 
 describe('the template under the LocalStack context', () => {

@@ -23,6 +23,26 @@ describe('decoding a Kinesis record', () => {
     expect(decoded.ok && decoded.event.occurred_at).toBe(Date.parse('2026-11-01T03:15:00Z'));
   });
 
+  it.each([
+    ['a newline', 'acme#u-1\nforged,row'],
+    ['a carriage return', 'acme#u-1\r'],
+    ['NUL', 'acme\u0000'],
+    ['a bidirectional override', 'acme\u202Eu-1'],
+  ])('rejects a record whose partition key holds %s, so it cannot split a CSV row', (_, partitionKey) => {
+    const decoded = decodeRecord(kinesisRecord('shardId-000000000000', '1', validEventJson(1), partitionKey));
+    expect(decoded.ok).toBe(false);
+    expect(!decoded.ok && [decoded.reason, decoded.issues[0]?.path]).toEqual([
+      'invalid_partition_key',
+      'partition_key',
+    ]);
+  });
+
+  it('accepts a partition key of ordinary text, emoji included', () => {
+    expect(
+      decodeRecord(kinesisRecord('shardId-000000000000', '1', validEventJson(1), 'acme#ü-1 😀')).ok,
+    ).toBe(true);
+  });
+
   it('drops a leading UTF-8 byte order mark', () => {
     expect(decode(`\uFEFF${validEventJson(1)}`).ok).toBe(true);
   });

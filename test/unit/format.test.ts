@@ -32,6 +32,22 @@ describe('query output formats', () => {
     ).toBe('a,b\n"x,y",\n"say ""hi""",1');
   });
 
+  it.each([
+    ['=HYPERLINK("http://evil.example","x")', `"'=HYPERLINK(""http://evil.example"",""x"")"`],
+    ['+cmd|calc', "'+cmd|calc"],
+    ['-2+3+cmd|calc', "'-2+3+cmd|calc"],
+    ['@SUM(A1)', "'@SUM(A1)"],
+    ['\t=1', "'\t=1"],
+  ])('guards a CSV cell that a spreadsheet would run as a formula: %j', (cell, written) => {
+    expect(formatCsv({ columns: ['c'], rows: [[cell]] })).toBe(`c\n${written}`);
+  });
+
+  it('leaves numbers alone in CSV, also when they arrive as text (Athena, DuckDB DECIMAL)', () => {
+    expect(formatCsv({ columns: ['a', 'b', 'c', 'd'], rows: [[-12.5, '-12.5', '+3', '-1e-7']] })).toBe(
+      'a,b,c,d\n-12.5,-12.5,+3,-1e-7',
+    );
+  });
+
   it('gives JSON objects keyed by column', () => {
     expect(JSON.parse(formatJson(result))[1]).toEqual({
       event_type: 'add_to_cart',

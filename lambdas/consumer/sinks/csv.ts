@@ -1,3 +1,4 @@
+import { guardFormula } from '../../shared/formulaGuard';
 import { type ColumnType, EVENT_COLUMNS, type EventRow } from '../../shared/rows';
 import { FITS, InvalidEventRowError } from './arrow';
 
@@ -84,12 +85,7 @@ function formatValue(type: ColumnType, value: unknown): string {
 }
 
 function formatString(value: string): string {
-  let text = value;
-  const first = text.charCodeAt(0);
-  // '=', '+', '-', '@', tab, CR: the characters that make a spreadsheet treat a cell as a formula.
-  if (first === 61 || first === 43 || first === 45 || first === 64 || first === 9 || first === 13) {
-    text = `'${text}`;
-  }
+  const text = guardFormula(value);
   if (text === '') return '""';
   return NEEDS_QUOTES.test(text) ? `"${text.replace(QUOTES, '""')}"` : text;
 }
