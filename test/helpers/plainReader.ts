@@ -124,15 +124,15 @@ export class PlainLakeReader {
 
 /**
  * Runs `check` after every write the clients make (landed or not), before the caller sees the result:
- * the reader looks at the lake after every step of the protocol that could change what it sees. `check` must not throw (see
- * {@link PlainLakeReader.check}): the observed process must not see the reader.
+ * the reader looks at the lake after every step of the protocol that could change what it sees.
+ * `check` must not throw (see {@link PlainLakeReader.check}): the observed process must not see the reader.
  *
  * @example
  * ```ts
- * checkAfterEveryCall([s3, dynamo, sqs], () => reader.check());
+ * checkAfterEveryWrite([s3, dynamo, sqs], () => reader.check());
  * ```
  */
-export function checkAfterEveryCall(
+export function checkAfterEveryWrite(
   clients: (S3Client | DynamoDBClient | SQSClient)[],
   check: () => Promise<void>,
 ) {
