@@ -123,26 +123,27 @@ export class PlainLakeReader {
 }
 
 /**
- * Runs `check` after every AWS call the clients make (landed or not), before the caller sees the result:
- * the reader looks at the lake at every step of the protocol. `check` must not throw (see
- * {@link PlainLakeReader.check}): the observed process must not see the reader.
+ * Runs `check` after every write the clients make (landed or not), before the caller sees the result:
+ * the reader looks at the lake after every step of the protocol that could change what it sees.
+ * `check` must not throw (see {@link PlainLakeReader.check}): the observed process must not see the reader.
  *
  * @example
  * ```ts
- * checkAfterEveryCall([s3, dynamo, sqs], () => reader.check());
+ * checkAfterEveryWrite([s3, dynamo, sqs], () => reader.check());
  * ```
  */
-export function checkAfterEveryCall(
+export function checkAfterEveryWrite(
   clients: (S3Client | DynamoDBClient | SQSClient)[],
   check: () => Promise<void>,
 ) {
   for (const client of clients)
     (client as S3Client).middlewareStack.add(
-      (next) => async (args) => {
+      (next, context) => async (args) => {
         try {
           return await next(args);
         } finally {
-          await check();
+          // A read changes nothing a reader could see: only writes are steps worth a look.
+          if (!/^(Get|List|Head|Scan|Query)/.test(String(context.commandName))) await check();
         }
       },
       { step: 'initialize', name: 'plainReaderCheck' },

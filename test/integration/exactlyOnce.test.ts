@@ -20,7 +20,7 @@ import { provision } from '../../local/provision';
 import { describeStack } from '../../local/template';
 import { CRASH_POINTS, type CrashPlan, installCrashPlan, SimulatedCrash } from '../helpers/crash';
 import { bigSequence, kinesisEvent, kinesisRecord, validEventJson } from '../helpers/kinesisEvents';
-import { checkAfterEveryCall, PlainLakeReader } from '../helpers/plainReader';
+import { checkAfterEveryWrite, PlainLakeReader } from '../helpers/plainReader';
 
 /**
  * Crash the consumer at every step of the commit protocol against the real emulators, replay with the
@@ -60,7 +60,7 @@ function consumerProcess(reader: PlainLakeReader | null, plan?: CrashPlan) {
   const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
   const sqs = sqsClient(clientOptionsFor(running, 'sqs'));
   const crash = plan ? installCrashPlan(plan, [s3, dynamo, sqs]) : null;
-  if (reader) checkAfterEveryCall([s3, dynamo, sqs], () => reader.check());
+  if (reader) checkAfterEveryWrite([s3, dynamo, sqs], () => reader.check());
   const run = (records: KinesisStreamRecord[]) =>
     processKinesisEvent(kinesisEvent(records), { s3, dynamo, sqs, config });
   return Object.assign(run, { crashed: () => crash?.dead ?? false });
@@ -205,7 +205,7 @@ describe('a crashed invocation on a shard that then goes quiet', () => {
     const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
     const shard = { tableName: config.tableName, streamName: config.streamName, shardId };
     expect((await readCheckpoint(dynamo, shard)).pending).not.toBeNull();
-    checkAfterEveryCall([s3, dynamo], () => reader.check());
+    checkAfterEveryWrite([s3, dynamo], () => reader.check());
     const summary = await publishPendingCommits({ s3, dynamo, config });
 
     expect(summary.finished).toBeGreaterThanOrEqual(1);

@@ -114,3 +114,17 @@ describe('the consumer logs at INFO', () => {
     expect(messages).toHaveLength(2);
   });
 });
+
+describe('the consumer handler', () => {
+  it('refuses a ParallelizationFactor above 1 before any AWS call, with the reason in an ERROR log', async () => {
+    vi.stubEnv('SHARDLINE_PARALLELIZATION_FACTOR', '2');
+    try {
+      await expect(handler(batch)).rejects.toThrow(/ParallelizationFactor is 2/);
+    } finally {
+      vi.stubEnv('SHARDLINE_PARALLELIZATION_FACTOR', '');
+    }
+    expect(dynamo.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
+    expect(logLines().some((line) => line.level === 'ERROR')).toBe(true);
+  });
+});
