@@ -1,4 +1,5 @@
-import { isSqsQueueArn, parseArn } from './arn';
+import { createHash } from 'node:crypto';
+import { isS3BucketArn, isSqsQueueArn, parseArn } from './arn';
 import { CheckpointStore, type MappingState } from './checkpointStore';
 import {
   EsmIdleTimeoutError,
@@ -8,7 +9,11 @@ import {
 } from './errors';
 import { compileFilterCriteria, type RecordFilter } from './filterCriteria';
 import { jsonLineLogger } from './logger';
-import { type OnFailureDestination, sqsOnFailureDestination } from './onFailureDestination';
+import {
+  type OnFailureDestination,
+  s3OnFailureDestination,
+  sqsOnFailureDestination,
+} from './onFailureDestination';
 import { settingWarnings, validateSettings } from './settings';
 import { type ListedShard, listShards, planShardStart } from './shardDiscovery';
 import { ShardPoller, type ShardStartPosition } from './shardPoller';
@@ -71,7 +76,11 @@ export async function startEventSourceMapping(
   }
   const filter = compileFilterCriteria(settings.FilterCriteria);
   const destinationArn = settings.DestinationConfig?.OnFailure?.Destination;
-  if (destinationArn !== undefined && !isSqsQueueArn(destinationArn)) {
+  if (
+    destinationArn !== undefined &&
+    !isSqsQueueArn(destinationArn) &&
+    !(isS3BucketArn(destinationArn) && options.s3 !== undefined)
+  ) {
     throw new UnsupportedOnFailureDestinationError(destinationArn);
   }
   if (!settings.Enabled) {
@@ -119,7 +128,9 @@ class ShardCoordinator {
     this.destination =
       destinationArn === undefined
         ? undefined
-        : sqsOnFailureDestination(options.sqs, destinationArn, options.resolveQueueUrl);
+        : isS3BucketArn(destinationArn) && options.s3
+          ? s3OnFailureDestination(options.s3, destinationArn, mappingUuidOf(options))
+          : sqsOnFailureDestination(options.sqs, destinationArn, options.resolveQueueUrl);
   }
 
   async start(): Promise<void> {
@@ -328,6 +339,16 @@ class ShardCoordinator {
     this.endedCheckpoints.set(shardId, lastProcessedSequenceNumber);
     this.waiting.delete(shardId);
   }
+}
+
+/**
+ * The mapping's UUID, as AWS names it in S3 on-failure keys: given, or derived from the function and the
+ * stream so that a restarted mapping keeps it.
+ */
+function mappingUuidOf(options: EventSourceMappingOptions): string {
+  if (options.mappingUuid) return options.mappingUuid;
+  const hex = createHash('sha256').update(`${options.functionArn}\n${options.streamArn}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 function describe(start: ShardStartPosition): string {
