@@ -1,9 +1,9 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { KinesisEventSource, S3OnFailureDestination } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -101,6 +101,11 @@ const CONSUMER_OBJECT_ACTIONS = ['s3:PutObject', 's3:DeleteObject'];
 const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 /** How long S3 server access logs of the lake are kept. */
 const ACCESS_LOG_RETENTION = Duration.days(365);
+/**
+ * How long a failed batch (the event source mapping's S3 on-failure objects, records included) is kept:
+ * long enough to outlast an outage, a weekend and a redrive, far beyond the stream's 24-hour retention.
+ */
+export const FAILED_BATCH_RETENTION = Duration.days(90);
 const CONSUMER_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
@@ -129,6 +134,8 @@ export class ShardlineStack extends Stack {
   readonly stream: Stream;
   readonly table: Table;
   readonly dlq: Queue;
+  /** The event source mapping's on-failure destination: failed batches with their records. */
+  readonly failuresBucket: Bucket;
   readonly bucket: Bucket;
   /** Receives the lake bucket's S3 server access logs: who wrote, read or deleted which object. */
   readonly accessLogsBucket: Bucket;
@@ -248,6 +255,25 @@ export class ShardlineStack extends Stack {
     this.table.grant(this.consumer, ...CONSUMER_TABLE_ACTIONS);
     this.dlq.grantSendMessages(this.consumer);
 
+    // Failed batches get a bucket of their own, not a prefix of the lake: their own lifecycle, no lake
+    // reader or table location ever sees them, and the grant below covers nothing else. Lambda writes
+    // them with the function's role (s3:PutObject and s3:ListBucket, Lambda guide).
+    this.failuresBucket = new Bucket(this, 'FailuresBucket', {
+      bucketName: `${names.prefix}-fail-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'failures/',
+      lifecycleRules: [{ expiration: FAILED_BATCH_RETENTION }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.consumer.executionRole).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<FailuresBucketD9B971D9.Arn>/*]',
+      reason:
+        'Lambda names each failed-batch object itself (aws/lambda/<mapping>/<shard>/<date>/…): the statement ' +
+        'allows only s3:PutObject on this one bucket.',
+    });
     this.consumer.addEventSource(
       new KinesisEventSource(this.stream, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -257,7 +283,7 @@ export class ShardlineStack extends Stack {
         retryAttempts: settings.retryAttempts,
         maxRecordAge: settings.maxRecordAge,
         reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.dlq),
+        onFailure: new S3OnFailureDestination(writeOnlyForFailedBatches(this.failuresBucket)),
         parallelizationFactor: 1,
       }),
     );
@@ -279,6 +305,10 @@ export class ShardlineStack extends Stack {
       BucketName: { value: this.bucket.bucketName, description: 'S3 bucket of the Parquet and CSV lake' },
       DlqUrl: { value: this.dlq.queueUrl, description: 'URL of the dead-letter queue' },
       DlqArn: { value: this.dlq.queueArn, description: 'ARN of the dead-letter queue' },
+      FailuresBucketName: {
+        value: this.failuresBucket.bucketName,
+        description: 'S3 bucket of failed batches (the event source mapping on-failure destination)',
+      },
       ProducerFunctionName: { value: this.producer.functionName, description: 'Producer Lambda function' },
       ConsumerFunctionName: { value: this.consumer.functionName, description: 'Consumer Lambda function' },
       ...(this.catalog
@@ -295,6 +325,23 @@ export class ShardlineStack extends Stack {
       new CfnOutput(this, outputId, { ...output, exportName: `${this.stackName}-${outputId}` });
     }
   }
+}
+
+/**
+ * The bucket as S3OnFailureDestination sees it: its `grantReadWrite` (which the destination calls) grants
+ * only what Lambda needs to write failed batches, s3:PutObject and s3:ListBucket (Lambda guide, "Retain
+ * discarded batch records"), not read or delete.
+ */
+function writeOnlyForFailedBatches(bucket: Bucket): Bucket {
+  return new Proxy(bucket, {
+    get(target, property, receiver) {
+      if (property !== 'grantReadWrite') return Reflect.get(target, property, receiver);
+      return (grantee: IGrantable) =>
+        Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [target.arnForObjects('*')] }).combine(
+          Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [target.bucketArn] }),
+        );
+    },
+  });
 }
 
 function powertoolsEnvironment(serviceName: string): Record<string, string> {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { kinesisClient, sqsClient } from '../lambdas/shared/clients';
+import { kinesisClient, s3Client, sqsClient } from '../lambdas/shared/clients';
 import { resourceNames } from '../lambdas/shared/naming';
 import {
   clientOptionsFor,
@@ -121,6 +121,17 @@ async function synthesizeIfChanged(stage: string, cdkOutDir: string, log: (line:
   await synthesize(stage, cdkOutDir, log);
   await markSynthesized(cdkOutDir, inputsHash);
   log(`synthesized stage ${stage} into ${cdkOutDir} in ${Date.now() - started} ms`);
+}
+
+/** The bucket name of an S3 on-failure destination (`arn:aws:s3:::name`), for the CLI's failure store. */
+function failuresBucketOf(
+  destination: Parameters<typeof resolveString>[0] | undefined,
+  resolved: Parameters<typeof resolveString>[1],
+  pseudo: PseudoParameters,
+): { failuresBucketName?: string } {
+  if (destination === undefined) return {};
+  const arn = resolveString(destination, resolved, pseudo, 'OnFailure.Destination');
+  return arn.startsWith(`arn:${pseudo.partition}:s3:::`) ? { failuresBucketName: arn.split(':').pop() ?? '' } : {};
 }
 
 function localFunction(
@@ -266,6 +277,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
         tableName: env.TABLE_NAME ?? '',
         bucketName: env.BUCKET_NAME ?? '',
         dlqUrl: env.DLQ_URL ?? '',
+        ...failuresBucketOf(mappingModel.DestinationConfig.OnFailure?.Destination, resolved, pseudo),
       },
       functions: {
         producer: { ...producer, environment: throughOverrides(producer.environment) },
@@ -292,6 +304,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
         functionArn: consumerHost.functionArn,
         kinesis: kinesisClient(clientOptionsFor(emulators, 'kinesis')),
         sqs: sqsClient(clientOptionsFor(emulators, 'sqs')),
+        s3: s3Client(clientOptionsFor(emulators, 's3')),
         resolveQueueUrl: (arn: string) => {
           const queue = Object.values(resolved).find((r) => r.attributes.Arn === arn);
           if (!queue)

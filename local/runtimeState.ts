@@ -38,6 +38,8 @@ export interface RuntimeInfo {
     tableName: string;
     bucketName: string;
     dlqUrl: string;
+    /** The event source mapping's S3 on-failure destination, when it is a bucket. */
+    failuresBucketName?: string;
   };
   functions: { producer: LocalFunction; consumer: LocalFunction };
 }
