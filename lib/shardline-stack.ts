@@ -337,7 +337,11 @@ function writeOnlyForFailedBatches(bucket: Bucket): Bucket {
     get(target, property, receiver) {
       if (property !== 'grantReadWrite') return Reflect.get(target, property, receiver);
       return (grantee: IGrantable) =>
-        Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [target.arnForObjects('*')] }).combine(
+        Grant.addToPrincipal({
+          grantee,
+          actions: ['s3:PutObject'],
+          resourceArns: [target.arnForObjects('*')],
+        }).combine(
           Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [target.bucketArn] }),
         );
     },

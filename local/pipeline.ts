@@ -131,7 +131,9 @@ function failuresBucketOf(
 ): { failuresBucketName?: string } {
   if (destination === undefined) return {};
   const arn = resolveString(destination, resolved, pseudo, 'OnFailure.Destination');
-  return arn.startsWith(`arn:${pseudo.partition}:s3:::`) ? { failuresBucketName: arn.split(':').pop() ?? '' } : {};
+  return arn.startsWith(`arn:${pseudo.partition}:s3:::`)
+    ? { failuresBucketName: arn.split(':').pop() ?? '' }
+    : {};
 }
 
 function localFunction(
