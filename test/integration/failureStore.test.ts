@@ -15,7 +15,6 @@ import {
   GetShardIteratorCommand,
   type KinesisClient,
   ListShardsCommand,
-  PutRecordsCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
