@@ -61,6 +61,7 @@ describe('cdk-nag AwsSolutions', () => {
       violation.violatingConstructs.map((construct) => `${violation.ruleName} @ ${construct.constructPath}`),
     );
     expect(acknowledged.sort()).toEqual([
+      'AwsSolutions-IAM5[Resource::<FailuresBucketD9B971D9.Arn>/*] @ Shardline-nag/ConsumerRole/DefaultPolicy/Resource',
       'AwsSolutions-IAM5[Resource::<LakeBucket9CD7BBD2.Arn>/*] @ Shardline-nag/ConsumerRole/DefaultPolicy/Resource',
       'AwsSolutions-L1 @ Shardline-nag/Consumer/Resource',
       'AwsSolutions-L1 @ Shardline-nag/Producer/Resource',
