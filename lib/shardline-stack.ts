@@ -180,8 +180,8 @@ export class ShardlineStack extends Stack {
     Validations.of(this.dlq).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
       reason:
-        'This queue is the dead-letter queue: the OnFailure destination of the event source mapping and the ' +
-        'queue of invalid records. Nothing consumes it automatically; people and `shardline verify` read it ' +
+        'This queue is the dead-letter queue of invalid records (failed batches go to the failures bucket). ' +
+        'Nothing consumes it automatically; people and `shardline verify` read it ' +
         'without deleting, so a redrive policy would count those reads and move messages away after ' +
         'maxReceiveCount of them.',
     });
