@@ -235,8 +235,19 @@ function buildProgram(): Command {
     .command('redrive')
     .description('put DLQ entries back on the stream (invalid ones after an optional fix), idempotently')
     .addOption(kindOption())
-    .addOption(new Option('--fix <module>', 'JS or TS module exporting (record) => fixedRecord | null'))
+    .addOption(
+      new Option(
+        '--fix <module>',
+        'JS or TS module exporting (record) => fixedRecord | null; runs in a child process without AWS credentials',
+      ),
+    )
     .addOption(new Option('--dry-run', 'report what would happen, change nothing').default(false))
+    .addOption(
+      new Option(
+        '--since <when>',
+        'only failed batches that failed since then: a duration (6h, 7d) or an ISO date',
+      ),
+    )
     .addOption(targetOption())
     .addOption(stageOption())
     .addOption(dataDirOption())

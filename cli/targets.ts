@@ -25,6 +25,8 @@ export interface TargetResources {
   tableName: string;
   bucketName: string;
   dlqUrl: string;
+  /** The S3 bucket of failed batches (stack output FailuresBucketName); absent for a stack deployed before it. */
+  failuresBucketName?: string;
   producerFunctionName: string;
   consumerFunctionName: string;
 }
@@ -76,6 +78,7 @@ export function resourcesFromOutputs(outputs: StackOutputs, stage: string): Targ
     tableName: need('TableName'),
     bucketName: need('BucketName'),
     dlqUrl: need('DlqUrl'),
+    ...(stack.FailuresBucketName ? { failuresBucketName: stack.FailuresBucketName } : {}),
     producerFunctionName: need('ProducerFunctionName'),
     consumerFunctionName: need('ConsumerFunctionName'),
   };

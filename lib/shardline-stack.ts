@@ -11,10 +11,10 @@ import {
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { KinesisEventSource, S3OnFailureDestination } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -141,6 +141,11 @@ const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBuc
 const ACCESS_LOG_RETENTION = Duration.days(365);
 /** How long an overwritten or deleted lake object stays recoverable as a noncurrent version. */
 const NONCURRENT_VERSION_RETENTION = Duration.days(30);
+/**
+ * How long a failed batch (the event source mapping's S3 on-failure objects, records included) is kept:
+ * long enough to outlast an outage, a weekend and a redrive, far beyond the stream's 24-hour retention.
+ */
+export const FAILED_BATCH_RETENTION = Duration.days(90);
 
 export class InvalidStackPropError extends ShardlineError {
   constructor(prop: string, expected: string, actual: number) {
@@ -163,6 +168,8 @@ export class ShardlineStack extends Stack {
   readonly stream: Stream;
   readonly table: Table;
   readonly dlq: Queue;
+  /** The event source mapping's on-failure destination: failed batches with their records. */
+  readonly failuresBucket: Bucket;
   readonly bucket: Bucket;
   /** Receives the lake bucket's S3 server access logs: who wrote, read or deleted which object. */
   readonly accessLogsBucket: Bucket;
@@ -221,8 +228,8 @@ export class ShardlineStack extends Stack {
     Validations.of(this.dlq).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
       reason:
-        'This queue is the dead-letter queue: the OnFailure destination of the event source mapping and the ' +
-        'queue of invalid records. Nothing consumes it automatically; people and `shardline verify` read it ' +
+        'This queue is the dead-letter queue of invalid records (failed batches go to the failures bucket). ' +
+        'Nothing consumes it automatically; people and `shardline verify` read it ' +
         'without deleting, so a redrive policy would count those reads and move messages away after ' +
         'maxReceiveCount of them.',
     });
@@ -296,6 +303,26 @@ export class ShardlineStack extends Stack {
     });
     this.grantTo(this.consumer, FUNCTION_GRANTS.consumer);
 
+    // Failed batches get a bucket of their own, not a prefix of the lake: their own lifecycle, no lake
+    // reader or table location ever sees them, and the grant below covers nothing else. Lambda writes
+    // them with the function's role (s3:PutObject and s3:ListBucket, Lambda guide).
+    this.failuresBucket = new Bucket(this, 'FailuresBucket', {
+      bucketName: `${names.prefix}-fail-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'failures/',
+      lifecycleRules: [{ expiration: FAILED_BATCH_RETENTION }],
+      // Failed batches are data: kept with the lake on a production stage, removed with a development one.
+      removalPolicy: dataRemoval,
+    });
+    Validations.of(this.consumer.executionRole).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<FailuresBucketD9B971D9.Arn>/*]',
+      reason:
+        'Lambda names each failed-batch object itself (aws/lambda/<mapping>/<shard>/<date>/…): the statement ' +
+        'allows only s3:PutObject on this one bucket.',
+    });
     const eventSource = new KinesisEventSource(this.stream, {
       startingPosition: StartingPosition.TRIM_HORIZON,
       batchSize: settings.batchSize,
@@ -304,7 +331,7 @@ export class ShardlineStack extends Stack {
       retryAttempts: settings.retryAttempts,
       maxRecordAge: settings.maxRecordAge,
       reportBatchItemFailures: true,
-      onFailure: new SqsDlq(this.dlq),
+      onFailure: new S3OnFailureDestination(writeOnlyForFailedBatches(this.failuresBucket)),
       parallelizationFactor: settings.parallelizationFactor,
       // Lambda's event source mapping metrics, for the alarm on batches sent on-failure.
       metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
@@ -365,6 +392,10 @@ export class ShardlineStack extends Stack {
       },
       DlqUrl: { value: this.dlq.queueUrl, description: 'URL of the dead-letter queue' },
       DlqArn: { value: this.dlq.queueArn, description: 'ARN of the dead-letter queue' },
+      FailuresBucketName: {
+        value: this.failuresBucket.bucketName,
+        description: 'S3 bucket of failed batches (the event source mapping on-failure destination)',
+      },
       ProducerFunctionName: { value: this.producer.functionName, description: 'Producer Lambda function' },
       ConsumerFunctionName: { value: this.consumer.functionName, description: 'Consumer Lambda function' },
       PublisherFunctionName: {
@@ -425,6 +456,27 @@ export class ShardlineStack extends Stack {
       })),
     );
   }
+}
+
+/**
+ * The bucket as S3OnFailureDestination sees it: its `grantReadWrite` (which the destination calls) grants
+ * only what Lambda needs to write failed batches, s3:PutObject and s3:ListBucket (Lambda guide, "Retain
+ * discarded batch records"), not read or delete.
+ */
+function writeOnlyForFailedBatches(bucket: Bucket): Bucket {
+  return new Proxy(bucket, {
+    get(target, property, receiver) {
+      if (property !== 'grantReadWrite') return Reflect.get(target, property, receiver);
+      return (grantee: IGrantable) =>
+        Grant.addToPrincipal({
+          grantee,
+          actions: ['s3:PutObject'],
+          resourceArns: [target.arnForObjects('*')],
+        }).combine(
+          Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [target.bucketArn] }),
+        );
+    },
+  });
 }
 
 function powertoolsEnvironment(serviceName: string): Record<string, string> {

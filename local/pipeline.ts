@@ -146,6 +146,19 @@ async function synthesizeIfChanged(stage: string, cdkOutDir: string, log: (line:
   log(`synthesized stage ${stage} into ${cdkOutDir} in ${Date.now() - started} ms`);
 }
 
+/** The bucket name of an S3 on-failure destination (`arn:aws:s3:::name`), for the CLI's failure store. */
+function failuresBucketOf(
+  destination: Parameters<typeof resolveString>[0] | undefined,
+  resolved: Parameters<typeof resolveString>[1],
+  pseudo: PseudoParameters,
+): { failuresBucketName?: string } {
+  if (destination === undefined) return {};
+  const arn = resolveString(destination, resolved, pseudo, 'OnFailure.Destination');
+  return arn.startsWith(`arn:${pseudo.partition}:s3:::`)
+    ? { failuresBucketName: arn.split(':').pop() ?? '' }
+    : {};
+}
+
 function localFunction(
   fn: FunctionModel,
   resolved: ResolvedResources,
@@ -306,6 +319,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
         tableName: env.TABLE_NAME ?? '',
         bucketName: env.BUCKET_NAME ?? '',
         dlqUrl: env.DLQ_URL ?? '',
+        ...failuresBucketOf(mappingModel.DestinationConfig.OnFailure?.Destination, resolved, pseudo),
       },
       functions: {
         producer: { ...producer, environment: throughOverrides(producer.environment) },
@@ -335,6 +349,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
         functionArn: consumerHost.functionArn,
         kinesis: kinesisClient(clientOptionsFor(emulators, 'kinesis')),
         sqs: sqsClient(clientOptionsFor(emulators, 'sqs')),
+        s3: s3Client(clientOptionsFor(emulators, 's3')),
         resolveQueueUrl: (arn: string) => {
           const queue = Object.values(resolved).find((r) => r.attributes.Arn === arn);
           if (!queue)

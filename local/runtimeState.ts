@@ -39,6 +39,8 @@ export interface RuntimeInfo {
     tableName: string;
     bucketName: string;
     dlqUrl: string;
+    /** The event source mapping's S3 on-failure destination, when it is a bucket. */
+    failuresBucketName?: string;
   };
   /** The publisher runs on the template's schedule; absent from a template without it. */
   functions: { producer: LocalFunction; consumer: LocalFunction; publisher?: LocalFunction };

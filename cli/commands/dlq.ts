@@ -1,7 +1,13 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
 import { type DeadLetterSnapshot, holdDeadLetters, onFailureId, readDeadLetters } from '../deadLetters';
-import { type FixFunction, payloadOf, redrive } from '../dlq/redrive';
+import {
+  type FailedBatch,
+  formatAge,
+  InvalidSinceError,
+  parseSince,
+  readFailedBatches,
+} from '../dlq/failureStore';
+import { payloadOf, redrive, redriveFailedBatches } from '../dlq/redrive';
 import { CliError } from '../errors';
 import { formatTable } from '../format';
 import type { TargetOptions } from '../main';
@@ -14,8 +20,21 @@ export interface DlqListOptions extends TargetOptions {
   limit: number;
 }
 
-/** One row per DLQ entry: invalid records (deduplicated by recordId) and on-failure batches. */
-export function dlqRows(snapshot: DeadLetterSnapshot, kind: DlqKind) {
+/**
+ * One row per DLQ entry: invalid records (deduplicated by recordId), on-failure messages in the queue,
+ * and failed batches in the failure store, each with its record count and age.
+ *
+ * @example
+ * ```ts
+ * dlqRows(snapshot, 'all', failedBatches, Date.now()).map((row) => row.kind); // ['invalid-record', 'failed-batch']
+ * ```
+ */
+export function dlqRows(
+  snapshot: DeadLetterSnapshot,
+  kind: DlqKind,
+  failedBatches: readonly FailedBatch[] = [],
+  nowMs = Date.now(),
+) {
   const rows: Array<{
     kind: string;
     id: string;
@@ -23,8 +42,10 @@ export function dlqRows(snapshot: DeadLetterSnapshot, kind: DlqKind) {
     records: number;
     bytes: number | null;
     at: string;
+    ageMs: number;
     copies: number;
   }> = [];
+  const ageOf = (at: string) => Math.max(0, nowMs - Date.parse(at));
   if (kind !== 'on-failure') {
     for (const m of snapshot.invalidRecords) {
       rows.push({
@@ -34,6 +55,7 @@ export function dlqRows(snapshot: DeadLetterSnapshot, kind: DlqKind) {
         records: 1,
         bytes: m.payloadBytes,
         at: m.failedAt,
+        ageMs: ageOf(m.failedAt),
         copies: snapshot.receipts.get(m.recordId)?.length ?? 1,
       });
     }
@@ -48,7 +70,23 @@ export function dlqRows(snapshot: DeadLetterSnapshot, kind: DlqKind) {
         records: m.KinesisBatchInfo.batchSize,
         bytes: null,
         at: m.timestamp,
+        ageMs: ageOf(m.timestamp),
         copies: snapshot.receipts.get(id)?.length ?? 1,
+      });
+    }
+    for (const batch of failedBatches) {
+      rows.push({
+        kind: 'failed-batch',
+        id: batch.id,
+        reason: `${batch.condition} after ${batch.object.requestContext?.approximateInvokeCount ?? '?'} invocation(s)`,
+        records: batch.records.length,
+        bytes: batch.records.reduce(
+          (sum, record) => sum + Math.floor((record.kinesis.data.length * 3) / 4),
+          0,
+        ),
+        at: batch.failedAt,
+        ageMs: ageOf(batch.failedAt),
+        copies: 1,
       });
     }
   }
@@ -61,15 +99,31 @@ async function snapshotOf(options: TargetOptions) {
   return { target, clients, snapshot: await readDeadLetters(clients.sqs, target.resources.dlqUrl) };
 }
 
+const NO_FAILURE_STORE =
+  'this stack has no failure store (stack output FailuresBucketName): redeploy it with `npx shardline deploy`';
+
+/** The failed batches of the failure store, or null when the stack has none. */
+async function failedBatchesOf(
+  target: ResolvedTarget,
+  clients: ReturnType<typeof targetClients>,
+  since?: Date,
+): Promise<FailedBatch[] | null> {
+  const bucket = target.resources.failuresBucketName;
+  if (!bucket) return null;
+  return readFailedBatches(clients.s3, bucket, since ? { since } : {});
+}
+
 export async function dlqList(options: DlqListOptions): Promise<void> {
-  const { snapshot } = await snapshotOf(options);
-  const rows = dlqRows(snapshot, options.kind).slice(0, options.limit);
+  const { target, clients, snapshot } = await snapshotOf(options);
+  const failedBatches = options.kind === 'invalid' ? [] : await failedBatchesOf(target, clients);
+  const rows = dlqRows(snapshot, options.kind, failedBatches ?? []).slice(0, options.limit);
   if (options.json) {
     console.log(
       JSON.stringify({
         entries: rows,
         duplicateCopies: snapshot.duplicateCopies,
         unrecognised: snapshot.unrecognised,
+        failureStore: failedBatches === null ? null : { batches: failedBatches.length },
       }),
     );
     return;
@@ -77,12 +131,21 @@ export async function dlqList(options: DlqListOptions): Promise<void> {
   const invalid = snapshot.invalidRecords.length;
   const failed = snapshot.onFailure.length;
   console.log(
-    `${invalid} invalid record(s), ${failed} on-failure batch(es)${snapshot.duplicateCopies ? `, ${snapshot.duplicateCopies} repeated copies folded` : ''}`,
+    `${invalid} invalid record(s), ${failed} on-failure message(s), ${failedBatches?.length ?? 0} failed batch(es) in the failure store${snapshot.duplicateCopies ? `, ${snapshot.duplicateCopies} repeated copies folded` : ''}`,
   );
+  if (failedBatches === null && options.kind !== 'invalid') console.log(NO_FAILURE_STORE);
   console.log(
     formatTable({
-      columns: ['kind', 'id', 'reason', 'records', 'bytes', 'at'],
-      rows: rows.map((r) => [r.kind, r.id, r.reason.slice(0, 70), r.records, r.bytes, r.at]),
+      columns: ['kind', 'id', 'reason', 'records', 'bytes', 'age', 'at'],
+      rows: rows.map((r) => [
+        r.kind,
+        r.id,
+        r.reason.slice(0, 70),
+        r.records,
+        r.bytes,
+        formatAge(r.ageMs),
+        r.at,
+      ]),
     }),
   );
 }
@@ -107,6 +170,11 @@ export async function dlqShow(id: string, options: TargetOptions): Promise<void>
     console.log(JSON.stringify(failed, null, 2));
     return;
   }
+  const batch = (await failedBatchesOf(target, clients))?.find((b) => b.id === id);
+  if (batch) {
+    console.log(JSON.stringify({ key: batch.key, ...batch.object }, null, 2));
+    return;
+  }
   throw new CliError(`no DLQ entry ${id} (list them with \`npx shardline dlq list\`)`);
 }
 
@@ -114,32 +182,37 @@ export interface DlqRedriveOptions extends TargetOptions {
   kind: DlqKind;
   fix?: string;
   dryRun: boolean;
-}
-
-/** Loads a fix script: a JS or TS module whose default (or `fix`) export maps a record to a fixed one or null. */
-export async function loadFix(path: string): Promise<FixFunction> {
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new CliError(`cannot load the fix script ${path}: ${(error as Error).message}`);
-  }
-  const fix = module.default ?? module.fix;
-  if (typeof fix !== 'function')
-    throw new CliError(`${path} must export a function (default export or \`fix\`)`);
-  return fix as FixFunction;
+  /** Only failed batches that failed at or after this: a duration back from now (6h) or an ISO date. */
+  since?: string;
 }
 
 export async function dlqRedrive(options: DlqRedriveOptions): Promise<void> {
-  const fix = options.fix ? await loadFix(options.fix) : undefined;
+  if (options.fix && !existsSync(options.fix))
+    throw new CliError(`the fix script ${options.fix} does not exist (pass the path of a JS or TS module)`);
+  let since: Date | undefined;
+  try {
+    since = options.since === undefined ? undefined : parseSince(options.since);
+  } catch (error) {
+    if (error instanceof InvalidSinceError) throw new CliError(error.message);
+    throw error;
+  }
   const target = await resolveTarget(options);
   const clients = targetClients(target);
+  const context = contextOf(target, clients);
   const held = await holdDeadLetters(clients.sqs, target.resources.dlqUrl);
-  const reports = await redrive(contextOf(target, clients), held, {
+  const reports = await redrive(context, held, {
     kind: options.kind,
-    fix,
+    ...(options.fix ? { fixScript: options.fix } : {}),
     dryRun: options.dryRun,
   });
+  if (options.kind !== 'invalid') {
+    const failedBatches = await failedBatchesOf(target, clients, since);
+    if (failedBatches === null) {
+      if (!options.json) console.log(NO_FAILURE_STORE);
+    } else {
+      reports.push(...(await redriveFailedBatches(context, failedBatches, { dryRun: options.dryRun })));
+    }
+  }
   const summary: Record<string, number> = {};
   for (const r of reports) summary[r.outcome] = (summary[r.outcome] ?? 0) + 1;
   if (options.json) {

@@ -8,6 +8,7 @@ import {
 import { listShards } from '../../lambdas/shared/kinesisShards';
 import { readStats } from '../../local/runtimeState';
 import { type DeadLetterSnapshot, readDeadLetters } from '../deadLetters';
+import { type FailureStoreSummary, formatAge, summarizeFailureStore } from '../dlq/failureStore';
 import { formatTable } from '../format';
 import { listAllObjects } from '../lake/mirror';
 import type { TargetOptions } from '../main';
@@ -52,6 +53,8 @@ export interface StatusReport {
   /** The last commit on any shard (ISO 8601); null before the first. */
   lastCommitAt: string | null;
   dlqDepth: number;
+  /** Failed batches in the S3 failure store (records included); null when the stack has none. */
+  failureStore: FailureStoreSummary | null;
   /** Event objects (Parquet and CSV, under events/). */
   objects: { parquet: number; csv: number; bytes: number };
   /** Objects and bytes per top-level dataset prefix (events/parquet, events/csv, windows, sessions, …). */
@@ -153,6 +156,9 @@ export async function collectStatus(
     entry.bytes += o.size;
     prefixes[prefix] = entry;
   }
+  const failureStore = resources.failuresBucketName
+    ? await summarizeFailureStore(clients.s3, resources.failuresBucketName)
+    : null;
   const deadLetters = options.deadLetters
     ? summariseDeadLetters(await readDeadLetters(clients.sqs, resources.dlqUrl))
     : null;
@@ -166,6 +172,7 @@ export async function collectStatus(
     dlqDepth:
       Number(Attributes.ApproximateNumberOfMessages ?? 0) +
       Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    failureStore,
     objects: {
       parquet: objects.filter((o) => o.key.endsWith('.parquet')).length,
       csv: objects.filter((o) => o.key.endsWith('.csv')).length,
@@ -260,6 +267,12 @@ export function renderStatus(report: StatusReport): string {
         ? `: ${report.deadLetters.invalidRecords} invalid record(s), ${report.deadLetters.onFailureBatches} on-failure batch(es)`
         : ''
     }`,
+    report.failureStore
+      ? `Failure store: ${report.failureStore.batches} failed batch(es), ${report.failureStore.bytes} bytes` +
+        (report.failureStore.oldestAgeMs === null
+          ? ''
+          : `, oldest ${formatAge(report.failureStore.oldestAgeMs)} old (redrive with \`npx shardline dlq redrive\`)`)
+      : 'Failure store: none (the stack predates it)',
     ...(report.deadLetters?.lastErrors ?? []).map(
       (e) => `  last error ${e.at}  ${e.reason}  ${e.issue}  (${e.recordId})`,
     ),

@@ -1,5 +1,6 @@
 import { type DynamoDBClient, paginateQuery } from '@aws-sdk/client-dynamodb';
 import { readDeadLetters } from '../deadLetters';
+import { readFailedBatches } from '../dlq/failureStore';
 import { formatTable } from '../format';
 import { resolveTargetOrStoppedCopy, type StoppedLakeCopy } from '../lake/localCopy';
 import type { TargetOptions } from '../main';
@@ -42,10 +43,22 @@ async function redrivenIds(dynamo: DynamoDBClient, tableName: string): Promise<S
 }
 
 /** Reconciles the stream of a target against its lake and DLQ. */
-export async function verifyTarget(
-  target: ResolvedTarget,
-  dataDir: string,
-): Promise<VerifyReport & { dlqDuplicateCopies: number }> {
+/** The failure store as verify reports it: failed batches not yet redriven, and their records. */
+export interface FailureStoreCheck {
+  batches: number;
+  /** Records of those batches: waiting for a redrive, not in the lake. */
+  records: number;
+  /** Of those, records the stream no longer holds: only the failure store has them. */
+  beyondStream: number;
+}
+
+export type VerifyTargetReport = VerifyReport & {
+  dlqDuplicateCopies: number;
+  /** Null when the stack has no failure store (deployed before it). */
+  failureStore: FailureStoreCheck | null;
+};
+
+export async function verifyTarget(target: ResolvedTarget, dataDir: string): Promise<VerifyTargetReport> {
   const clients = targetClients(target);
   const inventory = await readStreamInventory(clients.kinesis, target.resources.streamName);
   const { lake } = await openTargetLake(target, dataDir);
@@ -54,26 +67,53 @@ export async function verifyTarget(
     const csv = await countsFrom(lake, 'events_csv');
     const deadLetters = await readDeadLetters(clients.sqs, target.resources.dlqUrl);
     const dlq: OutputCounts = new Map(deadLetters.invalidRecords.map((m) => [m.recordId, 1]));
+    const redriven = await redrivenIds(clients.dynamo, target.resources.tableName);
+    const bucket = target.resources.failuresBucketName;
+    const pending = bucket
+      ? (await readFailedBatches(clients.s3, bucket)).filter((batch) => !redriven.has(batch.id))
+      : null;
+    const pendingIds = new Set(
+      (pending ?? []).flatMap((batch) => batch.records.map((record) => record.eventID)),
+    );
     const excuse = excuseFrom(
       deadLetters.onFailure.map(({ KinesisBatchInfo: batch }) => ({
         shardId: batch.shardId,
         start: batch.startSequenceNumber,
         end: batch.endSequenceNumber,
       })),
-      await redrivenIds(clients.dynamo, target.resources.tableName),
+      redriven,
+      pendingIds,
     );
+    const inStream = new Set([...inventory.valid, ...inventory.invalid]);
     return {
       ...reconcile(inventory, { parquet, csv, dlq }, excuse),
       dlqDuplicateCopies: deadLetters.duplicateCopies,
+      failureStore:
+        pending === null
+          ? null
+          : {
+              batches: pending.length,
+              records: pendingIds.size,
+              beyondStream: [...pendingIds].filter((id) => !inStream.has(id)).length,
+            },
     };
   } finally {
     lake.close();
   }
 }
 
-export function renderVerify(report: VerifyReport & { dlqDuplicateCopies: number }): string {
+export function renderVerify(report: VerifyTargetReport): string {
   const table = formatTable({
-    columns: ['output', 'expected', 'found', 'missing', 'duplicated', 'unexpected', 'on-failure/redriven'],
+    columns: [
+      'output',
+      'expected',
+      'found',
+      'missing',
+      'duplicated',
+      'unexpected',
+      'on-failure/redriven',
+      'in failure store',
+    ],
     rows: report.outputs.map((o) => [
       o.output,
       o.expected,
@@ -82,8 +122,10 @@ export function renderVerify(report: VerifyReport & { dlqDuplicateCopies: number
       o.duplicated,
       o.unexpected,
       o.excused,
+      o.inFailureStore,
     ]),
   });
+  const store = report.failureStore;
   const examples = report.outputs.flatMap((o) =>
     (['missing', 'duplicated', 'unexpected'] as const)
       .filter((kind) => o.examples[kind].length > 0)
@@ -96,6 +138,15 @@ export function renderVerify(report: VerifyReport & { dlqDuplicateCopies: number
       ? [
           `(${report.dlqDuplicateCopies} repeated DLQ message(s) from replays, deduplicated on read by recordId)`,
         ]
+      : []),
+    ...(store && store.records > 0
+      ? [
+          `NOT DELIVERED: ${store.records} record(s) in ${store.batches} failed batch(es) wait in the failure ` +
+            `store (${store.beyondStream} no longer in the stream); put them back with \`npx shardline dlq redrive\``,
+        ]
+      : []),
+    ...(store === null
+      ? ['(no failure store: the stack predates it; redeploy to add FailuresBucketName)']
       : []),
     ...(examples.length > 0 ? ['Examples:', ...examples] : []),
     report.ok ? 'OK: every record is in its outputs exactly once.' : 'MISMATCH: see above.',

@@ -47,6 +47,8 @@ export interface RunningState {
   committed: CommittedSummary | null;
   shards: ShardPanel[];
   dlq: { depth: number | null; history: number[] };
+  /** Failed batches kept in the S3 failure store; null before the first report or without a store. */
+  failureStore: StatusReport['failureStore'];
   objects: StatusReport['objects'] | null;
   lake: { snapshot: LakeSnapshot | null; error: string | null };
 }
@@ -179,6 +181,7 @@ export function runningState(input: {
       depth: o.report?.dlqDepth ?? null,
       history: o.dlqSamples.filter((s) => s.atMs >= windowStartMs).map((s) => s.depth),
     },
+    failureStore: o.report?.failureStore ?? null,
     objects: o.report?.objects ?? null,
     lake: { snapshot: o.lake, error: o.lakeError },
   };

@@ -13,22 +13,21 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { type CommitRecord, isCoveredByCommit, readCommitRecords } from '../../lambdas/consumer/commitRecord';
 import type { DeadLetterMessage } from '../../lambdas/consumer/deadLetter';
 import { parseEvent } from '../../lambdas/shared/events';
 import { type HeldDeadLetters, type OnFailureMessage, onFailureId } from '../deadLetters';
+import type { FailedBatch } from './failureStore';
+import { type FixResult, runFixScript } from './fixProcess';
 
 /**
- * DLQ redrive. Invalid records are decoded, passed through an optional fix, validated, and put back on
- * the stream; on-failure batches are re-read from the stream by their sequence range and put back. Either
- * way the consumer then processes them as new records, exactly once. A ledger item per DLQ entry in the
- * state table makes a rerun skip what was already redriven and only finish deleting its messages.
+ * DLQ redrive. Invalid records are decoded, passed through an optional fix script (in a child process
+ * without AWS credentials: fixProcess.ts), validated, and put back on the stream. Failed batches are put
+ * back from the failure store (S3, records included), or, for an SQS on-failure message, re-read from the
+ * stream by their sequence range. Records a commit already covers (a batch that was committed after the
+ * mapping gave up on it) are never put back. A ledger item per entry in the state table makes a rerun
+ * skip what was already redriven.
  */
-
-/** Maps a parsed invalid record to a fixed record, or null to leave it in the DLQ. */
-export type FixFunction = (
-  record: unknown,
-  message: DeadLetterMessage,
-) => unknown | null | Promise<unknown | null>;
 
 export interface RedriveContext {
   kinesis: KinesisClient;
@@ -48,13 +47,17 @@ export type RedriveOutcome =
   | 'left: still invalid'
   | 'left: not JSON and no fix'
   | 'left: records no longer in the stream'
+  | 'left: fix failed'
+  | 'skipped: already committed'
   | 'would redrive';
 
 export interface RedriveReport {
   id: string;
-  kind: 'invalid-record' | 'on-failure';
+  kind: 'invalid-record' | 'on-failure' | 'failed-batch';
   outcome: RedriveOutcome;
   records: number;
+  /** Records of a failed batch left out because a commit covers them. */
+  committed?: number;
   detail?: string;
 }
 
@@ -135,10 +138,40 @@ export async function payloadOf(
   return Buffer.from((await object.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
+/** An invalid record read back, before its fix. */
+interface InvalidCandidate {
+  message: DeadLetterMessage;
+  record?: unknown;
+  /** Decided without a fix: already redriven, or not JSON and no fix. */
+  report?: RedriveReport;
+}
+
+async function readInvalid(
+  context: RedriveContext,
+  message: DeadLetterMessage,
+  withFix: boolean,
+): Promise<InvalidCandidate> {
+  const report = (outcome: RedriveOutcome): RedriveReport => ({
+    id: message.recordId,
+    kind: 'invalid-record',
+    outcome,
+    records: 1,
+  });
+  if ((await ledgerStatus(context, message.recordId)) === 'done')
+    return { message, report: report('already-redriven') };
+  const raw = await payloadOf(context, message);
+  try {
+    return { message, record: JSON.parse(raw.toString('utf8')) };
+  } catch {
+    if (!withFix) return { message, report: report('left: not JSON and no fix') };
+    return { message, record: raw.toString('utf8') };
+  }
+}
+
 async function redriveInvalid(
   context: RedriveContext,
   message: DeadLetterMessage,
-  fix: FixFunction | undefined,
+  fixed: unknown,
   dryRun: boolean,
 ): Promise<RedriveReport> {
   const report = (outcome: RedriveOutcome, detail?: string): RedriveReport => ({
@@ -148,16 +181,6 @@ async function redriveInvalid(
     records: 1,
     ...(detail ? { detail } : {}),
   });
-  if ((await ledgerStatus(context, message.recordId)) === 'done') return report('already-redriven');
-  const raw = await payloadOf(context, message);
-  let record: unknown;
-  try {
-    record = JSON.parse(raw.toString('utf8'));
-  } catch {
-    if (!fix) return report('left: not JSON and no fix');
-    record = raw.toString('utf8');
-  }
-  const fixed = fix ? await fix(record, message) : record;
   if (fixed === null || fixed === undefined) return report('left: fix returned null');
   const validation = parseEvent(fixed);
   if (!validation.success) {
@@ -242,14 +265,47 @@ async function redriveOnFailure(
 export async function redrive(
   context: RedriveContext,
   snapshot: HeldDeadLetters,
-  options: { kind: 'invalid' | 'on-failure' | 'all'; fix?: FixFunction; dryRun?: boolean },
+  options: {
+    kind: 'invalid' | 'on-failure' | 'all';
+    /** A fix script (JS or TS module), run in a child process without AWS credentials, dry run or not. */
+    fixScript?: string;
+    dryRun?: boolean;
+  },
 ): Promise<RedriveReport[]> {
   const reports: RedriveReport[] = [];
   const dryRun = options.dryRun ?? false;
   try {
     if (options.kind !== 'on-failure') {
+      const candidates: InvalidCandidate[] = [];
       for (const message of snapshot.invalidRecords) {
-        reports.push(await redriveInvalid(context, message, options.fix, dryRun));
+        candidates.push(await readInvalid(context, message, options.fixScript !== undefined));
+      }
+      const pending = candidates.filter((candidate) => candidate.report === undefined);
+      const fixes: FixResult[] =
+        options.fixScript === undefined
+          ? pending.map((candidate) => ({ fixed: candidate.record }))
+          : await runFixScript(
+              options.fixScript,
+              pending.map((candidate) => ({ record: candidate.record, message: candidate.message })),
+            );
+      const fixedByRecordId = new Map(pending.map((candidate, i) => [candidate.message.recordId, fixes[i]]));
+      for (const candidate of candidates) {
+        if (candidate.report) {
+          reports.push(candidate.report);
+          continue;
+        }
+        const fix = fixedByRecordId.get(candidate.message.recordId);
+        if (fix === undefined || 'error' in fix) {
+          reports.push({
+            id: candidate.message.recordId,
+            kind: 'invalid-record',
+            outcome: 'left: fix failed',
+            records: 1,
+            detail: fix && 'error' in fix ? fix.error : 'no result from the fix script',
+          });
+          continue;
+        }
+        reports.push(await redriveInvalid(context, candidate.message, fix.fixed, dryRun));
       }
     }
     if (options.kind !== 'invalid') {
@@ -263,6 +319,67 @@ export async function redrive(
     }
   } finally {
     await snapshot.release();
+  }
+  return reports;
+}
+
+/**
+ * Puts failed batches back on the stream from the failure store, idempotently: a batch already in the
+ * ledger is skipped, and a record that a commit covers (in the lake already: a commit whose response
+ * was lost after the mapping gave up) is left out. Works however long ago the stream dropped the records.
+ *
+ * @example
+ * ```ts
+ * const reports = await redriveFailedBatches(context, await readFailedBatches(s3, failuresBucket), { dryRun: true });
+ * ```
+ */
+export async function redriveFailedBatches(
+  context: RedriveContext,
+  batches: readonly FailedBatch[],
+  options: { dryRun?: boolean; commits?: readonly CommitRecord[] } = {},
+): Promise<RedriveReport[]> {
+  if (batches.length === 0) return [];
+  const commits = options.commits ?? (await readCommitRecords(context.s3, context.bucketName));
+  const reports: RedriveReport[] = [];
+  for (const batch of batches) {
+    const report = (outcome: RedriveOutcome, records: number, committed: number, detail?: string) => ({
+      id: batch.id,
+      kind: 'failed-batch' as const,
+      outcome,
+      records,
+      ...(committed > 0 ? { committed } : {}),
+      ...(detail ? { detail } : {}),
+    });
+    if ((await ledgerStatus(context, batch.id)) === 'done') {
+      reports.push(report('already-redriven', batch.records.length, 0));
+      continue;
+    }
+    const uncommitted = batch.records.filter(
+      (record) => !isCoveredByCommit(commits, batch.shardId, record.kinesis.sequenceNumber),
+    );
+    const committed = batch.records.length - uncommitted.length;
+    if (uncommitted.length === 0) {
+      if (!options.dryRun) {
+        await claim(context, batch.id);
+        await markDone(context, batch.id, []);
+      }
+      reports.push(report('skipped: already committed', 0, committed, 'a commit covers every record'));
+      continue;
+    }
+    if (options.dryRun) {
+      reports.push(report('would redrive', uncommitted.length, committed));
+      continue;
+    }
+    await claim(context, batch.id);
+    const sequenceNumbers = await putBack(
+      context,
+      uncommitted.map((record) => ({
+        data: Buffer.from(record.kinesis.data, 'base64'),
+        partitionKey: record.kinesis.partitionKey,
+      })),
+    );
+    await markDone(context, batch.id, sequenceNumbers);
+    reports.push(report('redriven', uncommitted.length, committed));
   }
   return reports;
 }

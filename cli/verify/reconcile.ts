@@ -20,7 +20,7 @@ export type OutputCounts = Map<string, number>;
  * DLQ (the event source mapping gave up on them), or already redriven (put back on the stream as new
  * records). Returns why, or null.
  */
-export type Excuse = (recordId: string) => 'on-failure' | 'redriven' | null;
+export type Excuse = (recordId: string) => 'on-failure' | 'redriven' | 'failure-store' | null;
 
 export interface OutputCheck {
   output: string;
@@ -31,8 +31,13 @@ export interface OutputCheck {
   unexpected: number;
   /** Rows for records older than the stream's retention: not checkable, not counted as errors. */
   beyondRetention: number;
-  /** Expected records absent because they are in an on-failure batch or were redriven. */
+  /** Expected records absent because they are in an on-failure message in the DLQ or were redriven. */
   excused: number;
+  /**
+   * Expected records absent because they wait in the failure store (a failed batch not yet redriven):
+   * not lost, not delivered either. Their own category, never counted as excused.
+   */
+  inFailureStore: number;
   examples: { missing: string[]; duplicated: string[]; unexpected: string[] };
 }
 
@@ -78,6 +83,7 @@ export function checkOutput(
     unexpected: 0,
     beyondRetention: 0,
     excused: 0,
+    inFailureStore: 0,
     examples: { missing: [], duplicated: [], unexpected: [] },
   };
   const note = (kind: 'missing' | 'duplicated' | 'unexpected', id: string) => {
@@ -86,7 +92,9 @@ export function checkOutput(
   };
   for (const id of expected) {
     if (counts.has(id)) continue;
-    if (excuse(id)) check.excused++;
+    const why = excuse(id);
+    if (why === 'failure-store') check.inFailureStore++;
+    else if (why) check.excused++;
     else note('missing', id);
   }
   for (const [id, count] of counts) {
@@ -103,18 +111,20 @@ export function checkOutput(
 }
 
 /**
- * Builds the excuse for records covered by on-failure ranges still in the DLQ or by redrive ledger
- * entries (record ids and `shard:start-end` ranges).
+ * Builds the excuse for records covered by on-failure ranges still in the DLQ, by redrive ledger entries
+ * (record ids and `shard:start-end` ranges), or by failed batches in the failure store (record ids).
  *
  * @example
  * ```ts
- * const excuse = excuseFrom([{ shardId: 's', start: '1', end: '5' }], new Set(['s:9']));
+ * const excuse = excuseFrom([{ shardId: 's', start: '1', end: '5' }], new Set(['s:9']), new Set(['s:7']));
  * excuse('s:3'); // 'on-failure'
+ * excuse('s:7'); // 'failure-store'
  * ```
  */
 export function excuseFrom(
   onFailureRanges: ReadonlyArray<{ shardId: string; start: string; end: string }>,
   redriven: ReadonlySet<string>,
+  inFailureStore: ReadonlySet<string> = new Set(),
 ): Excuse {
   const ranges = onFailureRanges.map((r) => ({
     shardId: r.shardId,
@@ -133,6 +143,7 @@ export function excuseFrom(
     const shardId = recordId.slice(0, colon);
     const seq = BigInt(recordId.slice(colon + 1));
     if (within(redrivenRanges, shardId, seq)) return 'redriven';
+    if (inFailureStore.has(recordId)) return 'failure-store';
     if (within(ranges, shardId, seq)) return 'on-failure';
     return null;
   };

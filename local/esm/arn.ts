@@ -24,7 +24,25 @@ export function parseArn(arn: string, expected = 'an ARN'): ParsedArn {
 }
 
 /**
- * Whether an ARN names an SQS queue, the only on-failure destination the local mapping supports.
+ * Whether an ARN names an S3 bucket (`arn:aws:s3:::name`), an on-failure destination the local mapping supports.
+ *
+ * @example
+ * ```ts
+ * isS3BucketArn('arn:aws:s3:::shardline-dev-failures'); // true
+ * ```
+ */
+export function isS3BucketArn(arn: string): boolean {
+  const parts = arn.split(':');
+  return (
+    parts.length === 6 &&
+    parts[0] === 'arn' &&
+    parts[2] === 's3' &&
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(parts[5] ?? '')
+  );
+}
+
+/**
+ * Whether an ARN names an SQS queue, an on-failure destination the local mapping supports.
  *
  * @example
  * ```ts

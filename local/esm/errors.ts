@@ -11,8 +11,9 @@ export class InvalidEventSourceMappingSettingError extends ShardlineError {
 export class UnsupportedOnFailureDestinationError extends ShardlineError {
   constructor(destination: string) {
     super(
-      `on-failure destination ${destination} is not an SQS queue ARN: the local event source mapping sends ` +
-        'on-failure records to SQS only (use an SQS queue in DestinationConfig.OnFailure)',
+      `on-failure destination ${destination} is neither an SQS queue nor an S3 bucket ARN: the local event ` +
+        'source mapping sends on-failure records to SQS or S3 only (SNS and Kafka are not emulated; use a ' +
+        'queue or a bucket in DestinationConfig.OnFailure)',
     );
     this.name = 'UnsupportedOnFailureDestinationError';
   }

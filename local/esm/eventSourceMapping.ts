@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { type ListedShard, listShards } from '../../lambdas/shared/kinesisShards';
-import { isSqsQueueArn, parseArn } from './arn';
+import { isS3BucketArn, isSqsQueueArn, parseArn } from './arn';
 import { CheckpointStore, type MappingState } from './checkpointStore';
 import {
   EsmIdleTimeoutError,
@@ -9,7 +10,11 @@ import {
 } from './errors';
 import { compileFilterCriteria, type RecordFilter } from './filterCriteria';
 import { jsonLineLogger } from './logger';
-import { type OnFailureDestination, sqsOnFailureDestination } from './onFailureDestination';
+import {
+  type OnFailureDestination,
+  s3OnFailureDestination,
+  sqsOnFailureDestination,
+} from './onFailureDestination';
 import { settingWarnings, validateSettings } from './settings';
 import { planShardStart } from './shardDiscovery';
 import { ShardPoller, type ShardStartPosition } from './shardPoller';
@@ -72,7 +77,11 @@ export async function startEventSourceMapping(
   }
   const filter = compileFilterCriteria(settings.FilterCriteria);
   const destinationArn = settings.DestinationConfig?.OnFailure?.Destination;
-  if (destinationArn !== undefined && !isSqsQueueArn(destinationArn)) {
+  if (
+    destinationArn !== undefined &&
+    !isSqsQueueArn(destinationArn) &&
+    !(isS3BucketArn(destinationArn) && options.s3 !== undefined)
+  ) {
     throw new UnsupportedOnFailureDestinationError(destinationArn);
   }
   if (!settings.Enabled) {
@@ -120,7 +129,9 @@ class ShardCoordinator {
     this.destination =
       destinationArn === undefined
         ? undefined
-        : sqsOnFailureDestination(options.sqs, destinationArn, options.resolveQueueUrl);
+        : isS3BucketArn(destinationArn) && options.s3
+          ? s3OnFailureDestination(options.s3, destinationArn, mappingUuidOf(options))
+          : sqsOnFailureDestination(options.sqs, destinationArn, options.resolveQueueUrl);
   }
 
   async start(): Promise<void> {
@@ -329,6 +340,16 @@ class ShardCoordinator {
     this.endedCheckpoints.set(shardId, lastProcessedSequenceNumber);
     this.waiting.delete(shardId);
   }
+}
+
+/**
+ * The mapping's UUID, as AWS names it in S3 on-failure keys: given, or derived from the function and the
+ * stream so that a restarted mapping keeps it.
+ */
+function mappingUuidOf(options: EventSourceMappingOptions): string {
+  if (options.mappingUuid) return options.mappingUuid;
+  const hex = createHash('sha256').update(`${options.functionArn}\n${options.streamArn}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 function describe(start: ShardStartPosition): string {

@@ -6,9 +6,11 @@
  * - a `Pattern` is a JSON string of at most 4,096 characters, in the EventBridge pattern syntax;
  * - the `data` key matches the record's data decoded from base64 and parsed as JSON; data that is not
  *   valid JSON never matches a pattern that has a `data` key, but still matches metadata-only patterns;
- * - a `data` pattern that is not a JSON object is rejected when the mapping is created.
- * Metadata keys are the fields of the `kinesis` object of the event record (`partitionKey`,
- * `sequenceNumber`, `approximateArrivalTimestamp`, `kinesisSchemaVersion`). All pure.
+ * - a `data` pattern that is not a JSON object is rejected when the mapping is created;
+ * - `$or` (EventBridge pattern syntax) takes a list of patterns of which at least one must match.
+ * Lambda filters Kinesis records on `data` only ("Using event filtering with a Kinesis event source"): a
+ * pattern that names any other top-level key (`partitionKey`, …) is refused at start, because the local
+ * runtime cannot tell which records AWS would deliver with it (docs/ESM.md, "Event filtering"). All pure.
  */
 import { InvalidFilterCriteriaError } from './errors';
 import type { StreamRecord } from './eventShape';
@@ -19,18 +21,15 @@ export const MAX_FILTERS_WITH_QUOTA_INCREASE = 10;
 /** `Filter.Pattern`: length constraints 0 to 4,096 (Lambda API reference, Filter). */
 export const MAX_PATTERN_LENGTH = 4_096;
 
-/** The fields of a Kinesis record a pattern can name besides `data`. */
-export const KINESIS_METADATA_KEYS = [
-  'kinesisSchemaVersion',
-  'partitionKey',
-  'sequenceNumber',
-  'approximateArrivalTimestamp',
-] as const;
-
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** A validated rule list or nested pattern. */
-type PatternNode = { kind: 'rules'; rules: Rule[] } | { kind: 'object'; fields: Map<string, PatternNode> };
+type PatternNode =
+  | { kind: 'rules'; rules: Rule[] }
+  /** Every field matches, and for each `$or` list at least one of its patterns matches the same value. */
+  | { kind: 'object'; fields: Map<string, PatternNode>; anyOf: ObjectNode[][] };
+
+type ObjectNode = Extract<PatternNode, { kind: 'object' }>;
 
 type Rule =
   | { kind: 'equals'; value: string | number | boolean | null }
@@ -47,8 +46,6 @@ type NumericOperator = '=' | '<' | '<=' | '>' | '>=';
 export interface RecordFilter {
   /** How many filters are ORed. */
   readonly filterCount: number;
-  /** Top-level keys other than `data` that the patterns name (metadata filtering). */
-  readonly metadataKeys: readonly string[];
   /** Fields whose rule list is empty (`[]`): they match nothing, so their filter drops every record. */
   readonly emptyRuleFields: readonly string[];
   matches(record: StreamRecord): boolean;
@@ -80,48 +77,31 @@ export function compileFilterCriteria(
   }
   const emptyRuleFields: string[] = [];
   const patterns = filters.map((filter, index) => compilePattern(filter.Pattern, index, emptyRuleFields));
-  const metadataKeys = [
-    ...new Set(patterns.flatMap((pattern) => [...pattern.fields.keys()].filter((key) => key !== 'data'))),
-  ];
-  const needsData = patterns.some((pattern) => pattern.fields.has('data'));
   return {
     filterCount: patterns.length,
-    metadataKeys,
     emptyRuleFields,
     matches(record) {
-      const candidate = filterableRecord(record, needsData);
+      const candidate = filterableRecord(record);
       // "Non-JSON data, valid JSON filter pattern for data: Lambda drops the record", whatever the rules.
-      return patterns.some(
-        (pattern) =>
-          (!pattern.fields.has('data') || 'data' in candidate) && matchesObject(pattern, candidate),
-      );
+      return 'data' in candidate && patterns.some((pattern) => matchesObject(pattern, candidate));
     },
   };
 }
 
 /**
- * What a pattern is matched against: the `kinesis` fields of the event record, with `data` decoded and
- * parsed (absent when the data is not valid UTF-8 JSON, so a `data` pattern cannot match it).
+ * What a pattern is matched against: `{ data }`, the record's data decoded and parsed (empty when the
+ * data is not valid UTF-8 JSON, so no pattern matches it). Lambda filters Kinesis records on data only.
  *
  * @example
  * ```ts
  * filterableRecord({ sequenceNumber: '7', partitionKey: 'k', data: Buffer.from('{"a":1}'),
- *   approximateArrivalTimestampMs: 1_500 }, true);
- * // { kinesisSchemaVersion: '1.0', partitionKey: 'k', sequenceNumber: '7', approximateArrivalTimestamp: 1.5, data: { a: 1 } }
+ *   approximateArrivalTimestampMs: 1_500 });
+ * // { data: { a: 1 } }
  * ```
  */
-export function filterableRecord(record: StreamRecord, withData: boolean): Record<string, JsonValue> {
-  const candidate: Record<string, JsonValue> = {
-    kinesisSchemaVersion: '1.0',
-    partitionKey: record.partitionKey,
-    sequenceNumber: record.sequenceNumber,
-    approximateArrivalTimestamp: record.approximateArrivalTimestampMs / 1000,
-  };
-  if (withData) {
-    const data = parseJsonData(record.data);
-    if (data !== undefined) candidate.data = data;
-  }
-  return candidate;
+export function filterableRecord(record: StreamRecord): Record<string, JsonValue> {
+  const data = parseJsonData(record.data);
+  return data === undefined ? {} : { data };
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -155,6 +135,21 @@ function compilePattern(
     throw new InvalidFilterCriteriaError(index, `Pattern is not valid JSON (${(error as Error).message})`);
   }
   if (!isPlainObject(parsed)) throw new InvalidFilterCriteriaError(index, 'Pattern must be a JSON object');
+  const topLevel = topLevelKeys(parsed);
+  const other = topLevel.find((key) => key !== 'data');
+  if (other !== undefined) {
+    throw new InvalidFilterCriteriaError(
+      index,
+      `${other}: Lambda filters Kinesis records on the data key only, so a pattern on ${other} is refused ` +
+        '(match a field inside data instead, e.g. {"data":{"type":["buy"]}})',
+    );
+  }
+  if (topLevel.length === 0) {
+    throw new InvalidFilterCriteriaError(
+      index,
+      'Pattern names no data key: it would match every JSON record',
+    );
+  }
   if ('data' in parsed && !isPlainObject(parsed.data)) {
     throw new InvalidFilterCriteriaError(
       index,
@@ -172,8 +167,19 @@ function compileObject(
   emptyRuleFields: string[],
 ): Extract<PatternNode, { kind: 'object' }> {
   const fields = new Map<string, PatternNode>();
+  const anyOf: ObjectNode[][] = [];
   for (const [key, child] of Object.entries(value)) {
     const childPath = path === '' ? key : `${path}.${key}`;
+    if (key === '$or') {
+      if (!Array.isArray(child) || child.length < 2 || !child.every(isPlainObject)) {
+        throw new InvalidFilterCriteriaError(
+          index,
+          `${childPath}: $or takes a list of at least two patterns`,
+        );
+      }
+      anyOf.push(child.map((branch) => compileObject(branch, index, path, emptyRuleFields)));
+      continue;
+    }
     if (key.startsWith('$')) {
       throw new InvalidFilterCriteriaError(
         index,
@@ -192,7 +198,16 @@ function compileObject(
       );
     }
   }
-  return { kind: 'object', fields };
+  return { kind: 'object', fields, anyOf };
+}
+
+/** The top-level keys of a pattern, with those inside top-level `$or` branches. */
+function topLevelKeys(pattern: Record<string, unknown>): string[] {
+  return Object.entries(pattern).flatMap(([key, value]) =>
+    key === '$or' && Array.isArray(value)
+      ? value.flatMap((branch) => (isPlainObject(branch) ? topLevelKeys(branch) : []))
+      : [key],
+  );
 }
 
 function compileRule(rule: unknown, index: number, path: string): Rule {
@@ -285,13 +300,13 @@ function compileNumeric(
 // Matching, as EventBridge patterns match: every field of a pattern must match (AND), any rule of a
 // field's list may match (OR), and an array value matches if any of its elements does.
 
-function matchesObject(pattern: Extract<PatternNode, { kind: 'object' }>, value: JsonValue | undefined) {
+function matchesObject(pattern: ObjectNode, value: JsonValue | undefined): boolean {
   const object = isPlainObject(value) ? value : undefined;
   for (const [key, node] of pattern.fields) {
     const field = object?.[key];
     if (!matchesNode(node, field)) return false;
   }
-  return true;
+  return pattern.anyOf.every((branches) => branches.some((branch) => matchesObject(branch, value)));
 }
 
 function matchesNode(node: PatternNode, value: JsonValue | undefined): boolean {

@@ -48,7 +48,6 @@ export {
   compileFilterCriteria,
   DEFAULT_MAX_FILTERS,
   filterableRecord,
-  KINESIS_METADATA_KEYS,
   MAX_FILTERS_WITH_QUOTA_INCREASE,
   MAX_PATTERN_LENGTH,
   type RecordFilter,
@@ -58,10 +57,15 @@ export { jsonLineLogger } from './logger';
 export {
   buildOnFailureMessage,
   type KinesisOnFailureMessage,
+  type KinesisS3OnFailureObject,
   type OnFailureCondition,
   type OnFailureDestination,
   type OnFailureMessageInput,
   type ResponseContext,
+  S3_ON_FAILURE_PREFIX,
+  s3OnFailureDestination,
+  s3OnFailureObject,
+  s3OnFailureObjectKey,
   sqsOnFailureDestination,
 } from './onFailureDestination';
 export { laneForPartitionKey } from './parallelization';

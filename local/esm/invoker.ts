@@ -58,7 +58,7 @@ export async function invokeBatch(
       outcome,
     };
   }
-  const response: ResponseContext = { statusCode: 200, executedVersion: '$LATEST' };
+  const response: ResponseContext = { statusCode: 200, executedVersion: '$LATEST', functionError: null };
   let state: WindowState | undefined;
   if (window) {
     const read = readWindowState(outcome.result);

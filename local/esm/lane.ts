@@ -544,7 +544,7 @@ export class Lane {
   }
 
   /**
-   * Sends the on-failure record for discarded records, retrying until SQS takes it (the checkpoint does
+   * Sends the on-failure record for discarded records, retrying until the destination takes it (the checkpoint does
    * not move past records whose failure was not recorded). False if the mapping stopped first.
    */
   private async discard(
@@ -558,7 +558,8 @@ export class Lane {
       requestId: attempt.lastInvocation?.requestId,
       functionArn: context.functionArn,
       condition,
-      approximateInvokeCount: attempt.invokeCount,
+      // AWS reports 1 for records discarded as too old before any invocation (test/fixtures/aws/).
+      approximateInvokeCount: Math.max(1, attempt.invokeCount),
       response: attempt.lastInvocation?.response,
       discardedAt: new Date(),
       shardId: context.shardId,
@@ -578,7 +579,10 @@ export class Lane {
     let failures = 0;
     while (!context.signal.aborted) {
       try {
-        await context.destination.send(message);
+        await context.destination.send(
+          message,
+          records.map((record) => record.event),
+        );
         context.counters.recordsSentToOnFailure += records.length;
         context.log({
           level: 'warn',

@@ -1,5 +1,5 @@
 import { InvalidEventSourceMappingSettingError } from './errors';
-import { compileFilterCriteria, DEFAULT_MAX_FILTERS, KINESIS_METADATA_KEYS } from './filterCriteria';
+import { compileFilterCriteria, DEFAULT_MAX_FILTERS } from './filterCriteria';
 import type { EventSourceMappingSettings } from './types';
 
 /** Lambda's defaults for a Kinesis event source mapping (CreateEventSourceMapping API reference). */
@@ -142,18 +142,6 @@ export function settingWarnings(
       warning:
         `the filter rule list of ${field} is empty ([]): it matches no record, so its filter drops everything ` +
         "(to match null use [null]; the CDK's FilterRule.null() renders [])",
-    });
-  }
-  for (const key of filter?.metadataKeys ?? []) {
-    const known = (KINESIS_METADATA_KEYS as readonly string[]).includes(key);
-    warnings.push({
-      setting: 'FilterCriteria',
-      warning: known
-        ? `a filter matches the record metadata key ${key}: the current Lambda guide says Kinesis event ` +
-          'source mappings support filtering on the data key only (earlier editions showed partitionKey ' +
-          'filters); locally it is matched as documented then, check it against AWS before relying on it'
-        : `a filter names ${key}, which is not a field of a Kinesis record (${KINESIS_METADATA_KEYS.join(', ')}, ` +
-          'data): it can only match through { "exists": false }',
     });
   }
   return warnings;

@@ -1,4 +1,5 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { InvokeOutcome } from '../lambda/types';
@@ -73,6 +74,10 @@ export interface EventSourceMappingOptions {
   /** Configured for the Kinesis emulator (HTTP/1.1 handler: see lambdas/shared/clients.ts). */
   kinesis: KinesisClient;
   sqs: SQSClient;
+  /** For an S3 bucket as on-failure destination (path-style, see lambdas/shared/clients.ts). */
+  s3?: S3Client;
+  /** The mapping's UUID, in S3 on-failure keys. Default: derived from the function and stream ARNs. */
+  mappingUuid?: string;
   /** Maps the on-failure destination (an SQS queue ARN) to its queue URL. */
   resolveQueueUrl: (queueArn: string) => string | Promise<string>;
   /** Invokes the function synchronously; with a tumbling window the event is a KinesisTimeWindowEvent. */

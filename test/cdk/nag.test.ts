@@ -80,6 +80,7 @@ describe('cdk-nag AwsSolutions', () => {
       [
         ...objectPrefixes('ConsumerRole', [...protocol, 'dlq-payloads']),
         ...objectPrefixes('PublisherRole', protocol),
+        'AwsSolutions-IAM5[Resource::<FailuresBucketD9B971D9.Arn>/*] @ Shardline-nag/ConsumerRole/DefaultPolicy/Resource',
         'AwsSolutions-L1 @ Shardline-nag/Consumer/Resource',
         'AwsSolutions-L1 @ Shardline-nag/Producer/Resource',
         'AwsSolutions-L1 @ Shardline-nag/Publisher/Resource',

@@ -81,6 +81,7 @@ describe('least privilege', () => {
   it('allows wildcard resources only where AWS requires them, and only these', () => {
     const lake = logicalIdOf('LakeBucket');
     const accessLogs = logicalIdOf('LakeAccessLogsBucket');
+    const failures = logicalIdOf('FailuresBucket');
     const wildcardResources = allows().flatMap((statement) =>
       list(statement.Resource)
         .map(render)
@@ -110,6 +111,9 @@ describe('least privilege', () => {
         ...objectGrants(protocol),
         // S3 server access log delivery chooses its own keys under the prefix; limited to the lake bucket.
         `s3:PutObject on <${accessLogs}.Arn>/lake/*`,
+        `s3:PutObject on <${accessLogs}.Arn>/failures/*`,
+        // Lambda names each failed-batch object itself (aws/lambda/<mapping>/<shard>/<date>/…): put only.
+        `s3:PutObject on <${failures}.Arn>/*`,
       ].sort(),
     );
   });

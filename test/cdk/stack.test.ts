@@ -74,6 +74,14 @@ function bucketId(): string {
     },
   });
 }
+/** The bucket of failed batches, the event source mapping's on-failure destination. */
+function failuresBucketId(): string {
+  return logicalIdOf('AWS::S3::Bucket', {
+    BucketName: {
+      'Fn::Join': ['', [`${names.prefix}-fail-`, { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]],
+    },
+  });
+}
 function functionId(functionName: string): string {
   return logicalIdOf('AWS::Lambda::Function', { FunctionName: functionName });
 }
@@ -252,6 +260,46 @@ describe('dead-letter queue', () => {
         ]),
       },
     });
+  });
+});
+
+describe('failures bucket', () => {
+  const properties = () =>
+    (template.toJSON().Resources[failuresBucketId()] as Resource).Properties as Record<string, unknown>;
+
+  it('blocks all public access and is encrypted with S3-managed keys', () => {
+    expect(properties()).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+    });
+  });
+
+  it('keeps a failed batch 90 days, then expires it (README, reliability)', () => {
+    expect(properties().LifecycleConfiguration).toEqual({
+      Rules: [{ ExpirationInDays: 90, Status: 'Enabled' }],
+    });
+  });
+
+  it('denies every request not made over TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: failuresBucketId() },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('outlives the stack, as the lake does', () => {
+    expect(template.toJSON().Resources[failuresBucketId()]).toMatchObject({ DeletionPolicy: 'Retain' });
   });
 });
 
@@ -462,8 +510,10 @@ describe('event source mapping', () => {
     expect(eventSourceMapping().FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
   });
 
-  it('sends batches that exhaust their retries to the dead-letter queue', () => {
-    expect(eventSourceMapping().DestinationConfig).toEqual({ OnFailure: { Destination: arnOf(queueId()) } });
+  it('writes batches that exhaust their retries or age out, records included, to the failures bucket', () => {
+    expect(eventSourceMapping().DestinationConfig).toEqual({
+      OnFailure: { Destination: arnOf(failuresBucketId()) },
+    });
   });
 
   it('processes one batch per shard at a time', () => {
@@ -570,6 +620,11 @@ describe('IAM', () => {
     );
   });
 
+  it('lets the mapping only write failed batches (s3:PutObject, s3:ListBucket): no read, no delete', () => {
+    const statements = statementsOn(roleStatements(names.consumerFunctionName), failuresBucketId());
+    expect(actionsOf(statements).sort()).toEqual(['s3:ListBucket', 's3:PutObject']);
+  });
+
   it('lets the consumer send messages to the dead-letter queue', () => {
     const statements = statementsOn(roleStatements(names.consumerFunctionName), queueId());
     expect(actionsOf(statements)).toContain('sqs:SendMessage');
@@ -640,6 +695,7 @@ describe('outputs', () => {
       DataRetention: 'destroy',
       DlqUrl: { Ref: queueId() },
       DlqArn: arnOf(queueId()),
+      FailuresBucketName: { Ref: failuresBucketId() },
       ProducerFunctionName: { Ref: functionId(names.producerFunctionName) },
       ConsumerFunctionName: { Ref: functionId(names.consumerFunctionName) },
       PublisherFunctionName: { Ref: functionId(names.publisherFunctionName) },

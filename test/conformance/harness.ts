@@ -16,18 +16,25 @@ import {
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
 import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { kinesisClient, sqsClient } from '../../lambdas/shared/clients';
+import { kinesisClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
 import { stubNodeSqliteForFauxqs } from '../../local/emulators/nodeSqliteStub';
 import {
   type EsmLogEntry,
   type EventSourceMapping,
   type EventSourceMappingSettings,
   type KinesisOnFailureMessage,
+  type KinesisS3OnFailureObject,
   type KinesisStreamEvent,
   startEventSourceMapping,
   withKinesisDefaults,
@@ -42,10 +49,14 @@ import {
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const FIXTURE_HANDLERS = join(import.meta.dirname, '../fixtures/handlers');
+/** The UUID the conformance mappings use, as it appears in S3 on-failure keys. */
+export const CONFORMANCE_MAPPING_UUID = '0f6e1d2c-3b4a-4958-8776-a5b4c3d2e1f0';
 
 export interface Emulators {
   kinesis: KinesisClient;
   sqs: SQSClient;
+  /** fauxqs's S3 (in memory), for the S3 on-failure destination. */
+  s3: S3Client;
   stop(): Promise<void>;
 }
 
@@ -85,12 +96,15 @@ export async function startEmulators(): Promise<Emulators> {
   const options = { region: REGION, credentials: CREDENTIALS, maxAttempts: 2 };
   const kinesis = kinesisClient({ ...options, endpoint: `http://127.0.0.1:${kinesisPort}` });
   const sqs = sqsClient({ ...options, endpoint: sqsEndpoint });
+  const s3 = s3Client({ ...options, endpoint: sqsEndpoint });
   return {
     kinesis,
     sqs,
+    s3,
     async stop() {
       kinesis.destroy();
       sqs.destroy();
+      s3.destroy();
       await sqsServer.close();
       await new Promise<void>((resolve) => kinesisServer.close(() => resolve()));
       rmSync(kinesisDir, { recursive: true, force: true });
@@ -130,6 +144,36 @@ export async function createQueue(sqs: SQSClient): Promise<{ queueUrl: string; q
     new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
   );
   return { queueUrl: QueueUrl as string, queueArn: Attributes?.QueueArn as string };
+}
+
+/** Creates a bucket for the S3 on-failure destination. */
+export async function createBucket(s3: S3Client): Promise<{ bucketName: string; bucketArn: string }> {
+  streamCounter += 1;
+  const bucketName = `failures-${process.pid}-${streamCounter}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
+  return { bucketName, bucketArn: `arn:aws:s3:::${bucketName}` };
+}
+
+/** Every S3 on-failure object in the bucket, with its key and content type, in key order. */
+export async function readS3OnFailureObjects(
+  s3: S3Client,
+  bucketName: string,
+): Promise<Array<{ key: string; contentType: string | undefined; body: KinesisS3OnFailureObject }>> {
+  const keys: string[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucketName })) {
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+  }
+  const objects = [];
+  for (const key of keys.sort()) {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucketName, Key: key }));
+    const text = (await object.Body?.transformToString()) ?? '';
+    objects.push({
+      key,
+      contentType: object.ContentType,
+      body: JSON.parse(text) as KinesisS3OnFailureObject,
+    });
+  }
+  return objects;
 }
 
 export interface PutRecord {
@@ -231,6 +275,8 @@ export interface MappingUnderTestOptions {
   timeoutSeconds?: number;
   host?: Partial<FunctionHostOptions>;
   queue?: { queueUrl: string; queueArn: string };
+  /** An S3 bucket as on-failure destination (instead of `queue`). */
+  bucket?: { bucketName: string; bucketArn: string };
   /** Reuse a state directory (a restart); a new temporary one by default. */
   stateDir?: string;
   /** Reuse a host (a restart of the mapping only). */
@@ -275,6 +321,9 @@ export async function startMappingUnderTest(options: MappingUnderTestOptions): P
     StartingPosition: 'TRIM_HORIZON',
     ...options.settings,
     ...(options.queue ? { DestinationConfig: { OnFailure: { Destination: options.queue.queueArn } } } : {}),
+    ...(options.bucket
+      ? { DestinationConfig: { OnFailure: { Destination: options.bucket.bucketArn } } }
+      : {}),
   });
   let mapping: EventSourceMapping;
   try {
@@ -286,6 +335,8 @@ export async function startMappingUnderTest(options: MappingUnderTestOptions): P
       executionRoleArn: 'arn:aws:iam::000000000000:role/conformance-role',
       kinesis: options.emulators.kinesis,
       sqs: options.emulators.sqs,
+      s3: options.emulators.s3,
+      mappingUuid: CONFORMANCE_MAPPING_UUID,
       resolveQueueUrl: (arn) => {
         if (!options.queue || arn !== options.queue.queueArn) throw new Error(`unknown queue ${arn}`);
         return options.queue.queueUrl;

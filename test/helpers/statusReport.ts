@@ -43,6 +43,7 @@ export function statusReport(
     latestWindowEnd: '2026-11-01T00:05:00.000Z',
     lastCommitAt: '2026-11-01T00:06:00.000Z',
     dlqDepth: 17,
+    failureStore: { batches: 2, bytes: 4096, oldestAgeMs: 5 * 3_600_000 },
     objects: { parquet: 4, csv: 4, bytes: 2048 },
     prefixes: { 'events/parquet': { objects: 4, bytes: 1024 }, 'events/csv': { objects: 4, bytes: 1024 } },
     deadLetters: null,

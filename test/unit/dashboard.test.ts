@@ -157,6 +157,7 @@ describe('the running state', () => {
     ]);
     expect(state.committedRecords).toBe(2001);
     expect(state.dlq.depth).toBe(17);
+    expect(state.failureStore).toEqual({ batches: 2, bytes: 4096, oldestAgeMs: 5 * 3_600_000 });
     expect(state.idle).toBe(true);
     expect(state.objects).toEqual({ parquet: 4, csv: 4, bytes: 2048 });
   });

@@ -42,4 +42,9 @@ describe('shardline status, rendered', () => {
       'newest window ends 2026-11-01T00:05:00.000Z, last commit 2026-11-01T00:06:00.000Z',
     );
   });
+
+  it('shows the failure store: how many failed batches it keeps and how old the oldest is', () => {
+    expect(renderStatus(report)).toContain('Failure store: 2 failed batch(es), 4096 bytes, oldest 5h old');
+    expect(renderStatus(statusReport({ failureStore: null }))).toContain('Failure store: none');
+  });
 });

@@ -496,24 +496,28 @@ describe('the real Shardline stack (lib/app.ts)', () => {
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('describes one stream, table and queue, and the lake and access-log buckets, named after the stage', () => {
+  it('describes one stream, table and queue, and the lake, failures and access-log buckets, named after the stage', () => {
     const pseudo = PSEUDO;
     expect(real.streams.map((stream) => stream.name)).toEqual([names.streamName]);
     expect(real.tables.map((table) => table.name)).toEqual([names.tableName]);
     expect(real.queues.map((queue) => queue.name)).toEqual([names.dlqName]);
     expect(real.buckets.map((bucket) => resolveString(bucket.name, {}, pseudo)).sort()).toEqual([
+      `${names.prefix}-fail-000000000000-us-east-1`,
       `${names.bucketNamePrefix}-000000000000-us-east-1`,
       `${names.prefix}-logs-000000000000-us-east-1`,
     ]);
   });
 
-  it('describes the consumer event source mapping with a dead-letter destination', () => {
+  it('describes the consumer event source mapping with the failures bucket as on-failure destination', () => {
     const [mapping] = real.eventSourceMappings;
     const consumer = real.functions.find((fn) => fn.name === names.consumerFunctionName);
     const [queue] = real.queues;
+    const failures = real.buckets.find((bucket) =>
+      JSON.stringify(bucket.name).includes(`${names.prefix}-fail-`),
+    );
     expect(mapping?.functionLogicalId).toBe(consumer?.logicalId);
     expect(mapping?.eventSourceLogicalId).toBe(real.streams[0]?.logicalId);
-    expect(mapping?.DestinationConfig.OnFailure?.destinationLogicalId).toBe(queue?.logicalId);
+    expect(mapping?.DestinationConfig.OnFailure?.destinationLogicalId).toBe(failures?.logicalId);
     expect(mapping?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     expect(consumer?.environment.DLQ_URL).toEqual({ Ref: queue?.logicalId });
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dlqRows } from '../../cli/commands/dlq';
 import { classify } from '../../cli/deadLetters';
+import type { FailedBatch } from '../../cli/dlq/failureStore';
 import { excuseFrom, reconcile, type StreamInventory } from '../../cli/verify/reconcile';
 
 const inventory = (): StreamInventory => ({
@@ -67,6 +68,23 @@ describe('verify reconciliation', () => {
     expect(excuse('s0:14')).toBeNull();
     expect(excuseFrom([], new Set(['s1:5-9']))('s1:7')).toBe('redriven');
   });
+  it('counts records waiting in the failure store as their own category: neither missing nor excused', () => {
+    const excuse = excuseFrom([], new Set(), new Set(['s0:11', 's0:12']));
+    const parquet = counts([
+      ['s0:10', 1],
+      ['s1:20', 1],
+    ]);
+    const report = reconcile(inventory(), { parquet, csv: parquet, dlq: counts([['s0:13', 1]]) }, excuse);
+    expect(report.outputs.map((o) => [o.missing, o.excused, o.inFailureStore])).toEqual([
+      [0, 0, 2],
+      [0, 0, 2],
+      [0, 0, 0],
+    ]);
+  });
+
+  it('a failed batch that was redriven counts as redriven, not as waiting in the failure store', () => {
+    expect(excuseFrom([], new Set(['s0:11-12']), new Set(['s0:11']))('s0:11')).toBe('redriven');
+  });
 });
 
 describe('reading the DLQ', () => {
@@ -113,5 +131,30 @@ describe('reading the DLQ', () => {
       reason: 'RetryAttemptsExhausted after 4 invocation(s)',
     });
     expect(dlqRows(snapshot, 'invalid')).toHaveLength(1);
+  });
+
+  it('lists failed batches of the failure store with their record count and age', () => {
+    const snapshot = classify([]);
+    const batch = {
+      id: 's0:5-6',
+      key: 'aws/lambda/u/s0/2026/12/01/2026-12-01T10.00.00-x',
+      failedAt: '2026-12-01T10:00:00.000Z',
+      condition: 'RecordAgeExceeded',
+      shardId: 's0',
+      records: [
+        { kinesis: { data: 'YWJj', sequenceNumber: '5' } },
+        { kinesis: { data: 'ZGVm', sequenceNumber: '6' } },
+      ],
+      object: { requestContext: { approximateInvokeCount: 1 } },
+    } as unknown as FailedBatch;
+    const [row] = dlqRows(snapshot, 'on-failure', [batch], Date.parse('2026-12-01T13:00:00.000Z'));
+    expect(row).toMatchObject({
+      kind: 'failed-batch',
+      id: 's0:5-6',
+      records: 2,
+      ageMs: 3 * 3_600_000,
+      reason: 'RecordAgeExceeded after 1 invocation(s)',
+    });
+    expect(dlqRows(snapshot, 'invalid', [batch])).toEqual([]);
   });
 });

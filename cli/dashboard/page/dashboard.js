@@ -11,6 +11,22 @@ const byId = (id) => document.getElementById(id);
 
 const timeOfDay = (iso) => (iso ? new Date(iso).toLocaleTimeString('en-GB', { hour12: false }) : '–');
 
+/** "failure store: 3 batches, oldest 5h", from the status report's failure store summary. */
+function describeFailureStore(store) {
+  if (!store) return 'failure store: –';
+  if (store.batches === 0) return 'failure store: empty';
+  const age = store.oldestAgeMs;
+  const oldest =
+    age < 60_000
+      ? `${Math.floor(age / 1_000)}s`
+      : age < 3_600_000
+        ? `${Math.floor(age / 60_000)}m`
+        : age < 86_400_000
+          ? `${Math.floor(age / 3_600_000)}h`
+          : `${Math.floor(age / 86_400_000)}d`;
+  return `failure store: ${store.batches} batch${store.batches === 1 ? '' : 'es'}, oldest ${oldest}`;
+}
+
 function setText(id, text) {
   const element = byId(id);
   if (element.textContent !== text) element.textContent = text;
@@ -234,6 +250,7 @@ function renderRunning(state) {
   renderCommitted(state.committed);
   setText('dlq-depth', formatNumber(state.dlq.depth));
   sparkline(byId('dlq-sparkline'), state.dlq.history);
+  setText('failure-store', describeFailureStore(state.failureStore));
 
   const points = state.rates.points;
   lineChart(byId('chart-rates'), {

@@ -144,30 +144,32 @@ describe('event filtering on Kinesis records', () => {
     expect(matches({ data: { type: [{ exists: false }] } }, 'not json')).toBe(false);
   });
 
-  test('data that is not valid JSON still matches a filter on metadata only', () => {
-    expect(matches({ partitionKey: ['raw'] }, 'plain text', 'raw')).toBe(true);
-    expect(matches({ partitionKey: ['raw'] }, 'plain text', 'other')).toBe(false);
+  test('$or matches when any of its patterns matches', () => {
+    const pattern = { data: { $or: [{ type: ['buy'] }, { quantity: [{ numeric: ['>', 100] }] }] } };
+    expect(matches(pattern, { type: 'buy', quantity: 1 })).toBe(true);
+    expect(matches(pattern, { type: 'sell', quantity: 500 })).toBe(true);
+    expect(matches(pattern, { type: 'sell', quantity: 5 })).toBe(false);
   });
 
-  test('metadata and data rules of one filter must both hold', () => {
-    const pattern = { partitionKey: ['1'], data: { Location: ['Los Angeles'] } };
-    expect(matches(pattern, { Location: 'Los Angeles' }, '1')).toBe(true);
-    expect(matches(pattern, { Location: 'Los Angeles' }, '2')).toBe(false);
+  test('$or combines with the other fields of its pattern: both must hold', () => {
+    const pattern = { data: { region: ['eu'], $or: [{ type: ['buy'] }, { type: ['hold'] }] } };
+    expect(matches(pattern, { region: 'eu', type: 'hold' })).toBe(true);
+    expect(matches(pattern, { region: 'us', type: 'hold' })).toBe(false);
   });
 
-  test('a pattern sees the kinesis fields of the record, with data decoded and parsed', () => {
-    expect(filterableRecord(record({ a: 1 }), true)).toEqual({
-      kinesisSchemaVersion: '1.0',
-      partitionKey: 'key-1',
-      sequenceNumber: '49590338271490256608559692538361571095921575989136588898',
-      approximateArrivalTimestamp: 1_545_084_650.987,
-      data: { a: 1 },
-    });
+  test('a top-level $or whose branches each name data is accepted', () => {
+    const pattern = { $or: [{ data: { type: ['buy'] } }, { data: { type: ['sell'] } }] };
+    expect(matches(pattern, { type: 'sell' })).toBe(true);
+    expect(matches(pattern, { type: 'hold' })).toBe(false);
+  });
+
+  test('a pattern sees only the data, decoded and parsed: Lambda filters Kinesis records on data', () => {
+    expect(filterableRecord(record({ a: 1 }))).toEqual({ data: { a: 1 } });
   });
 
   test('data that is not UTF-8 counts as not JSON', () => {
     const binary = { ...record(''), data: new Uint8Array([0xff, 0xfe, 0x7b, 0x7d]) };
-    expect(filterableRecord(binary, true).data).toBeUndefined();
+    expect(filterableRecord(binary).data).toBeUndefined();
   });
 
   test('no criteria, or an empty filter list, filters nothing', () => {
@@ -175,11 +177,8 @@ describe('event filtering on Kinesis records', () => {
     expect(compileFilterCriteria({ Filters: [] })).toBeUndefined();
   });
 
-  test('the compiled criteria report metadata keys and empty rule lists, for the start-up warnings', () => {
-    const filter = compileFilterCriteria({
-      Filters: [{ Pattern: '{"partitionKey":["a"],"data":{"x":[]}}' }],
-    });
-    expect(filter?.metadataKeys).toEqual(['partitionKey']);
+  test('the compiled criteria report empty rule lists, for the start-up warnings', () => {
+    const filter = compileFilterCriteria({ Filters: [{ Pattern: '{"data":{"x":[]}}' }] });
     expect(filter?.emptyRuleFields).toEqual(['data.x']);
   });
 });
@@ -188,6 +187,13 @@ describe('invalid filter criteria are refused like CreateEventSourceMapping refu
   test.each([
     ['a pattern that is not JSON', '{data: 1}', /not valid JSON/],
     ['a pattern that is not an object', '["buy"]', /must be a JSON object/],
+    [
+      'a pattern on the partition key (Lambda filters on data only)',
+      '{"partitionKey":["a"]}',
+      /data key only/,
+    ],
+    ['a pattern on metadata beside data', '{"partitionKey":["1"],"data":{"a":["b"]}}', /data key only/],
+    ['a $or of one pattern', '{"data":{"$or":[{"a":["b"]}]}}', /at least two patterns/],
     [
       'a plain-string data pattern (Kinesis data is matched as JSON)',
       '{"data":["buy"]}',
@@ -200,7 +206,6 @@ describe('invalid filter criteria are refused like CreateEventSourceMapping refu
       /contains is not a Lambda event filtering operator/,
     ],
     ['wildcard (not available to Lambda)', '{"data":{"a":[{"wildcard":"x*"}]}}', /wildcard is not a Lambda/],
-    ['$or (not in Lambda’s operator list)', '{"$or":[{"data":{"a":[1]}}]}', /\$or is not a Lambda/],
     [
       'anything-but with a prefix (not available to Lambda)',
       '{"data":{"a":[{"anything-but":{"prefix":"x"}}]}}',

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { buildOnFailureMessage } from '../../../local/esm/onFailureDestination';
+import { isS3BucketArn } from '../../../local/esm/arn';
+import { buildOnFailureMessage, s3OnFailureObjectKey } from '../../../local/esm/onFailureDestination';
 
 // Lambda developer guide, "Retain discarded batch records for a Kinesis Data Streams event source":
 // the example invocation record, field for field.
@@ -88,5 +89,29 @@ describe('on-failure message for a Kinesis batch', () => {
       records: [{ ...records[0], data: Buffer.alloc(1024 * 1024) } as (typeof records)[0]],
     });
     expect(Buffer.byteLength(JSON.stringify(message))).toBeLessThan(2_000);
+  });
+});
+
+describe('the S3 on-failure destination', () => {
+  test('names each object as the Lambda guide documents: aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<UUID>', () => {
+    const key = s3OnFailureObjectKey(
+      '6d2c9a6e-0000-4000-8000-000000000001',
+      'shardId-000000000003',
+      new Date('2026-12-02T20:10:05.123Z'),
+      'f0f0f0f0-1111-4222-8333-444444444444',
+    );
+    expect(key).toBe(
+      'aws/lambda/6d2c9a6e-0000-4000-8000-000000000001/shardId-000000000003/2026/12/02/' +
+        '2026-12-02T20.10.05-f0f0f0f0-1111-4222-8333-444444444444',
+    );
+  });
+
+  test.each([
+    ['arn:aws:s3:::shardline-dev-fail-000000000000-us-east-1', true],
+    ['arn:aws:s3:::Bad_Name', false],
+    ['arn:aws:sqs:us-east-1:000000000000:dlq', false],
+    ['arn:aws:s3:::bucket/key', false],
+  ])('%s is an S3 bucket ARN: %s', (arn, expected) => {
+    expect(isS3BucketArn(arn)).toBe(expected);
   });
 });

@@ -88,18 +88,13 @@ describe('event source mapping settings', () => {
   });
 
   // Lambda guide, "Using event filtering with a Kinesis event source": "Kinesis event source mappings only
-  // support filtering on the data key" (earlier editions showed partitionKey filters).
-  test('a filter on record metadata such as partitionKey works but warns that AWS documents data-only filtering', () => {
+  // support filtering on the data key". A metadata pattern is refused rather than guessed at.
+  test('a filter on record metadata such as partitionKey is refused at start: Lambda filters Kinesis on data only', () => {
     const settings = withKinesisDefaults({
       StartingPosition: 'LATEST',
-      FilterCriteria: {
-        Filters: [{ Pattern: '{"partitionKey":["a"]}' }, { Pattern: '{"partitionkey":["b"]}' }],
-      },
+      FilterCriteria: { Filters: [{ Pattern: '{"partitionKey":["a"]}' }] },
     });
-    const warnings = settingWarnings(settings).map((entry) => entry.warning);
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/partitionKey: the current Lambda guide says .* data key only/);
-    expect(warnings[1]).toMatch(/partitionkey, which is not a field of a Kinesis record/);
+    expect(() => validateSettings(settings)).toThrow(/data key only/);
   });
 
   test('more than the default quota of 5 filters warns; more than 10 is refused like AWS refuses it', () => {
