@@ -343,6 +343,7 @@ export class ShardlineStack extends Stack {
       functionName: names.publisherFunctionName,
       timeout: PUBLISHER_TIMEOUT,
       memorySize: settings.consumerMemorySize,
+      logRemovalPolicy: dataRemoval,
       environment: {
         [ENV.bucketName]: this.bucket.bucketName,
         [ENV.tableName]: this.table.tableName,

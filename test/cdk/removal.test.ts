@@ -124,7 +124,11 @@ describe('the lake bucket on every stage', () => {
     expect(lake?.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(lake?.Properties.LifecycleConfiguration).toEqual({
       Rules: expect.arrayContaining([
-        { NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' },
+        {
+          Id: 'ExpireNoncurrentVersions',
+          NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+          Status: 'Enabled',
+        },
       ]),
     });
   });
@@ -132,7 +136,9 @@ describe('the lake bucket on every stage', () => {
   it('expires staged bundles after 7 days', () => {
     const [, lake] = byType('dev', 'AWS::S3::Bucket').find(([id]) => id.startsWith('LakeBucket')) ?? [];
     expect(lake?.Properties.LifecycleConfiguration).toEqual({
-      Rules: expect.arrayContaining([{ ExpirationInDays: 7, Prefix: 'staging/', Status: 'Enabled' }]),
+      Rules: expect.arrayContaining([
+        { Id: 'ExpireStagedBundles', ExpirationInDays: 7, Prefix: 'staging/', Status: 'Enabled' },
+      ]),
     });
   });
 });

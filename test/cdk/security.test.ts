@@ -122,7 +122,10 @@ describe('least privilege', () => {
     const lake = logicalIdOf('LakeBucket');
     const consumer = allows().filter((statement) => statement.policy.startsWith('ConsumerRoleDefaultPolicy'));
     expect(consumer.length).toBeGreaterThan(0);
-    const lists = consumer.filter((statement) => list(statement.Action).includes('s3:ListBucket'));
+    const lists = consumer.filter(
+      (statement) =>
+        list(statement.Action).includes('s3:ListBucket') && render(statement.Resource).includes(lake),
+    );
     expect(lists.map((statement) => [render(statement.Resource), statement.Condition])).toEqual([
       [`<${lake}.Arn>`, { StringLike: { 's3:prefix': ['_commits/*'] } }],
     ]);

@@ -298,8 +298,8 @@ describe('failures bucket', () => {
     });
   });
 
-  it('outlives the stack, as the lake does', () => {
-    expect(template.toJSON().Resources[failuresBucketId()]).toMatchObject({ DeletionPolicy: 'Retain' });
+  it('goes with the stack on a development stage, like the lake (a production stage keeps both)', () => {
+    expect(template.toJSON().Resources[failuresBucketId()]).toMatchObject({ DeletionPolicy: 'Delete' });
   });
 });
 
@@ -354,17 +354,27 @@ describe('lake bucket', () => {
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
 
-  it('expires staged bundles after 7 days, and has no other lifecycle rule', () => {
+  it('expires staged bundles after 7 days and noncurrent versions after 30, and has no other lifecycle rule', () => {
     const lake = template.toJSON().Resources[bucketId()] as Resource;
     expect(lake.Properties.LifecycleConfiguration).toEqual({
-      Rules: [{ Id: 'ExpireStagedBundles', Prefix: 'staging/', ExpirationInDays: 7, Status: 'Enabled' }],
+      Rules: [
+        {
+          Id: 'ExpireNoncurrentVersions',
+          NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+          Status: 'Enabled',
+        },
+        { Id: 'ExpireStagedBundles', Prefix: 'staging/', ExpirationInDays: 7, Status: 'Enabled' },
+      ],
     });
   });
 
   it('has no lifecycle rule that reaches the state snapshots under state/', () => {
     const lake = template.toJSON().Resources[bucketId()] as Resource;
     const rules = (lake.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
-    for (const rule of rules) {
+    // Only current objects matter: a noncurrent version (a snapshot replaced by the next) may expire.
+    for (const rule of rules.filter(
+      (r) => r.ExpirationInDays !== undefined || r.ExpirationDate !== undefined,
+    )) {
       const prefix = (rule.Prefix ??
         (rule.Filter as { Prefix?: string } | undefined)?.Prefix ??
         '') as string;
