@@ -14,18 +14,35 @@ const MAX_PARTITION_KEY_LENGTH = 256;
 
 const partitionKey = z.string().min(1).max(MAX_PARTITION_KEY_LENGTH);
 const eventObject = z.record(z.string(), z.unknown());
+type ParsedEntry = { data: string | Record<string, unknown>; partitionKey?: string };
 
 /**
  * One record of a `records` request: `{ data, partitionKey }` (exactly these two keys), a raw string or
  * an event object; normalised to `{ data, partitionKey? }`.
  */
-export const RecordEntry = z.union([
-  z.object({ data: z.union([z.string(), eventObject]), partitionKey }).strict(),
-  z.string().transform((data) => ({ data })),
-  eventObject.transform((data) => ({ data })),
-]);
+const wrapper = z.object({ data: z.union([z.string(), eventObject]), partitionKey }).strict();
+const isWrapper = (value: Record<string, unknown>) => {
+  const keys = Object.keys(value);
+  return keys.length === 2 && keys.includes('data') && keys.includes('partitionKey');
+};
+export const RecordEntry = z.unknown().transform((value, ctx): ParsedEntry => {
+  if (typeof value === 'string') return { data: value };
+  const object = eventObject.safeParse(value);
+  if (!object.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected an event object, a string, or { data, partitionKey }',
+    });
+    return z.NEVER;
+  }
+  if (!isWrapper(object.data)) return { data: object.data };
+  const parsed = wrapper.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues)
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
+  return z.NEVER;
+});
 export type RecordEntry = z.input<typeof RecordEntry>;
-type ParsedEntry = { data: string | Record<string, unknown>; partitionKey?: string };
 
 /** The `records` request of the producer Lambda. The caller keeps it under Lambda's 6 MB payload. */
 export const RecordsRequest = z
