@@ -178,7 +178,7 @@ function buildProgram(): Command {
   program
     .command('query')
     .description(
-      'run SQL with DuckDB over a local mirror of the lake, or on Athena with --target aws (views: events, events_csv, errors, windows, windows_merged, window_totals, sessions, session_stats, alerts, alert_summary, late_events)',
+      'run SQL with DuckDB over a local mirror of the lake, or on Athena with --target aws (views: events, events_csv, errors, windows, windows_merged, window_totals, sessions, session_stats, alerts, alert_summary, late_events, engagement, user_engagement)',
     )
     .argument('<sql>', 'the SQL to run')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
