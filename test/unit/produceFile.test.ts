@@ -285,3 +285,58 @@ describe('the progress line', () => {
     expect(progressLine({ records: 5, failed: 0, bytesRead: 50 }, null)).toBe('5 records sent');
   });
 });
+
+describe('the producer session on LocalStack and AWS', () => {
+  it('sends each request as a synchronous Invoke of the producer function with { records }', async () => {
+    const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { openProducerSession } = await import('../../cli/produce/producerSession');
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).resolves({
+      // The SDK wraps the bytes in a blob adapter; the code under test only decodes them.
+      Payload: new TextEncoder().encode(
+        JSON.stringify({ sent: 2, failed: 0, shards: { 'shardId-000000000000': 2 } }),
+      ) as never,
+    });
+    const target = {
+      name: 'aws' as const,
+      resources: { producerFunctionName: 'shardline-dev-producer' },
+      clientSettings: { region: 'eu-west-1' },
+    } as unknown as Parameters<typeof openProducerSession>[0];
+    const session = openProducerSession(target, { lambda: new LambdaClient({ region: 'eu-west-1' }) });
+    const response = await session.send({ records: ['{"oops"', event(1)] });
+    await session.close();
+    expect(response.sent).toBe(2);
+    const input = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      FunctionName: 'shardline-dev-producer',
+      InvocationType: 'RequestResponse',
+    });
+    expect(JSON.parse(new TextDecoder().decode(input?.Payload as Uint8Array))).toEqual({
+      records: ['{"oops"', event(1)],
+    });
+    lambda.restore();
+  });
+});
+
+describe('produce option checks', () => {
+  it('refuses generator options with --file, and --strict without --file, in one line', async () => {
+    const { produceCommand } = await import('../../cli/commands/produce');
+    const base = {
+      target: 'local' as const,
+      stage: 'dev',
+      dataDir: dir,
+      json: false,
+      events: 1,
+      invalidRatio: 0,
+      seed: 1,
+      tenants: 1,
+    };
+    await expect(
+      produceCommand({ ...base, file: 'x.ndjson' }, new Set(['events', 'invalidRatio'])),
+    ).rejects.toThrowError("--file sends the file's events: drop --events, --invalid-ratio");
+    await expect(produceCommand({ ...base, strict: true })).rejects.toThrowError(
+      /--strict and --format apply to --file/,
+    );
+  });
+});
