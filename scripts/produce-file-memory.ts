@@ -48,6 +48,8 @@ async function* lines(bytes: number, format: string): AsyncGenerator<string> {
     });
     for (const record of records) {
       if (written >= bytes) break;
+      // Truncated JSON inside an array breaks the whole array, not one element: NDJSON only.
+      if (format !== 'ndjson' && record.invalidKind === 'malformed_json') continue;
       const text = decoder.decode(record.data);
       let line: string;
       if (format === 'csv') {
