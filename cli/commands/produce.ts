@@ -68,6 +68,10 @@ export function fileSummaryLines(summary: SendFileSummary, elapsedMs: number): s
 }
 
 async function produceFile(options: ProduceOptions & { file: string }): Promise<void> {
+  if (options.file === '-' && process.stdin.isTTY)
+    throw new CliError(
+      'nothing is piped into standard input: `cat events.ndjson | npx shardline produce --file -`, or give a file',
+    );
   const target = await resolveTarget(options);
   const log = await fileLog(options.dataDir, 'producer.log');
   const producer = openProducerSession(target, targetClients(target), log);

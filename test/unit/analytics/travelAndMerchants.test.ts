@@ -6,7 +6,9 @@ import {
   distanceKm,
   newUserAlertState,
   type RaisedAlert,
+  toAnalyticsEvent,
 } from '../../../lambdas/consumer/analytics';
+import type { EventRow } from '../../../lambdas/shared/rows';
 import { config, event, MINUTE, SECOND } from './fixtures';
 
 const settings = config({
@@ -103,5 +105,36 @@ describe('the merchant diversity rule', () => {
     const state = newUserAlertState('acme', 'u-1', 0);
     for (let i = 0; i < 50; i++) checkMerchantDiversity(state, at(i * 4, `m-${i}`), settings);
     expect(state.merchants.length).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('the analytics input', () => {
+  const row = (eventType: string, payload: Record<string, unknown>) =>
+    ({
+      event_id: 'e-1',
+      tenant_id: 'acme',
+      event_type: eventType,
+      occurred_at: 0,
+      user_id: 'u-1',
+      session_id: null,
+      amount_usd: null,
+      payload: JSON.stringify(payload),
+      shard_id: 'shardId-000000000000',
+      sequence_number: '1',
+    }) as unknown as EventRow;
+
+  it('reads the location of any event type, and the merchant of orders and payments', () => {
+    const located = toAnalyticsEvent(
+      row('page_view', { url: '/', location: { ...BERLIN, precision: 'point' } }),
+    );
+    expect(located.location).toEqual(BERLIN);
+    expect(toAnalyticsEvent(row('page_view', { url: '/' })).location).toBeNull();
+    expect(toAnalyticsEvent(row('order_created', { merchant_id: 'm-9' })).merchantId).toBe('m-9');
+    expect(
+      toAnalyticsEvent(row('content_watched', { watch_duration_ms: 5, content_length_ms: 9 })).watch,
+    ).toEqual({
+      durationMs: 5,
+      lengthMs: 9,
+    });
   });
 });
