@@ -107,7 +107,7 @@ function buildProgram(): Command {
 
   program
     .command('produce')
-    .description('invoke the producer handler against a running `shardline up`')
+    .description('send generated events, or your own with --file, through the producer function')
     .addOption(
       new Option('--events <n>', 'events to produce')
         .default(1_000)
@@ -131,8 +131,31 @@ function buildProgram(): Command {
     .addOption(targetOption())
     .addOption(stageOption())
     .addOption(dataDirOption())
+    .addOption(
+      new Option(
+        '--file <path>',
+        'send the events of this file instead (NDJSON, JSON array or CSV with a header; .gz accepted; - reads standard input)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--format <format>',
+        'format of --file (default: from the extension, else from the first bytes)',
+      ).choices(['ndjson', 'json', 'csv']),
+    )
+    .addOption(
+      new Option(
+        '--strict',
+        'with --file: refuse the input if any record is not a valid event (default: send it; the consumer puts it in the DLQ)',
+      ).default(false),
+    )
     .addOption(jsonOption())
-    .action(async (options) => (await import('./commands/produce')).produceCommand(options));
+    .action(async (options, command: Command) => {
+      const given = new Set(
+        Object.keys(options).filter((name) => command.getOptionValueSource(name) === 'cli'),
+      );
+      return (await import('./commands/produce')).produceCommand(options, given);
+    });
 
   program
     .command('status')
@@ -170,7 +193,7 @@ function buildProgram(): Command {
   program
     .command('query')
     .description(
-      'run SQL with DuckDB over a local mirror of the lake, or on Athena with --target aws (views: events, events_csv, errors, windows, windows_merged, window_totals, sessions, session_stats, alerts, alert_summary, late_events)',
+      'run SQL with DuckDB over a local mirror of the lake, or on Athena with --target aws (views: events, events_csv, errors, windows, windows_merged, window_totals, sessions, session_stats, alerts, alert_summary, late_events, engagement, user_engagement)',
     )
     .argument('<sql>', 'the SQL to run')
     .addOption(

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { AthenaClient } from '@aws-sdk/client-athena';
+import { ANALYTICS_DATASET_NAMES, ANALYTICS_DATASETS } from '../../lambdas/shared/analyticsRows';
 import { resourceNames } from '../../lambdas/shared/naming';
 import { readDeadLetters } from '../deadLetters';
 import { CliError } from '../errors';
@@ -15,7 +16,10 @@ export interface QueryOptions extends TargetOptions {
   format: OutputFormat;
 }
 
-export const LAKE_PREFIXES = ['events/', 'windows/', 'sessions/', 'alerts/', 'late_events/'];
+export const LAKE_PREFIXES = [
+  'events/',
+  ...ANALYTICS_DATASET_NAMES.map((name) => `${ANALYTICS_DATASETS[name].prefix}/`),
+];
 
 /**
  * Mirrors the target's lake into `<dataDir>/mirror/<target>-<stage>` (only what changed) and opens DuckDB

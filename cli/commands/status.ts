@@ -277,7 +277,7 @@ export function renderStatus(report: StatusReport): string {
       (e) => `  last error ${e.at}  ${e.reason}  ${e.issue}  (${e.recordId})`,
     ),
     `Rows committed: ${report.rows.events} event(s), ${report.rows.invalid} invalid, ${report.rows.windows} window(s), ` +
-      `${report.rows.sessions} session(s), ${report.rows.alerts} alert(s), ${report.rows.lateEvents} late event(s)`,
+      `${report.rows.sessions} session(s), ${report.rows.alerts} alert(s), ${report.rows.lateEvents} late event(s), ${report.rows.engagement} engagement row(s)`,
     `  newest window ends ${report.latestWindowEnd ?? '-'}, last commit ${report.lastCommitAt ?? '-'}`,
     'Lake:',
     ...Object.entries(report.prefixes)

@@ -98,6 +98,18 @@ async function analyticsViews(mirrorDir: string): Promise<string[]> {
       SELECT tenant_id, pattern, severity, count(*) AS alerts, count(DISTINCT user_id) AS users,
         min(alert_time) AS first_alert, max(alert_time) AS last_alert
       FROM alerts GROUP BY ALL`,
+    // A user's events all go to one shard, so each engagement window is one row: no merging needed.
+    `CREATE OR REPLACE VIEW user_engagement AS
+      SELECT tenant_id, user_id,
+        count(*) AS windows,
+        sum(watches) AS watches,
+        sum(completed_watches) AS completed_watches,
+        round(sum(completed_watches) / sum(watches), 4) AS completion_rate,
+        round(sum(watch_ms) / 60000, 1) AS watch_minutes,
+        sum(binge_sessions) AS binge_sessions,
+        round(avg(engagement_score), 1) AS avg_engagement_score,
+        max(last_watch_at) AS last_watch_at
+      FROM engagement GROUP BY ALL`,
   );
   return statements;
 }

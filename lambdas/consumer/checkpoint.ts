@@ -26,6 +26,7 @@ export interface CommittedRows {
   sessions: number;
   alerts: number;
   lateEvents: number;
+  engagement: number;
 }
 
 export const COMMITTED_DATASETS = [
@@ -35,6 +36,7 @@ export const COMMITTED_DATASETS = [
   'sessions',
   'alerts',
   'lateEvents',
+  'engagement',
 ] as const;
 
 /** Counts for every dataset, from a function of the dataset. */

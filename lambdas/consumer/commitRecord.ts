@@ -17,6 +17,7 @@ export interface CommitRecordRows {
   sessions: number;
   alerts: number;
   lateEvents: number;
+  engagement: number;
 }
 
 export interface CommitRecord {

@@ -366,6 +366,7 @@ function countRows(
     sessions: outputs?.sessions.length ?? 0,
     alerts: outputs?.alerts.length ?? 0,
     lateEvents: outputs?.lateEvents.length ?? 0,
+    engagement: outputs?.engagement.length ?? 0,
   };
 }
 

@@ -36,7 +36,14 @@ export interface GenerateOptions {
 }
 
 /** The anomalies `anomalies: true` injects; each raises the alert of the same name. */
-export const ANOMALY_KINDS = ['velocity_spike', 'amount_anomaly', 'rapid_fire', 'payment_failures'] as const;
+export const ANOMALY_KINDS = [
+  'velocity_spike',
+  'amount_anomaly',
+  'rapid_fire',
+  'payment_failures',
+  'impossible_travel',
+  'merchant_diversity',
+] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 export const MIN_ANOMALY_SPAN_MINUTES = 30;
 
@@ -65,6 +72,7 @@ const EVENT_MIX: ReadonlyArray<[EventType, number]> = [
   ['session_start', 10],
   ['session_end', 9],
   ['sensor_reading', 10],
+  ['content_watched', 8],
 ];
 const MIX_TOTAL = EVENT_MIX.reduce((sum, [, weight]) => sum + weight, 0);
 
@@ -79,7 +87,41 @@ function pickEventType(random: Random): EventType {
 
 const money = (random: Random, max: number) => Math.round(random.next() * max * 100) / 100 + 0.5;
 
-function payloadFor(type: EventType, random: Random): Record<string, unknown> {
+/** FNV-1a of a text: picks a user's home and merchant without drawing from the random sequence. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+const HOMES: ReadonlyArray<{ country: string; latitude: number; longitude: number }> = [
+  { country: 'DE', latitude: 52.52, longitude: 13.405 },
+  { country: 'US', latitude: 40.7128, longitude: -74.006 },
+  { country: 'FR', latitude: 48.8566, longitude: 2.3522 },
+  { country: 'GB', latitude: 51.5072, longitude: -0.1276 },
+  { country: 'JP', latitude: 35.6762, longitude: 139.6503 },
+];
+
+/**
+ * Where a user is and where they buy: fixed per user (from a hash of the user, no random draws), so
+ * normal traffic never travels impossibly nor spreads over many merchants. Half the users give their
+ * location as coordinates, half as a country.
+ */
+function userProfile(userKey: string): { merchantId: string; location: Record<string, unknown> } {
+  const hash = fnv1a(userKey);
+  const home = HOMES[hash % HOMES.length] as (typeof HOMES)[number];
+  return {
+    merchantId: `m-${(hash >>> 8) % 200}`,
+    location:
+      (hash >>> 16) % 2 === 0
+        ? { latitude: home.latitude, longitude: home.longitude }
+        : { country: home.country },
+  };
+}
+
+const CONTENT_LENGTHS_MS = [22 * 60_000, 45 * 60_000, 95 * 60_000, 120 * 60_000];
+
+function payloadFor(type: EventType, random: Random, userKey: string): Record<string, unknown> {
   switch (type) {
     case 'page_view':
       return {
@@ -106,6 +148,8 @@ function payloadFor(type: EventType, random: Random): Record<string, unknown> {
         items,
         total_amount: Math.round(total * 100) / 100,
         currency: random.pick(CURRENCIES),
+        merchant_id: userProfile(userKey).merchantId,
+        location: userProfile(userKey).location,
       };
     }
     case 'payment_processed':
@@ -116,6 +160,8 @@ function payloadFor(type: EventType, random: Random): Record<string, unknown> {
         currency: random.pick(CURRENCIES),
         method: random.pick(['card', 'PayPal', 'bank_transfer', 'wallet']),
         status: random.pick(['succeeded', 'succeeded', 'succeeded', 'failed', 'pending']),
+        merchant_id: userProfile(userKey).merchantId,
+        location: userProfile(userKey).location,
       };
     case 'session_start':
       return {
@@ -130,6 +176,19 @@ function payloadFor(type: EventType, random: Random): Record<string, unknown> {
         metric: random.pick(['temperature', 'humidity', 'pressure']),
         value: Math.round(random.next() * 10_000) / 100,
       };
+    case 'content_watched': {
+      const length = random.pick(CONTENT_LENGTHS_MS);
+      const contentId = random.int(1, 400);
+      return {
+        content_id: `c-${contentId}`,
+        title: `Episode ${contentId}`,
+        // Two in three viewings run to the end (with the credits skipped); the rest stop part-way.
+        watch_duration_ms: random.int(0, 2) > 0 ? length - random.int(0, 60_000) : random.int(0, length),
+        content_length_ms: length,
+        device: random.pick(['desktop', 'mobile', 'tablet', 'TV']),
+        location: userProfile(userKey).location,
+      };
+    }
   }
 }
 
@@ -172,7 +231,8 @@ export function generateRecords(options: GenerateOptions): GeneratedRecord[] {
  * @example
  * ```ts
  * injectedAnomalies({ tenants: ['acme'] }).map((a) => a.userId);
- * // ['u-anomaly-velocity', 'u-anomaly-amount', 'u-anomaly-rapid', 'u-anomaly-payments']
+ * // ['u-anomaly-velocity', 'u-anomaly-amount', 'u-anomaly-rapid', 'u-anomaly-payments',
+ * //  'u-anomaly-travel', 'u-anomaly-merchants']
  * ```
  */
 export function injectedAnomalies(options: Pick<GenerateOptions, 'tenants'>): InjectedAnomaly[] {
@@ -182,6 +242,8 @@ export function injectedAnomalies(options: Pick<GenerateOptions, 'tenants'>): In
     amount_anomaly: 'u-anomaly-amount',
     rapid_fire: 'u-anomaly-rapid',
     payment_failures: 'u-anomaly-payments',
+    impossible_travel: 'u-anomaly-travel',
+    merchant_diversity: 'u-anomaly-merchants',
   };
   return ANOMALY_KINDS.map((kind) => ({ kind, tenantId, userId: users[kind] }));
 }
@@ -197,7 +259,10 @@ interface TimedRecord {
  * - velocity_spike: 25 page views in one minute, 2 s apart (more than 20 per window, never 8 in 10 s);
  * - rapid_fire: 10 page views within 4.5 s (8 within 10 s, but only 10 in the window);
  * - amount_anomaly: 24 payments of about $100 spread over the span, then one of $9,500;
- * - payment_failures: 4 failed payments one minute apart (3 within 10 minutes).
+ * - payment_failures: 4 failed payments one minute apart (3 within 10 minutes);
+ * - impossible_travel: two payments in Berlin ten minutes apart, then one in New York 30 minutes later
+ *   (about 6,400 km in half an hour);
+ * - merchant_diversity: 6 payments at 6 different merchants, one a minute (5 within 10 minutes).
  */
 function anomalyRecords(options: GenerateOptions): TimedRecord[] {
   if (options.spanMinutes < MIN_ANOMALY_SPAN_MINUTES) throw new AnomalySpanTooShortError(options.spanMinutes);
@@ -234,7 +299,9 @@ function anomalyRecords(options: GenerateOptions): TimedRecord[] {
     method: 'card',
     status,
   });
-  const [velocity, amount, rapid, payments] = injectedAnomalies(options) as [
+  const [velocity, amount, rapid, payments, travel, merchants] = injectedAnomalies(options) as [
+    InjectedAnomaly,
+    InjectedAnomaly,
     InjectedAnomaly,
     InjectedAnomaly,
     InjectedAnomaly,
@@ -254,6 +321,22 @@ function anomalyRecords(options: GenerateOptions): TimedRecord[] {
       'payment_processed',
       payment(20 + random.int(0, 2_000) / 100, 'failed'),
     );
+  const berlin = { latitude: 52.52, longitude: 13.405 };
+  const newYork = { latitude: 40.7128, longitude: -74.006 };
+  const travelAt = minuteAt(0.35);
+  const located = (location: Record<string, unknown>) => ({
+    ...payment(40 + random.int(0, 2_000) / 100, 'succeeded'),
+    merchant_id: 'm-travel',
+    location,
+  });
+  add(travel, travelAt, 'payment_processed', located(berlin));
+  add(travel, travelAt + 10 * 60_000, 'payment_processed', located(berlin));
+  add(travel, travelAt + 40 * 60_000, 'payment_processed', located(newYork));
+  for (let k = 0; k < 6; k++)
+    add(merchants, minuteAt(0.6) + k * 60_000, 'payment_processed', {
+      ...payment(10 + random.int(0, 2_000) / 100, 'succeeded'),
+      merchant_id: `m-spree-${k + 1}`,
+    });
   return records.sort((a, b) => a.at - b.at);
 }
 
@@ -292,7 +375,7 @@ export function* streamRecords(options: GenerateOptions): Generator<GeneratedRec
       occurred_at: new Date(options.startTime + offsetMs).toISOString(),
       user_id: user,
       session_id: sessions.get(userKey),
-      payload: payloadFor(type, random),
+      payload: payloadFor(type, random, userKey),
     } as EventInput;
     if (type === 'session_end') sessions.delete(userKey);
 

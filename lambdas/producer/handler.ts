@@ -8,7 +8,8 @@ const { logger, metrics } = createObservability('shardline-producer');
 const kinesis = kinesisClient();
 
 /**
- * The producer Lambda: `{ count, seed, invalidRatio, tenants, ratePerSecond? }` in, `{ sent, failed, shards }` out.
+ * The producer Lambda: `{ count, seed, invalidRatio, tenants, ratePerSecond? }` (generate) or
+ * `{ records: [...], ratePerSecond? }` (your own events) in, `{ sent, failed, shards }` out.
  */
 export const handler = async (event: unknown, context?: Context) => {
   if (context) logger.addContext(context);

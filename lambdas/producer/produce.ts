@@ -9,7 +9,9 @@ import {
   type PutOutcome,
   putChunk,
   type RetryPolicy,
+  type StreamRecord,
 } from './putRecords';
+import { RecordsRequest, toStreamRecords } from './records';
 
 /** What the producer Lambda accepts. Defaults make `{}` a valid, small request. */
 export const ProduceRequest = z
@@ -52,9 +54,21 @@ export class InvalidProduceRequestError extends ShardlineError {
   }
 }
 
-/** Validates a producer request, throwing an error that lists every problem. */
+/**
+ * Validates a producer request, throwing an error that lists every problem: a `records` request when it
+ * has `records`, a generator request otherwise.
+ *
+ * @example
+ * ```ts
+ * parseProduceRequest({ records: ['{}'] }).mode; // 'records'
+ * parseProduceRequest({ count: 10 }).mode; // 'generate'
+ * ```
+ */
 export function parseProduceRequest(input: unknown) {
-  const parsed = ProduceRequest.safeParse(input ?? {});
+  const isRecords = typeof input === 'object' && input !== null && 'records' in input;
+  const parsed = isRecords
+    ? RecordsRequest.transform((r) => ({ ...r, mode: 'records' as const })).safeParse(input)
+    : ProduceRequest.transform((r) => ({ ...r, mode: 'generate' as const })).safeParse(input ?? {});
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new InvalidProduceRequestError(issues);
@@ -79,8 +93,9 @@ export interface ProduceOptions {
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Generates the requested events and puts them on the stream in order, at most 500 per call, pacing to
- * `ratePerSecond` when given. Partition keys are `tenant_id#user_id`, so each user's events stay in order on one shard.
+ * Generates the requested events (or takes the request's `records`) and puts them on the stream in order,
+ * at most 500 per call, pacing to `ratePerSecond` when given. Partition keys are `tenant_id#user_id`
+ * unless a record brings its own, so each user's events stay in order on one shard.
  *
  * @example
  * ```ts
@@ -96,16 +111,19 @@ export async function produce(
   const request = parseProduceRequest(input);
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
-  const records = streamRecords({
-    count: request.count,
-    seed: request.seed,
-    invalidRatio: request.invalidRatio,
-    tenants: tenantNames(request.tenants),
-    startTime: Date.parse(request.startTime),
-    spanMinutes: request.spanMinutes,
-    usersPerTenant: request.usersPerTenant,
-    anomalies: request.anomalies,
-  });
+  const records: Iterable<StreamRecord> =
+    request.mode === 'records'
+      ? toStreamRecords(request.records)
+      : streamRecords({
+          count: request.count,
+          seed: request.seed,
+          invalidRatio: request.invalidRatio,
+          tenants: tenantNames(request.tenants),
+          startTime: Date.parse(request.startTime),
+          spanMinutes: request.spanMinutes,
+          usersPerTenant: request.usersPerTenant,
+          anomalies: request.anomalies,
+        });
   const total: PutOutcome = { sent: 0, failed: 0, shards: {}, retried: 0 };
   const started = now();
   let offered = 0;

@@ -70,6 +70,31 @@ export const AnalyticsConfigSchema = z
         withinMs: positiveMs.default(10 * MINUTE),
       })
       .prefault({}),
+    impossibleTravel: z
+      .object({
+        /** Alert when two consecutive located events of one user imply a speed above this. */
+        maxSpeedKmh: z.number().positive().max(1_000_000).default(900),
+        /** …and lie at least this far apart (GPS jitter and neighbouring centroids are not travel). */
+        minDistanceKm: z.number().min(0).max(20_000).default(100),
+      })
+      .prefault({}),
+    merchantDiversity: z
+      .object({
+        /** Alert when one user pays or orders at this many distinct merchants within `withinMs`. */
+        merchants: z.number().int().min(2).max(1_000).default(5),
+        withinMs: positiveMs.default(10 * MINUTE),
+      })
+      .prefault({}),
+    engagement: z
+      .object({
+        /** Engagement rows are per user and event-time window of this length. */
+        windowMs: positiveMs.default(HOUR),
+        /** A viewing counts as completed when it covers at least this share of the content. */
+        completionRatio: z.number().positive().max(1).default(0.9),
+        /** A session with at least this many viewings in the window is a binge session. */
+        bingeWatches: z.number().int().min(2).max(1_000).default(3),
+      })
+      .prefault({}),
   })
   .strict()
   .refine((c) => c.hoppingStepMs <= c.hoppingWindowMs, {
@@ -123,6 +148,12 @@ export const ANALYTICS_ENV = {
   rapidFireSeconds: 'SHARDLINE_ALERT_RAPID_FIRE_SECONDS',
   paymentFailures: 'SHARDLINE_ALERT_PAYMENT_FAILURES',
   paymentFailuresMinutes: 'SHARDLINE_ALERT_PAYMENT_FAILURES_MINUTES',
+  travelMaxKmh: 'SHARDLINE_ALERT_TRAVEL_MAX_KMH',
+  travelMinKm: 'SHARDLINE_ALERT_TRAVEL_MIN_KM',
+  merchants: 'SHARDLINE_ALERT_MERCHANTS',
+  merchantsMinutes: 'SHARDLINE_ALERT_MERCHANTS_MINUTES',
+  engagementWindowMinutes: 'SHARDLINE_ENGAGEMENT_WINDOW_MINUTES',
+  bingeWatches: 'SHARDLINE_ENGAGEMENT_BINGE_WATCHES',
 } as const;
 
 function numberFrom(env: NodeJS.ProcessEnv, variable: string, scale: number): number | undefined {
@@ -169,6 +200,18 @@ export function analyticsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): An
     paymentFailures: drop({
       failures: read(ANALYTICS_ENV.paymentFailures),
       withinMs: read(ANALYTICS_ENV.paymentFailuresMinutes, MINUTE),
+    }),
+    impossibleTravel: drop({
+      maxSpeedKmh: read(ANALYTICS_ENV.travelMaxKmh),
+      minDistanceKm: read(ANALYTICS_ENV.travelMinKm),
+    }),
+    merchantDiversity: drop({
+      merchants: read(ANALYTICS_ENV.merchants),
+      withinMs: read(ANALYTICS_ENV.merchantsMinutes, MINUTE),
+    }),
+    engagement: drop({
+      windowMs: read(ANALYTICS_ENV.engagementWindowMinutes, MINUTE),
+      bingeWatches: read(ANALYTICS_ENV.bingeWatches),
     }),
   });
 }

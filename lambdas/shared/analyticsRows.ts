@@ -64,7 +64,13 @@ export interface SessionRow {
   closed_at_sequence_number: string;
 }
 
-export type AlertPattern = 'velocity_spike' | 'amount_anomaly' | 'rapid_fire' | 'payment_failures';
+export type AlertPattern =
+  | 'velocity_spike'
+  | 'amount_anomaly'
+  | 'rapid_fire'
+  | 'payment_failures'
+  | 'impossible_travel'
+  | 'merchant_diversity';
 export type AlertSeverity = 'low' | 'medium' | 'high' | 'critical';
 
 /** One alert raised by one record. */
@@ -100,6 +106,32 @@ export interface LateEventRow {
   missed_hopping_windows: number;
   shard_id: string;
   sequence_number: string;
+}
+
+/**
+ * One user's media engagement in one event-time window (content_watched events), written when the
+ * watermark closes the window. engagement_score is documented in docs/ANALYTICS.md.
+ */
+export interface EngagementRow {
+  tenant_id: string;
+  user_id: string;
+  window_start: number;
+  window_end: number;
+  watches: number;
+  /** Viewings that covered at least the configured share (90%) of their content. */
+  completed_watches: number;
+  /** completed_watches / watches. */
+  completion_rate: number;
+  watch_ms: number;
+  /** Distinct sessions with a viewing in the window (viewings without a session id count in none). */
+  sessions: number;
+  /** Sessions with at least the configured number of viewings (3) in the window. */
+  binge_sessions: number;
+  engagement_score: number;
+  first_watch_at: number;
+  last_watch_at: number;
+  shard_id: string;
+  closed_at_sequence_number: string;
 }
 
 export const WINDOW_COLUMNS: ReadonlyArray<AnalyticsColumn<WindowRow>> = [
@@ -163,12 +195,31 @@ export const LATE_EVENT_COLUMNS: ReadonlyArray<AnalyticsColumn<LateEventRow>> = 
   { name: 'sequence_number', type: 'string', nullable: false },
 ];
 
+export const ENGAGEMENT_COLUMNS: ReadonlyArray<AnalyticsColumn<EngagementRow>> = [
+  { name: 'tenant_id', type: 'string', nullable: false },
+  { name: 'user_id', type: 'string', nullable: false },
+  { name: 'window_start', type: 'timestamptz', nullable: false },
+  { name: 'window_end', type: 'timestamptz', nullable: false },
+  { name: 'watches', type: 'int64', nullable: false },
+  { name: 'completed_watches', type: 'int64', nullable: false },
+  { name: 'completion_rate', type: 'double', nullable: false },
+  { name: 'watch_ms', type: 'int64', nullable: false },
+  { name: 'sessions', type: 'int64', nullable: false },
+  { name: 'binge_sessions', type: 'int64', nullable: false },
+  { name: 'engagement_score', type: 'double', nullable: false },
+  { name: 'first_watch_at', type: 'timestamptz', nullable: false },
+  { name: 'last_watch_at', type: 'timestamptz', nullable: false },
+  { name: 'shard_id', type: 'string', nullable: false },
+  { name: 'closed_at_sequence_number', type: 'string', nullable: false },
+];
+
 /** Each analytics dataset: its lake prefix, its columns, and the column its dt/hour partition follows. */
 export const ANALYTICS_DATASETS = {
   windows: { prefix: 'windows', columns: WINDOW_COLUMNS, partitionBy: 'window_start' },
   sessions: { prefix: 'sessions', columns: SESSION_COLUMNS, partitionBy: 'session_start' },
   alerts: { prefix: 'alerts', columns: ALERT_COLUMNS, partitionBy: 'alert_time' },
   late_events: { prefix: 'late_events', columns: LATE_EVENT_COLUMNS, partitionBy: 'occurred_at' },
+  engagement: { prefix: 'engagement', columns: ENGAGEMENT_COLUMNS, partitionBy: 'window_start' },
 } as const;
 
 export type AnalyticsDataset = keyof typeof ANALYTICS_DATASETS;

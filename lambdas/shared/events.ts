@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COUNTRY_CENTROIDS, countryCentroid } from './countries';
 import { CURRENCIES, type Currency } from './currency';
 
 /**
@@ -44,10 +45,49 @@ const amount = z
   .transform((value) => (value === 0 ? 0 : value));
 const id = text(128).pipe(z.string().min(1));
 
+/**
+ * Where an event happened: coordinates in degrees, or a country of the built-in table
+ * (lambdas/shared/countries.ts), resolved to its centroid. Either way it is stored as
+ * `{ latitude, longitude, precision }`, plus `country` when one was given, so that every reader (the
+ * impossible-travel rule, a query) finds coordinates and knows how coarse they are.
+ */
+export const Location = z
+  .union([
+    z.object({
+      latitude: z.number().finite().min(-90).max(90),
+      longitude: z.number().finite().min(-180).max(180),
+    }),
+    z.object({
+      country: z
+        .string()
+        .trim()
+        .transform((c) => c.toUpperCase())
+        .pipe(
+          z
+            .string()
+            .refine(
+              (c) => countryCentroid(c) !== null,
+              `expected a country of the built-in table (${Object.keys(COUNTRY_CENTROIDS).join(', ')}), or latitude and longitude`,
+            ),
+        ),
+    }),
+  ])
+  .transform((place) => {
+    if ('latitude' in place)
+      return { latitude: place.latitude, longitude: place.longitude, precision: 'point' as const };
+    const [latitude, longitude] = countryCentroid(place.country) as readonly [number, number];
+    return { latitude, longitude, precision: 'country' as const, country: place.country };
+  });
+export type EventLocation = z.output<typeof Location>;
+
+/** The merchant an order or a payment went to (the merchant-diversity rule counts them per user). */
+const merchantId = id.optional();
+
 export const PageViewPayload = z.object({
   url: text(2048).pipe(z.string().min(1)),
   referrer: text(2048).optional(),
   duration_ms: z.number().int().nonnegative().max(86_400_000).optional(),
+  location: Location.optional(),
 });
 
 export const AddToCartPayload = z.object({
@@ -67,6 +107,8 @@ export const OrderCreatedPayload = z.object({
     .max(500),
   total_amount: amount,
   currency,
+  merchant_id: merchantId,
+  location: Location.optional(),
 });
 
 export const PaymentProcessedPayload = z.object({
@@ -84,6 +126,8 @@ export const PaymentProcessedPayload = z.object({
     .trim()
     .transform((s) => s.toLowerCase())
     .pipe(z.enum(['succeeded', 'failed', 'pending'])),
+  merchant_id: merchantId,
+  location: Location.optional(),
 });
 
 export const SessionStartPayload = z.object({
@@ -97,6 +141,7 @@ export const SessionStartPayload = z.object({
     .trim()
     .transform((c) => c.toUpperCase())
     .pipe(z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter country code')),
+  location: Location.optional(),
 });
 
 export const SessionEndPayload = z.object({
@@ -113,6 +158,22 @@ export const SensorReadingPayload = z.object({
   value: z.number().finite(),
 });
 
+const device = z
+  .string()
+  .trim()
+  .transform((d) => d.toLowerCase())
+  .pipe(z.enum(['desktop', 'mobile', 'tablet', 'tv']));
+
+/** One viewing of a piece of content (media engagement): how long was watched of how long it is. */
+export const ContentWatchedPayload = z.object({
+  content_id: id,
+  title: text(512).optional(),
+  watch_duration_ms: z.number().int().nonnegative().max(86_400_000),
+  content_length_ms: z.number().int().positive().max(86_400_000),
+  device,
+  location: Location.optional(),
+});
+
 export const PAYLOADS = {
   page_view: PageViewPayload,
   add_to_cart: AddToCartPayload,
@@ -121,6 +182,7 @@ export const PAYLOADS = {
   session_start: SessionStartPayload,
   session_end: SessionEndPayload,
   sensor_reading: SensorReadingPayload,
+  content_watched: ContentWatchedPayload,
 } as const;
 
 export type EventType = keyof typeof PAYLOADS;
@@ -159,6 +221,19 @@ const envelopeFields = {
   session_id: id.optional(),
 };
 
+/**
+ * The envelope of one event type around its payload schema: what each member of {@link Envelope} is, and
+ * how a new event type is declared (docs/OWN_EVENTS.md).
+ *
+ * @example
+ * ```ts
+ * const SupportTicket = eventEnvelope('support_ticket', z.object({ ticket_id: z.string() }));
+ * ```
+ */
+export function eventEnvelope<T extends string, P extends z.ZodType>(eventType: T, payload: P) {
+  return z.object({ ...envelopeFields, event_type: z.literal(eventType), payload });
+}
+
 function envelopeOf<T extends EventType>(eventType: T) {
   return z.object({ ...envelopeFields, event_type: z.literal(eventType), payload: PAYLOADS[eventType] });
 }
@@ -171,6 +246,7 @@ export const Envelope = z.discriminatedUnion('event_type', [
   envelopeOf('session_start'),
   envelopeOf('session_end'),
   envelopeOf('sensor_reading'),
+  envelopeOf('content_watched'),
 ]);
 
 /** A validated, normalised event: `occurred_at` is epoch milliseconds (UTC). */
@@ -180,7 +256,8 @@ export type EventInput = z.input<typeof Envelope>;
 
 /**
  * Parses untyped JSON into an {@link Event}, normalising case and whitespace of the event type first so
- * that `" Page_View "` is accepted as `page_view`.
+ * that `" Page_View "` is accepted as `page_view`. `envelope` replaces the built-in union, for a fixture
+ * that adds an event type (docs/OWN_EVENTS.md).
  *
  * @example
  * ```ts
@@ -188,7 +265,9 @@ export type EventInput = z.input<typeof Envelope>;
  * if (!result.success) console.log(result.error.issues);
  * ```
  */
-export function parseEvent(value: unknown) {
+export function parseEvent(value: unknown): ReturnType<typeof Envelope.safeParse>;
+export function parseEvent<S extends z.ZodType>(value: unknown, envelope: S): ReturnType<S['safeParse']>;
+export function parseEvent(value: unknown, envelope: z.ZodType = Envelope) {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const eventType = (value as { event_type?: unknown }).event_type;
     if (typeof eventType === 'string') {
@@ -196,5 +275,5 @@ export function parseEvent(value: unknown) {
       if (normalised !== eventType) value = { ...value, event_type: normalised };
     }
   }
-  return Envelope.safeParse(value);
+  return envelope.safeParse(value);
 }

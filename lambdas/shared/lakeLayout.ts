@@ -1,3 +1,4 @@
+import { ANALYTICS_DATASETS } from './analyticsRows';
 import { sortableSequenceNumber } from './sequence';
 
 /**
@@ -6,8 +7,14 @@ import { sortableSequenceNumber } from './sequence';
  * records sit outside every one of them, so a plain reader of a table's prefix never meets them.
  */
 
-/** Final objects: written only after their commit, to keys fixed by the shard and the committed range. */
-export const FINAL_PREFIXES = ['events', 'windows', 'sessions', 'alerts', 'late_events'] as const;
+/**
+ * Final objects: written only after their commit, to keys fixed by the shard and the committed range.
+ * The events, then one prefix per analytics dataset (analyticsRows.ts declares them).
+ */
+export const FINAL_PREFIXES: readonly string[] = [
+  'events',
+  ...Object.values(ANALYTICS_DATASETS).map((dataset) => dataset.prefix),
+];
 
 /**
  * One bundle per attempt, written before its commit. Never deleted by the protocol: the bucket's

@@ -202,5 +202,11 @@ export class LakeCatalog extends Construct {
       'Closed sessions per tenant with average duration',
       'SELECT tenant_id, count(*) AS sessions, avg(duration_ms) / 1000 AS avg_seconds FROM sessions GROUP BY 1 ORDER BY 2 DESC',
     );
+    named(
+      'UserEngagement',
+      'media engagement per user',
+      'Viewings, completion rate, binge sessions and average engagement score per user',
+      'SELECT tenant_id, user_id, sum(watches) AS watches, round(sum(completed_watches) * 1.0 / sum(watches), 4) AS completion_rate, sum(binge_sessions) AS binge_sessions, round(avg(engagement_score), 1) AS avg_engagement_score FROM engagement GROUP BY 1, 2 ORDER BY 6 DESC',
+    );
   }
 }

@@ -26,7 +26,15 @@ describe('the lake catalog', () => {
   it('has a Glue table per dataset: events as Parquet and CSV, windows, sessions, alerts and late events', () => {
     const tables = template.findResources('AWS::Glue::Table');
     const names = Object.values(tables).map((t) => t.Properties.TableInput.Name);
-    expect(names.sort()).toEqual(['alerts', 'events', 'events_csv', 'late_events', 'sessions', 'windows']);
+    expect(names.sort()).toEqual([
+      'alerts',
+      'engagement',
+      'events',
+      'events_csv',
+      'late_events',
+      'sessions',
+      'windows',
+    ]);
   });
 
   it('projects dt and hour partitions so queries work right after deploy, with no crawler or MSCK REPAIR', () => {

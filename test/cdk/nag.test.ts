@@ -67,6 +67,7 @@ describe('cdk-nag AwsSolutions', () => {
       'sessions',
       'alerts',
       'late_events',
+      'engagement',
       'staging',
       'state',
       '_commits',

@@ -94,6 +94,7 @@ describe('least privilege', () => {
       'sessions',
       'alerts',
       'late_events',
+      'engagement',
       'staging',
       'state',
       '_commits',

@@ -606,6 +606,7 @@ describe('IAM', () => {
     'sessions',
     'alerts',
     'late_events',
+    'engagement',
     'staging',
     'state',
     '_commits',

@@ -39,7 +39,7 @@ export function statusReport(
       recordsSentToOnFailure: 0,
       ...shard(n),
     })),
-    rows: { events: 1990, invalid: 11, windows: 40, sessions: 6, alerts: 1, lateEvents: 0 },
+    rows: { events: 1990, invalid: 11, windows: 40, sessions: 6, alerts: 1, lateEvents: 0, engagement: 0 },
     latestWindowEnd: '2026-11-01T00:05:00.000Z',
     lastCommitAt: '2026-11-01T00:06:00.000Z',
     dlqDepth: 17,

@@ -156,7 +156,7 @@ describe('redriving from the failure store', () => {
         lastSequenceNumber: records[1]?.source.sequenceNumber as string,
         records: 2,
         keys: [],
-        rows: { events: 2, invalid: 0, windows: 0, sessions: 0, alerts: 0, lateEvents: 0 },
+        rows: { events: 2, invalid: 0, windows: 0, sessions: 0, alerts: 0, lateEvents: 0, engagement: 0 },
         committedAt: Date.now(),
       });
       const context = {

@@ -205,7 +205,7 @@ describe('the running state', () => {
       windowSeconds: 5,
     });
     expect(state.committed).toEqual({
-      rows: { events: 1990, invalid: 11, windows: 40, sessions: 6, alerts: 1, lateEvents: 0 },
+      rows: { events: 1990, invalid: 11, windows: 40, sessions: 6, alerts: 1, lateEvents: 0, engagement: 0 },
       latestWindowEnd: '2026-11-01T00:05:00.000Z',
       lastCommitAt: '2026-11-01T00:06:00.000Z',
     });

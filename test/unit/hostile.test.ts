@@ -283,6 +283,13 @@ describe('any event the decoder accepts', () => {
       metric: id,
       value: edgy(fc.double({ noNaN: true }), edgeNumber),
     }),
+    content_watched: fc.record({
+      content_id: id,
+      title: fc.option(id, { nil: undefined }),
+      watch_duration_ms: count,
+      content_length_ms: count,
+      device: oneOf('desktop', 'mobile', 'tablet', 'tv'),
+    }),
   };
   const event = fc.constantFrom(...EVENT_TYPES).chain((eventType) =>
     fc.record({

@@ -1,5 +1,6 @@
 import type { AnalyticsConfig } from '../../shared/analyticsConfig';
 import type { AlertPattern, AlertRow, AlertSeverity } from '../../shared/analyticsRows';
+import type { EngagementWindow } from './engagement';
 import type { AnalyticsEvent } from './input';
 import { closesAt, isClosed } from './watermark';
 import { addValue, emptyRunningStats, type RunningStats, standardDeviation, zScore } from './welford';
@@ -10,14 +11,33 @@ import { addValue, emptyRunningStats, type RunningStats, standardDeviation, zSco
  * - velocity_spike: more than N events of one user in one event-time window;
  * - amount_anomaly: an amount more than k standard deviations from the user's running mean (Welford);
  * - rapid_fire: N events of one user within a short span (10 s by default);
- * - payment_failures: N failed payments of one user within a span (card testing).
+ * - payment_failures: N failed payments of one user within a span (card testing);
+ * - impossible_travel: two consecutive located events of one user further apart than anyone could
+ *   travel in the time between them (900 km/h by default);
+ * - merchant_diversity: N distinct merchants for one user within a span.
  *
  * Each rule keeps only what it needs per user, bounded in size: the open velocity windows (event ids
- * up to N + 1), the running statistics, and the last few event times.
+ * up to N + 1), the running statistics, the last few event times, the last place and the latest event
+ * of the last N merchants.
  */
 
 export interface TimedEvent {
   at: number;
+  id: string;
+}
+
+/** The last located event of a user. */
+export interface LastPlace {
+  at: number;
+  id: string;
+  latitude: number;
+  longitude: number;
+}
+
+/** The latest event of one merchant of a user. */
+export interface MerchantVisit {
+  at: number;
+  merchantId: string;
   id: string;
 }
 
@@ -42,6 +62,11 @@ export interface UserAlertState {
   rapidFireAlertedAt: number | null;
   failures: TimedEvent[];
   failuresAlertedAt: number | null;
+  lastPlace: LastPlace | null;
+  merchants: MerchantVisit[];
+  merchantsAlertedAt: number | null;
+  /** The user's open engagement windows (engagement.ts). */
+  engagement: EngagementWindow[];
 }
 
 export interface RaisedAlert {
@@ -82,6 +107,10 @@ export function newUserAlertState(tenantId: string, userId: string, seenAt: numb
     rapidFireAlertedAt: null,
     failures: [],
     failuresAlertedAt: null,
+    lastPlace: null,
+    merchants: [],
+    merchantsAlertedAt: null,
+    engagement: [],
   };
 }
 
@@ -265,6 +294,116 @@ export function checkPaymentFailures(
   };
 }
 
+const EARTH_RADIUS_KM = 6_371;
+const radians = (degrees: number) => (degrees * Math.PI) / 180;
+
+/**
+ * The great-circle distance between two places in kilometres (haversine).
+ *
+ * @example
+ * ```ts
+ * Math.round(distanceKm({ latitude: 52.52, longitude: 13.405 }, { latitude: 40.7128, longitude: -74.006 })); // 6385
+ * ```
+ */
+export function distanceKm(
+  a: { latitude: number; longitude: number },
+  b: { latitude: number; longitude: number },
+): number {
+  const dLat = radians(b.latitude - a.latitude);
+  const dLon = radians(b.longitude - a.longitude);
+  const h =
+    Math.sin(dLat / 2) ** 2 +
+    Math.cos(radians(a.latitude)) * Math.cos(radians(b.latitude)) * Math.sin(dLon / 2) ** 2;
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/**
+ * impossible_travel: compares a located event with the user's previous located event (in stream order,
+ * which is the user's order: one partition key, one shard) and fires when they are at least
+ * `impossibleTravel.minDistanceKm` apart and the speed between them exceeds
+ * `impossibleTravel.maxSpeedKmh` (two places at the same instant: infinitely fast). Mutates `user`.
+ *
+ * @example
+ * ```ts
+ * const alert = checkImpossibleTravel(user, event, config);
+ * ```
+ */
+export function checkImpossibleTravel(
+  user: UserAlertState,
+  event: AnalyticsEvent,
+  config: AnalyticsConfig,
+): RaisedAlert | null {
+  if (event.location === null) return null;
+  const previous = user.lastPlace;
+  user.lastPlace = { at: event.occurredAt, id: event.eventId, ...event.location };
+  if (previous === null) return null;
+  const km = distanceKm(previous, event.location);
+  if (km < config.impossibleTravel.minDistanceKm) return null;
+  const elapsedMs = Math.abs(event.occurredAt - previous.at);
+  const speed = elapsedMs === 0 ? Number.POSITIVE_INFINITY : km / (elapsedMs / 3_600_000);
+  if (speed <= config.impossibleTravel.maxSpeedKmh) return null;
+  return {
+    pattern: 'impossible_travel',
+    severity: 'high',
+    eventIds: [previous.id, event.eventId],
+    evidence: {
+      distance_km: Math.round(km),
+      elapsed_s: Math.round(elapsedMs / 1_000),
+      ...(Number.isFinite(speed) ? { speed_kmh: Math.round(speed) } : {}),
+      max_speed_kmh: config.impossibleTravel.maxSpeedKmh,
+      from: `${previous.latitude},${previous.longitude}`,
+      to: `${event.location.latitude},${event.location.longitude}`,
+    },
+  };
+}
+
+/**
+ * merchant_diversity: fires when the user has events at `merchantDiversity.merchants` distinct merchants
+ * within the `merchantDiversity.withinMs` ending at this event, at most once per span. Only the latest
+ * event of each of the last N merchants is kept. Mutates `user`.
+ *
+ * @example
+ * ```ts
+ * const alert = checkMerchantDiversity(user, event, config);
+ * ```
+ */
+export function checkMerchantDiversity(
+  user: UserAlertState,
+  event: AnalyticsEvent,
+  config: AnalyticsConfig,
+): RaisedAlert | null {
+  if (event.merchantId === null) return null;
+  const { merchants: threshold, withinMs } = config.merchantDiversity;
+  const known = user.merchants.find((m) => m.merchantId === event.merchantId);
+  if (known && known.at > event.occurredAt) return null;
+  const visits = user.merchants.filter((m) => m.merchantId !== event.merchantId);
+  let index = visits.length;
+  while (index > 0 && (visits[index - 1] as MerchantVisit).at > event.occurredAt) index--;
+  visits.splice(index, 0, { at: event.occurredAt, merchantId: event.merchantId, id: event.eventId });
+  const newest = (visits[visits.length - 1] as MerchantVisit).at;
+  const kept = visits.filter((m) => m.at > newest - withinMs);
+  user.merchants = kept.slice(Math.max(0, kept.length - threshold));
+  const inSpan = user.merchants.filter((m) => m.at > event.occurredAt - withinMs && m.at <= event.occurredAt);
+  const fires =
+    inSpan.length >= threshold &&
+    (user.merchantsAlertedAt === null || event.occurredAt >= user.merchantsAlertedAt + withinMs);
+  if (!fires) return null;
+  user.merchantsAlertedAt = event.occurredAt;
+  const first = inSpan[0] as MerchantVisit;
+  return {
+    pattern: 'merchant_diversity',
+    severity: 'medium',
+    eventIds: inSpan.map((m) => m.id),
+    evidence: {
+      merchants: inSpan.length,
+      threshold,
+      within_ms: withinMs,
+      span_ms: event.occurredAt - first.at,
+      merchant_ids: inSpan.map((m) => m.merchantId).join(','),
+    },
+  };
+}
+
 /**
  * Runs every rule on one event, in a fixed order, and updates the user's state. Mutates `user`.
  *
@@ -285,6 +424,8 @@ export function evaluateAlerts(
     checkAmount(user, event, config),
     checkRapidFire(user, event, config),
     checkPaymentFailures(user, event, config),
+    checkImpossibleTravel(user, event, config),
+    checkMerchantDiversity(user, event, config),
   ];
   return alerts.filter((a): a is RaisedAlert => a !== null);
 }
@@ -308,6 +449,7 @@ export function expireUserState(
   user.velocity = user.velocity.filter((w) => !isClosed(w.end, watermark, config.allowedLatenessMs));
   let next = idleAt;
   for (const w of user.velocity) next = Math.min(next, closesAt(w.end, config.allowedLatenessMs));
+  for (const w of user.engagement) next = Math.min(next, closesAt(w.end, config.allowedLatenessMs));
   return { evict: false, nextTimerAt: next };
 }
 

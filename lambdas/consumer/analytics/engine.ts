@@ -1,5 +1,11 @@
 import type { AnalyticsConfig } from '../../shared/analyticsConfig';
-import type { AlertRow, LateEventRow, SessionRow, WindowRow } from '../../shared/analyticsRows';
+import type {
+  AlertRow,
+  EngagementRow,
+  LateEventRow,
+  SessionRow,
+  WindowRow,
+} from '../../shared/analyticsRows';
 import {
   alertRow,
   evaluateAlerts,
@@ -9,6 +15,7 @@ import {
   userKey,
 } from './alerts';
 import { hash64 } from './distinctUsers';
+import { addWatch, type EngagementWindow, engagementRow, takeClosedEngagement } from './engagement';
 import type { AnalyticsEvent } from './input';
 import {
   applySessionEvent,
@@ -68,6 +75,7 @@ export interface AnalyticsOutputs {
   sessions: SessionRow[];
   alerts: AlertRow[];
   lateEvents: LateEventRow[];
+  engagement: EngagementRow[];
 }
 
 export interface AnalyticsStep {
@@ -111,7 +119,7 @@ export function emptyAnalyticsState(): AnalyticsState {
  * ```
  */
 export function emptyOutputs(): AnalyticsOutputs {
-  return { windows: [], sessions: [], alerts: [], lateEvents: [] };
+  return { windows: [], sessions: [], alerts: [], lateEvents: [], engagement: [] };
 }
 
 /**
@@ -204,13 +212,23 @@ function runTimers(
     emitSession(state, { session, closedBy: 'inactivity' }, event, outputs);
   }
 
+  // Users are visited in map order, which differs between a state built in memory and one decoded
+  // from storage: the engagement windows they close are sorted before they are emitted.
+  const closedEngagement: [string, { user: UserAlertState; window: EngagementWindow }][] = [];
   for (const [key, user] of state.users) {
     const expiry = expireUserState(user, watermark, config);
+    for (const window of takeClosedEngagement(user.engagement, watermark, config, expiry.evict))
+      closedEngagement.push([key, { user, window }]);
     if (expiry.evict) {
       state.users.delete(key);
       state.counters.usersEvicted++;
     } else next = Math.min(next, onGrid(expiry.nextTimerAt));
   }
+  closedEngagement.sort(byTimeThenKey((c) => c.window.end));
+  for (const [, { user, window }] of closedEngagement)
+    outputs.engagement.push(
+      engagementRow(window, user.tenantId, user.userId, config, event.shardId, event.sequenceNumber),
+    );
   state.nextTimerAt = Number.isFinite(next) ? next : null;
 }
 
@@ -281,6 +299,8 @@ function applyEvent(
     state.counters.alertsRaised++;
     outputs.alerts.push(alertRow(raised, event));
   }
+  if (addWatch(alerts.engagement, event, config, watermark))
+    for (const w of alerts.engagement) schedule(state, closesAt(w.end, config.allowedLatenessMs));
   schedule(state, onGrid(alerts.lastSeen + config.userIdleMs));
   for (const w of alerts.velocity) schedule(state, closesAt(w.end, config.allowedLatenessMs));
 

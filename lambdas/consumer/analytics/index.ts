@@ -1,5 +1,6 @@
 export * from './alerts';
 export * from './distinctUsers';
+export * from './engagement';
 export * from './engine';
 export * from './errors';
 export * from './input';

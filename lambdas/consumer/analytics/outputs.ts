@@ -44,6 +44,7 @@ const OUTPUT_OF: Record<AnalyticsDataset, keyof AnalyticsOutputs> = {
   sessions: 'sessions',
   alerts: 'alerts',
   late_events: 'lateEvents',
+  engagement: 'engagement',
 };
 
 /**

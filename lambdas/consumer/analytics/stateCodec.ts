@@ -1,8 +1,9 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { WindowKind } from '../../shared/analyticsRows';
 import { ShardlineError } from '../../shared/errors';
-import type { TimedEvent, UserAlertState, VelocityWindow } from './alerts';
+import type { MerchantVisit, TimedEvent, UserAlertState, VelocityWindow } from './alerts';
 import { type DistinctUsers, hash32 } from './distinctUsers';
+import type { EngagementWindow } from './engagement';
 import type { AnalyticsCounters, AnalyticsState, TenantStats } from './engine';
 import { AnalyticsStateTooLargeError, CorruptAnalyticsStateError } from './errors';
 import type { OpenSession } from './sessions';
@@ -110,6 +111,11 @@ type UserJson = {
   ra: number | null;
   f: [number, string][];
   fa: number | null;
+  /** Only written when set, so that users without locations, merchants or viewings cost no bytes. */
+  p?: [number, string, number, number];
+  m?: [number, string, string][];
+  ma?: number;
+  g?: [number, number, number, number, number, [string, number][], number, number][];
 };
 type TenantJson = { s: number; d: number; l: number | null; late: number };
 
@@ -124,6 +130,37 @@ function distinctFromJson(json: DistinctJson): DistinctUsers {
   for (let i = 0; i < json.x.length; i += 16) hashes.add(json.x.slice(i, i + 16));
   return { kind: 'exact', hashes };
 }
+
+type EngagementJson = NonNullable<UserJson['g']>[number];
+const engagementToJson = (w: EngagementWindow): EngagementJson => [
+  w.start,
+  w.end,
+  w.watches,
+  w.completed,
+  w.watchMs,
+  w.sessions.map(([id, n]): [string, number] => [id, n]),
+  w.first,
+  w.last,
+];
+const engagementFromJson = ([
+  start,
+  end,
+  watches,
+  completed,
+  watchMs,
+  sessions,
+  first,
+  last,
+]: EngagementJson): EngagementWindow => ({
+  start,
+  end,
+  watches,
+  completed,
+  watchMs,
+  sessions: sessions.map(([id, n]): [string, number] => [id, n]),
+  first,
+  last,
+});
 
 const timed = (list: TimedEvent[]): [number, string][] => list.map((e) => [e.at, e.id]);
 const untimed = (list: [number, string][]): TimedEvent[] => list.map(([at, id]) => ({ at, id }));
@@ -192,6 +229,14 @@ const CODECS = {
       ra: u.rapidFireAlertedAt,
       f: timed(u.failures),
       fa: u.failuresAlertedAt,
+      ...(u.lastPlace
+        ? { p: [u.lastPlace.at, u.lastPlace.id, u.lastPlace.latitude, u.lastPlace.longitude] as const }
+        : {}),
+      ...(u.merchants.length > 0
+        ? { m: u.merchants.map((v): [number, string, string] => [v.at, v.merchantId, v.id]) }
+        : {}),
+      ...(u.merchantsAlertedAt === null ? {} : { ma: u.merchantsAlertedAt }),
+      ...(u.engagement.length > 0 ? { g: u.engagement.map(engagementToJson) } : {}),
     }),
     decode: (j: UserJson): UserAlertState => ({
       tenantId: j.t,
@@ -211,6 +256,10 @@ const CODECS = {
       rapidFireAlertedAt: j.ra,
       failures: untimed(j.f),
       failuresAlertedAt: j.fa,
+      lastPlace: j.p ? { at: j.p[0], id: j.p[1], latitude: j.p[2], longitude: j.p[3] } : null,
+      merchants: (j.m ?? []).map(([at, merchantId, id]): MerchantVisit => ({ at, merchantId, id })),
+      merchantsAlertedAt: j.ma ?? null,
+      engagement: (j.g ?? []).map(engagementFromJson),
     }),
   },
   tenants: {

@@ -48,6 +48,8 @@ describe('the analytics query views', () => {
       'window_totals',
       'session_stats',
       'alert_summary',
+      'engagement',
+      'user_engagement',
     ]) {
       expect((await lake.query(`SELECT count(*) FROM ${view}`)).rows).toEqual([[0]]);
     }
@@ -101,5 +103,27 @@ describe('the analytics query views', () => {
       'SELECT sessions, avg_duration_s, last_duration_s, ended_by_session_end FROM session_stats',
     );
     expect(stats.rows).toEqual([[2, 180, 240, 2]]);
+  });
+
+  it("sum up a user's engagement windows in user_engagement", async () => {
+    const watch = (offsetMs: number, durationMs: number) =>
+      event(offsetMs, {
+        eventType: 'content_watched',
+        sessionId: 's-1',
+        watch: { durationMs, lengthMs: 40 * MINUTE },
+      });
+    const lake = await lakeWith({
+      'shardId-000000000000': [
+        watch(0, 40 * MINUTE),
+        watch(MINUTE, 40 * MINUTE),
+        watch(2 * MINUTE, 40 * MINUTE),
+        watch(70 * MINUTE, 4 * MINUTE),
+        event(200 * MINUTE, { userId: 'u-clock' }),
+      ],
+    });
+    const rows = await lake.query(
+      "SELECT windows, watches, completed_watches, completion_rate, watch_minutes, binge_sessions FROM user_engagement WHERE user_id = 'u-1'",
+    );
+    expect(rows.rows).toEqual([[2, 4, 3, 0.75, 124, 1]]);
   });
 });
