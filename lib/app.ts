@@ -74,6 +74,7 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Shar
   const stack = new ShardlineStack(app, names.stackName, {
     stage,
     athena: String(app.node.tryGetContext('athena') ?? 'true') !== 'false',
+    profile: app.node.tryGetContext('profile'),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: `Shardline ${stage}: Kinesis to Lambda to S3 (Parquet and CSV) pipeline`,
   });
