@@ -6,6 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { produce } from '../lambdas/producer/produce';
 import { addOutcome } from '../lambdas/producer/putRecords';
 import { dynamoClient, kinesisClient } from '../lambdas/shared/clients';
+import { ShardlineError } from '../lambdas/shared/errors';
 import { listShards } from '../lambdas/shared/kinesisShards';
 import { clientOptionsFor, type Service } from '../local/emulators';
 import { type LocalPipeline, startLocalPipeline, synthesize } from '../local/pipeline';
@@ -86,7 +87,7 @@ export interface E2eResult {
   cpu: CpuShare;
 }
 
-export class E2eBenchError extends Error {
+export class E2eBenchError extends ShardlineError {
   constructor(rate: string, problem: string) {
     super(`end-to-end run at ${rate}: ${problem}`);
     this.name = 'E2eBenchError';

@@ -1,7 +1,8 @@
 import type { ConsumerBatchResult } from './consumer';
+import type { CostResults } from './costModel';
+import { renderCostSummary, renderCostTables } from './costReport';
 import type { DuckDbBatchResult } from './duckdb';
 import type { E2eResult } from './e2e';
-import type { CostBreakdown, PriceList } from './lib/cost';
 import type { ProfileSummary } from './lib/cpuProfile';
 import type { Spread } from './lib/stats';
 import type { MemoryResult } from './memory';
@@ -21,16 +22,8 @@ export interface MachineInfo {
   pinnedToCore: number | null;
 }
 
-export interface CostScenarioResult {
-  eventsPerSecond: number;
-  recordsPerBatch: number;
-  batchDurationMs: number;
-  /** As deployed: the consumer runs the stream analytics. */
-  shardline: CostBreakdown;
-  /** The same stack with SHARDLINE_ANALYTICS=off. */
-  shardlineLakeOnly?: CostBreakdown;
-  firehose: CostBreakdown;
-}
+/** A CPU profile of the consumer, summarised, and what it ran. */
+export type ConsumerProfile = ProfileSummary & { batchSize: number; batches: number; analytics: boolean };
 
 export interface BenchResults {
   generatedAt: string;
@@ -46,9 +39,14 @@ export interface BenchResults {
     batches: ConsumerBatchResult[];
     /** As deployed: the handler turns the stream analytics on by default. */
     withAnalytics?: ConsumerBatchResult[];
+    /** With analytics, 20,000 users on the shard (batches of 100). */
+    withAnalyticsLargeState?: ConsumerBatchResult[];
     duckdb: DuckDbBatchResult[];
     ratios: Array<{ batchSize: number; ratio: number }>;
-    profile?: ProfileSummary & { batchSize: number; batches: number };
+    /** The core (analytics off) at its largest batches. */
+    profile?: ConsumerProfile;
+    /** Analytics on, batches of 100. */
+    analyticsProfile?: ConsumerProfile;
   };
   e2e?: {
     method: string;
@@ -59,17 +57,12 @@ export interface BenchResults {
   };
   packaging?: PackagingResult;
   memory?: MemoryResult;
-  cost?: {
-    prices: PriceList;
-    assumptions: string[];
-    scenarios: CostScenarioResult[];
-  };
+  cost?: CostResults;
 }
 
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
-const usd = (value: number) => (value >= 0.01 ? `$${value.toFixed(3)}` : `$${value.toFixed(5)}`);
 const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 const spreadText = (value: Spread, format: (v: number) => string = int) =>
   `${format(value.median)} (${format(value.min)}–${format(value.max)})`;
@@ -95,11 +88,51 @@ export interface TargetCheck {
  */
 export function targetChecks(results: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const ratio = results.consumer?.ratios.at(-1);
+  const consumer = results.consumer;
+  const ratio = consumer?.ratios.at(-1);
   checks.push({
-    target: 'Consumer core ≥ 1.0× DuckDB (records/s, one core)',
+    target: 'Consumer core ≥ 0.25× DuckDB at batches of 10,000 (records/s, one core)',
     measured: ratio ? `${fixed(ratio.ratio, 2)}× at ${int(ratio.batchSize)} records per batch` : 'not run',
-    met: ratio ? ratio.ratio >= 1 : null,
+    met: ratio ? ratio.ratio >= 0.25 : null,
+  });
+  const core = (size: number) => consumer?.batches.find((b) => b.batchSize === size);
+  const [at1k, at10k] = [core(1000), core(10_000)];
+  checks.push({
+    target: 'Core records/s no lower at 10,000 than at 1,000 per batch',
+    measured:
+      at1k && at10k
+        ? `${int(at10k.recordsPerSecond.median)} vs ${int(at1k.recordsPerSecond.median)} (CPU time: ${int(at10k.cpuRecordsPerSecond.median)} vs ${int(at1k.cpuRecordsPerSecond.median)})`
+        : 'not run',
+    met: at1k && at10k ? at10k.recordsPerSecond.median >= at1k.recordsPerSecond.median : null,
+  });
+  for (const [label, list] of [
+    ["the demo's state", consumer?.withAnalytics],
+    ['20,000 users per shard', consumer?.withAnalyticsLargeState],
+  ] as const) {
+    const at100 = list?.find((b) => b.batchSize === 100);
+    checks.push({
+      target: `Analytics on, batches of 100, ${label}: ≥ 8,500 records/s`,
+      measured: at100
+        ? `${int(at100.recordsPerSecond.median)} records/s (${int(at100.cpuRecordsPerSecond.median)} per CPU-second)`
+        : 'not run',
+      met: at100 ? at100.recordsPerSecond.median >= 8500 : null,
+    });
+  }
+  const cost = results.cost;
+  const production = (rate: number) =>
+    cost?.scenarios.find((s) => s.eventsPerSecond === rate && s.batchingWindowSeconds === 60 && s.analytics);
+  const costRatios = [20, 200, 2000].map((rate) => {
+    const s = production(rate);
+    return s ? s.shardline.totalUsd / s.firehose.totalUsd : Number.NaN;
+  });
+  checks.push({
+    target: 'Production profile, analytics on: ≤ 0.1× Firehose at 200 and 2,000 events/s, ≤ 1× at 20',
+    measured: cost
+      ? costRatios.map((r, i) => `${fixed(r, 3)}× at ${int([20, 200, 2000][i] ?? 0)}/s`).join(', ')
+      : 'not run',
+    met: cost
+      ? (costRatios[0] ?? 2) <= 1 && (costRatios[1] ?? 1) <= 0.1 && (costRatios[2] ?? 1) <= 0.1
+      : null,
   });
   const e2e = results.e2e?.results ?? [];
   const best = e2e.reduce<E2eResult | undefined>(
@@ -229,18 +262,18 @@ export function renderMarkdown(results: BenchResults): string {
       list
         .map(
           (b) =>
-            `${int(b.batchSize)} records → ${fixed(b.perBatch.s3Puts)} S3 PUTs, ${fixed(b.perBatch.dynamoWrites)} DynamoDB writes (${fixed(b.perBatch.writeRequestUnits)} WRU), ${fixed(b.perBatch.readRequestUnits)} RRU, ${fixed(b.perBatch.sqsRequests)} SQS requests, ${mb(b.perBatch.bytesWritten)} written`,
+            `${int(b.batchSize)} records → ${fixed(b.perBatch.s3Puts)} S3 PUTs, ${fixed(b.perBatch.dynamoWrites)} DynamoDB writes (${fixed(b.perBatch.writeRequestUnits)} WRU), ${fixed(b.perBatch.readRequestUnits)} RRU, ${fixed(b.perBatch.sqsRequests)} SQS requests, ${mb(b.perBatch.s3BytesPut)} written`,
         )
         .join('; ');
     out.push(
-      `"With analytics" is the consumer as the handler runs it by default (windows, sessions, alerts; state in the table). Each run is ${consumer.batches.map((b) => `${b.batchesPerRun} × ${int(b.batchSize)}`).join(', ')} consecutive batches (with analytics ${(consumer.withAnalytics ?? []).map((b) => `${b.batchesPerRun} × ${int(b.batchSize)}`).join(', ')}, ${consumer.withAnalytics?.[0]?.recordsPerSecond.runs ?? 0} runs) whose event time advances at 2,000 events/s; the checkpoint and the analytics state carry from batch to batch. Per batch, lake only: ${perBatchText(consumer.batches)}.` +
+      `"With analytics" is the consumer as the handler runs it by default (windows, sessions, alerts; the state one snapshot object per commit). Each run is ${consumer.batches.map((b) => `${b.batchesPerRun} × ${int(b.batchSize)}`).join(', ')} consecutive batches (with analytics ${(consumer.withAnalytics ?? []).map((b) => `${b.batchesPerRun} × ${int(b.batchSize)}`).join(', ')}, ${consumer.withAnalytics?.[0]?.recordsPerSecond.runs ?? 0} runs) whose event time advances at 2,000 events/s; the checkpoint and the analytics state carry from batch to batch. Per batch, lake only: ${perBatchText(consumer.batches)}.` +
         (consumer.withAnalytics ? ` With analytics: ${perBatchText(consumer.withAnalytics)}.` : ''),
     );
-    const profile = consumer.profile;
-    if (profile) {
+    for (const profile of [consumer.profile, consumer.analyticsProfile]) {
+      if (!profile) continue;
       out.push('');
       out.push(
-        `### Where the consumer's time goes (\`node --cpu-prof\`, ${profile.batches} batches of ${int(profile.batchSize)}, analytics on)`,
+        `### Where the consumer's time goes (\`node --cpu-prof\`, ${profile.batches} batches of ${int(profile.batchSize)}, analytics ${profile.analytics ? 'on' : 'off'})`,
       );
       out.push('');
       out.push(
@@ -394,46 +427,7 @@ export function renderMarkdown(results: BenchResults): string {
     out.push('');
     out.push('## Cost per million events');
     out.push('');
-    out.push(
-      `Prices: ${cost.prices.name}, read on ${cost.prices.readOn}. Assumptions: ${cost.assumptions.join(' ')}`,
-    );
-    out.push('');
-    const items = cost.scenarios[0]?.shardline.lines.map((line) => line.item) ?? [];
-    out.push(
-      table(
-        [
-          'per million events',
-          ...cost.scenarios.map(
-            (s) =>
-              `${int(s.eventsPerSecond)} events/s (batches of ${int(s.recordsPerBatch)}, ${fixed(s.batchDurationMs, 0)} ms)`,
-          ),
-        ],
-        [
-          ...items.map((item) => [
-            item,
-            ...cost.scenarios.map((s) => usd(s.shardline.lines.find((line) => line.item === item)?.usd ?? 0)),
-          ]),
-          [
-            '**Shardline total** (as deployed, analytics on)',
-            ...cost.scenarios.map((s) => `**${usd(s.shardline.totalUsd)}**`),
-          ],
-          [
-            'Shardline total, analytics off (lake only)',
-            ...cost.scenarios.map((s) => (s.shardlineLakeOnly ? usd(s.shardlineLakeOnly.totalUsd) : '–')),
-          ],
-          ...(cost.scenarios[0]?.firehose.lines.map((line) => [
-            line.item,
-            ...cost.scenarios.map((s) => usd(s.firehose.lines.find((l) => l.item === line.item)?.usd ?? 0)),
-          ]) ?? []),
-          ['**Firehose total**', ...cost.scenarios.map((s) => `**${usd(s.firehose.totalUsd)}**`)],
-        ],
-        ['l', ...cost.scenarios.map(() => 'r' as const)],
-      ),
-    );
-    out.push('');
-    out.push(
-      `Price sources: ${cost.prices.sources.map((source) => `${source.item}: ${source.source}`).join('; ')}.`,
-    );
+    out.push(renderCostTables(cost));
   }
   out.push('');
   out.push(
@@ -548,20 +542,7 @@ export function renderReadmeSection(results: BenchResults): string {
   const cost = results.cost;
   if (cost) {
     out.push('');
-    out.push(
-      `Cost per million events (${cost.prices.name}, read ${cost.prices.readOn}), as deployed with the analytics on: ` +
-        cost.scenarios
-          .map((s) => `${usd(s.shardline.totalUsd)} at ${int(s.eventsPerSecond)} events/s`)
-          .join(', ') +
-        '; with the analytics off: ' +
-        cost.scenarios
-          .map(
-            (s) =>
-              `${usd(s.shardlineLakeOnly?.totalUsd ?? Number.NaN)} at ${int(s.eventsPerSecond)} events/s`,
-          )
-          .join(', ') +
-        `. Amazon Data Firehose with Parquet conversion costs ${usd(cost.scenarios[0]?.firehose.totalUsd ?? 0)} at any rate (each record billed as 5 KB). With the analytics on, DynamoDB writes dominate (the analytics state is rewritten every batch); with them off, the shards' hours and the S3 PUTs per batch dominate at low rates. Details and assumptions in [latest.md](bench/results/latest.md).`,
-    );
+    out.push(renderCostSummary(cost));
   }
   out.push('');
   return out.join('\n');

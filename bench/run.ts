@@ -9,6 +9,7 @@
  * With --only, the other sections keep their figures from the previous latest.json. --render redraws
  * latest.md, README-section.md and chart.svg from latest.json without measuring anything.
  */
+
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,23 +17,24 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ShardlineError } from '../lambdas/shared/errors';
+import { STAGE_PROFILES } from '../lib/shardline-stack';
 import { synthesize } from '../local/pipeline';
 import type { ConsumerBatchResult } from './consumer';
+import { runCostModel } from './costModel';
 import type { DuckDbBatchResult } from './duckdb';
 import { type E2eRate, runE2eBench } from './e2e';
 import { renderChart } from './lib/chart';
 import { tsxImportFlags } from './lib/child';
-import {
-  firehoseCostPerMillion,
-  interpolateBatchMs,
-  recordsPerBatch,
-  shardlineCostPerMillion,
-  US_EAST_1_PRICES,
-} from './lib/cost';
 import { summariseProfile } from './lib/cpuProfile';
 import { runMemoryBench } from './memory';
 import { runPackagingBench } from './packaging';
-import { type BenchResults, type MachineInfo, renderMarkdown, renderReadmeSection } from './report';
+import {
+  type BenchResults,
+  type ConsumerProfile,
+  type MachineInfo,
+  renderMarkdown,
+  renderReadmeSection,
+} from './report';
 
 const run = promisify(execFile);
 const BENCH_DIR = import.meta.dirname;
@@ -41,13 +43,6 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const SECTIONS = ['consumer', 'e2e', 'packaging', 'memory', 'cost'] as const;
 type Section = (typeof SECTIONS)[number];
 const STAGE = 'bench';
-
-/** The stack's settings the cost model needs (lib/shardline-stack.ts defaults). */
-const STACK = { shards: 2, batchSize: 1000, batchingWindowSeconds: 1, consumerMemoryMb: 1024 };
-/** Lambda gives a function one vCPU's worth of CPU at 1,769 MB, proportionally less below. */
-const FULL_VCPU_MB = 1769;
-/** Assumed time per batch waiting on AWS (GetItem, two conditional writes, parallel PUTs, SQS), ms. */
-const AWS_IO_MS_PER_BATCH = 60;
 
 class UsageError extends ShardlineError {}
 
@@ -114,6 +109,59 @@ async function runNodeChild(args: string[], pinnedToCore: number | null, extraFl
   return JSON.parse(stdout);
 }
 
+/** Stages of the consumer the profiles report inclusive time for. */
+const PROFILED_STAGES = [
+  'decodeRecord',
+  'parseEvent',
+  'toRow',
+  'encodeParquet',
+  'buildEventTable',
+  'writeParquet',
+  'encodeCsv',
+  'sendToDeadLetterQueue',
+  'foldEvents',
+  'encodeAnalyticsState',
+  'encodeSnapshot',
+  'planAnalyticsObjects',
+  'encodeBundle',
+  'commitBatch',
+  'publishBundle',
+];
+
+/** One `node --cpu-prof` run of the consumer, summarised. */
+async function profileConsumer(
+  options: { batchSize: number; batches: number; analytics: boolean },
+  pinnedToCore: number | null,
+): Promise<ConsumerProfile | undefined> {
+  progress(
+    `profiling the consumer (node --cpu-prof): ${options.batches} batches of ${options.batchSize}, analytics ${options.analytics ? 'on' : 'off'}`,
+  );
+  const profileDir = await mkdtemp(join(tmpdir(), 'shardline-bench-profile-'));
+  await runNodeChild(['profile', JSON.stringify(options)], pinnedToCore, [
+    '--cpu-prof',
+    `--cpu-prof-dir=${profileDir}`,
+    '--cpu-prof-interval=250',
+  ]);
+  // File names end in <pid>.<thread>.<sequence>.cpuprofile; thread 0 is the main thread.
+  const files = (await readdir(profileDir)).filter((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name));
+  const profileFile = files[0] ? join(profileDir, files[0]) : undefined;
+  if (!profileFile) return undefined;
+  progress(`  profile kept at ${profileFile} (open it in Chrome DevTools)`);
+  const summary = summariseProfile(JSON.parse(await readFile(profileFile, 'utf8')), {
+    projectRoot: PROJECT_ROOT,
+    top: 15,
+    inclusiveOf: PROFILED_STAGES,
+    // The benchmark's own set-up and its peer: loading modules, generating the records, the naive consumer.
+    exclude: (frame) =>
+      frame.url.startsWith('node:internal/modules/') ||
+      frame.url.includes('/node_modules/tsx/') ||
+      frame.functionName === 'benchRecords' ||
+      frame.functionName === 'kinesisEvent' ||
+      frame.functionName === 'benchNaive',
+  });
+  return { ...summary, ...options };
+}
+
 async function consumerSection(
   quick: boolean,
   pinnedToCore: number | null,
@@ -124,60 +172,29 @@ async function consumerSection(
     recordsPerRun: quick ? 10_000 : 20_000,
     analyticsRuns: quick ? 3 : 5,
     analyticsRecordsPerRun: quick ? 5_000 : 10_000,
+    // 3 tenants × 6,667 users: 20,000 users on the shard, all of them in the state before the runs.
+    largeState: { usersPerTenant: 6667, warmUpRecords: quick ? 20_000 : 60_000 },
   };
   progress(
-    `consumer core and DuckDB: batches of ${options.batchSizes.join(', ')}, ${options.runs} runs each`,
+    `consumer core, its naive peer and DuckDB: batches of ${options.batchSizes.join(', ')}, ${options.runs} runs each`,
   );
-  const { consumer, consumerWithAnalytics, duckdb } = (await runNodeChild(
+  const { consumer, consumerWithAnalytics, consumerLargeState, duckdb } = (await runNodeChild(
     ['cpu', JSON.stringify(options)],
     pinnedToCore,
   )) as {
     consumer: ConsumerBatchResult[];
     consumerWithAnalytics: ConsumerBatchResult[];
+    consumerLargeState: ConsumerBatchResult[];
     duckdb: DuckDbBatchResult[];
   };
-  // The consumer as deployed: the handler turns the analytics on unless SHARDLINE_ANALYTICS=off.
-  const profileOptions = { batchSize: 10_000, batches: quick ? 3 : 8, analytics: true };
-  progress(
-    `profiling the consumer (node --cpu-prof): ${profileOptions.batches} batches of ${profileOptions.batchSize}`,
+  const profile = await profileConsumer(
+    { batchSize: 10_000, batches: quick ? 3 : 6, analytics: false },
+    pinnedToCore,
   );
-  const profileDir = await mkdtemp(join(tmpdir(), 'shardline-bench-profile-'));
-  await runNodeChild(['profile', JSON.stringify(profileOptions)], pinnedToCore, [
-    '--cpu-prof',
-    `--cpu-prof-dir=${profileDir}`,
-    '--cpu-prof-interval=250',
-  ]);
-  // File names end in <pid>.<thread>.<sequence>.cpuprofile; thread 0 is the main thread.
-  const files = (await readdir(profileDir)).filter((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name));
-  const profileFile = files[0] ? join(profileDir, files[0]) : undefined;
-  const profile = profileFile
-    ? summariseProfile(JSON.parse(await readFile(profileFile, 'utf8')), {
-        projectRoot: PROJECT_ROOT,
-        top: 15,
-        inclusiveOf: [
-          'decodeRecord',
-          'parseEvent',
-          'toRow',
-          'encodeParquet',
-          'buildEventTable',
-          'tableToIPC',
-          'writeParquet',
-          'encodeCsv',
-          'sendToDeadLetterQueue',
-          'applyEvents',
-          'resolveAnalyticsState',
-          'planStateWrites',
-          'planAnalyticsObjects',
-        ],
-        // The benchmark's own set-up: loading modules and generating the records.
-        exclude: (frame) =>
-          frame.url.startsWith('node:internal/modules/') ||
-          frame.url.includes('/node_modules/tsx/') ||
-          frame.functionName === 'benchRecords' ||
-          frame.functionName === 'kinesisEvent',
-      })
-    : undefined;
-  if (profileFile) progress(`  profile kept at ${profileFile} (open it in Chrome DevTools)`);
+  const analyticsProfile = await profileConsumer(
+    { batchSize: 100, batches: quick ? 30 : 100, analytics: true },
+    pinnedToCore,
+  );
   const bytes = consumer.reduce((sum, batch) => sum + batch.recordBytes * batch.batchSize, 0);
   const records = consumer.reduce((sum, batch) => sum + batch.batchSize, 0);
   return {
@@ -186,12 +203,14 @@ async function consumerSection(
     records: `Records: the producer's generator (seeded), 2% invalid (malformed JSON, missing field, wrong type, unknown event type), valid events widened to about 500 bytes (longer ids, tracking URLs; bench/lib/records.ts), ${Math.round(bytes / records)} bytes on average.`,
     batches: consumer,
     withAnalytics: consumerWithAnalytics,
+    withAnalyticsLargeState: consumerLargeState,
     duckdb,
     ratios: consumer.map((batch, index) => ({
       batchSize: batch.batchSize,
       ratio: batch.recordsPerSecond.median / (duckdb[index]?.rowsPerSecond.median ?? Number.NaN),
     })),
-    ...(profile ? { profile: { ...profile, ...profileOptions } } : {}),
+    ...(profile ? { profile } : {}),
+    ...(analyticsProfile ? { analyticsProfile } : {}),
   };
 }
 
@@ -221,76 +240,6 @@ const e2eMethod = (rates: readonly E2eRate[]) =>
   'Rates marked L run the same bundle with `SHARDLINE_ANALYTICS=off` set in a copy of the template (the lake path alone); the others run the consumer as deployed, analytics on. ' +
   'Latency runs from each record\'s ApproximateArrivalTimestamp to the `committedAt` the consumer wrote on the checkpoint when it committed the batch holding the record (the moment its S3 objects count), polled every 20 ms; arrival times and sequence numbers are read back from the Parquet objects with DuckDB, so the 2% invalid records (DLQ) are not in the latency figures. "To start" is `processed_at`, the start of the invocation. ' +
   'Sustained is events over first arrival to last commit. CPU is user+system time from /proc/<pid>/stat for the four emulators and the consumer\'s processes, and process.cpuUsage() for this process (producer, event source mapping, poller); "machine busy" is the CPU used over what 2 cores give in the same time.';
-
-async function costSection(consumer: NonNullable<BenchResults['consumer']>): Promise<BenchResults['cost']> {
-  // As deployed: the handler runs the analytics too (more S3 objects and state writes per batch). The lake
-  // path alone (analytics off) is priced beside it.
-  const deployed = consumer.withAnalytics?.length ? consumer.withAnalytics : consumer.batches;
-  const cpuScale = Math.max(1, FULL_VCPU_MB / STACK.consumerMemoryMb);
-  const durationFrom = (results: readonly ConsumerBatchResult[]) => {
-    const coreMs = interpolateBatchMs(
-      results.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const),
-    );
-    return (records: number) => coreMs(records) * cpuScale + AWS_IO_MS_PER_BATCH;
-  };
-  // Request counts per batch from the measured batch size nearest (by ratio) to the scenario's batches.
-  const perBatchFor = (results: readonly ConsumerBatchResult[], records: number) =>
-    [...results].sort(
-      (a, b) => Math.abs(Math.log(a.batchSize / records)) - Math.abs(Math.log(b.batchSize / records)),
-    )[0]?.perBatch;
-  const costFor = (results: readonly ConsumerBatchResult[], eventsPerSecond: number) => {
-    const batchDurationMs = durationFrom(results);
-    const batch = recordsPerBatch({
-      eventsPerSecond,
-      shards: STACK.shards,
-      batchSize: STACK.batchSize,
-      batchingWindowSeconds: STACK.batchingWindowSeconds,
-    });
-    const perBatch = perBatchFor(results, batch);
-    const scenario = {
-      eventsPerSecond,
-      shards: STACK.shards,
-      batchSize: STACK.batchSize,
-      batchingWindowSeconds: STACK.batchingWindowSeconds,
-      recordBytes: consumer.recordBytes,
-      invalidRatio: consumer.invalidRatio,
-      lambdaMemoryMb: STACK.consumerMemoryMb,
-      batchDurationMs,
-      s3PutsPerBatch: perBatch?.s3Puts ?? 2,
-      writeUnitsPerBatch: perBatch?.writeRequestUnits ?? 2,
-      readUnitsPerBatch: perBatch?.readRequestUnits ?? 1,
-      extendedRetention: true,
-    };
-    return {
-      batch,
-      durationMs: batchDurationMs(batch),
-      cost: shardlineCostPerMillion(scenario, US_EAST_1_PRICES),
-    };
-  };
-  const scenarios = [2000, 200, 20].map((eventsPerSecond) => {
-    const asDeployed = costFor(deployed, eventsPerSecond);
-    return {
-      eventsPerSecond,
-      recordsPerBatch: asDeployed.batch,
-      batchDurationMs: asDeployed.durationMs,
-      shardline: asDeployed.cost,
-      shardlineLakeOnly: costFor(consumer.batches, eventsPerSecond).cost,
-      firehose: firehoseCostPerMillion(consumer.recordBytes, US_EAST_1_PRICES),
-    };
-  });
-  const points = deployed.map((batch) => [batch.batchSize, batch.msPerBatch.median] as const);
-  return {
-    prices: US_EAST_1_PRICES,
-    assumptions: [
-      `The stack as synthesized: ${STACK.shards} provisioned shards (2,000 events/s is their write limit), batches of up to ${STACK.batchSize} with a ${STACK.batchingWindowSeconds} s window, consumer at ${STACK.consumerMemoryMb} MB arm64, 14-day stream retention (extended-retention shard-hours; the storage beyond 7 days is not counted).`,
-      `Lambda duration per batch = the consumer core's measured median (analytics on, as deployed) on this machine's core (${points.map(([records, ms]) => `${ms.toFixed(1)} ms for ${records.toLocaleString('en-US')}`).join(', ')}; straight lines between, the nearest one extended) × ${cpuScale.toFixed(2)} (a ${STACK.consumerMemoryMb} MB function gets ${STACK.consumerMemoryMb}/${FULL_VCPU_MB} of a vCPU; Graviton taken as equal to this core) + ${AWS_IO_MS_PER_BATCH} ms assumed waiting on AWS per batch.`,
-      `The lake-only total uses the analytics-off figures the same way. Requests per batch from the fakes, analytics on, at the measured batch size nearest each scenario's: ${deployed.map((b) => `${b.batchSize.toLocaleString('en-US')} records → ${b.perBatch.s3Puts.toFixed(1)} S3 PUTs, ${b.perBatch.writeRequestUnits.toFixed(1)} WRU, ${b.perBatch.readRequestUnits.toFixed(1)} RRU`).join('; ')}; SQS one request per 10 invalid records.`,
-      `Records of ${Math.round(consumer.recordBytes)} bytes: one 25 KB PUT payload unit each; Firehose bills each as 5 KB (GB = 2^30 bytes).`,
-      'Not counted, as the same on both sides or small: S3 storage, CloudWatch Logs and metrics, data transfer. Firehose writes one format (Parquet) with no dead-letter queue and no exactly-once; partitioning by event time would add dynamic partitioning (per GB and per object).',
-    ],
-    scenarios,
-  };
-}
 
 async function readPrevious(): Promise<Partial<BenchResults>> {
   const file = join(RESULTS_DIR, 'latest.json');
@@ -371,10 +320,10 @@ async function main() {
       results.memory = await timed('memory', () => runMemoryBench({ lambdaMemoryMb: 512 }));
     }
     if (only.includes('cost')) {
-      const consumer = results.consumer;
-      if (!consumer)
-        throw new UsageError('the cost model needs consumer figures: run with --only consumer,cost');
-      results.cost = await timed('cost', () => costSection(consumer));
+      progress('cost: the consumer on batches of each scenario, its requests counted and priced');
+      results.cost = await timed('cost', () =>
+        runCostModel({ quick, batchSize: STAGE_PROFILES.production.batchSize, log: progress }),
+      );
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

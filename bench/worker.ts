@@ -1,7 +1,8 @@
 /**
  * Child-process entry for the parts of the benchmark that need a process of their own:
  *
- *   cpu <json>      consumer core (lake only, then with analytics) + DuckDB reference, pinned to one core
+ *   cpu <json>      consumer core (lake only, with analytics, with analytics at 20,000 users) and its
+ *                   naive peer + DuckDB reference, pinned to one core
  *   profile <json>  the consumer core only, for `node --cpu-prof`
  *   memory <file>   one event from a JSON file through the consumer, reporting peak RSS
  *
@@ -25,6 +26,8 @@ async function main() {
         recordsPerRun: number;
         analyticsRuns: number;
         analyticsRecordsPerRun: number;
+        /** Users per tenant and warm-up records of the large-state run (batches of 100 only). */
+        largeState: { usersPerTenant: number; warmUpRecords: number };
       };
       const consumer = await runConsumerBench(options);
       // With analytics a small batch costs about as much as a large one (the state is read and rewritten
@@ -35,20 +38,29 @@ async function main() {
         recordsPerRun: options.analyticsRecordsPerRun,
         analytics: DEFAULT_ANALYTICS_CONFIG,
       });
+      const consumerLargeState = await runConsumerBench({
+        batchSizes: [100],
+        runs: options.analyticsRuns,
+        recordsPerRun: options.analyticsRecordsPerRun,
+        analytics: DEFAULT_ANALYTICS_CONFIG,
+        ...options.largeState,
+      });
       const duckdb = await runDuckDbBench(options);
-      return { consumer, consumerWithAnalytics, duckdb };
+      return { consumer, consumerWithAnalytics, consumerLargeState, duckdb };
     }
     case 'profile': {
-      const { batchSize, batches, analytics } = JSON.parse(argument) as {
+      const { batchSize, batches, analytics, usersPerTenant } = JSON.parse(argument) as {
         batchSize: number;
         batches: number;
         analytics: boolean;
+        usersPerTenant?: number;
       };
       // Runs 0: the checked pass and one untimed pass, `batches` batches each.
       return benchBatchSize(batchSize, {
         runs: 0,
         recordsPerRun: batchSize * batches,
         analytics: analytics ? DEFAULT_ANALYTICS_CONFIG : null,
+        ...(usersPerTenant ? { usersPerTenant } : {}),
       });
     }
     case 'memory': {

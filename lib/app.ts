@@ -76,6 +76,7 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Shar
     athena: String(app.node.tryGetContext('athena') ?? 'true') !== 'false',
     retainData: booleanContext(app, 'retainData'),
     alarmEmail: optionalContext(app, 'alarmEmail'),
+    profile: app.node.tryGetContext('profile'),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: `Shardline ${stage}: Kinesis to Lambda to S3 (Parquet and CSV) pipeline`,
   });

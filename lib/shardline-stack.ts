@@ -46,15 +46,24 @@ export interface ShardlineStackProps extends StackProps {
    */
   readonly shardCount?: number;
   /**
+   * Batching of the event source mapping, by cost against latency (docs/COST.md, "Stage profiles"):
+   * `development` invokes the consumer every second for a snappy laptop; `production` gathers up to 60 s
+   * (at most 10,000 records or 6 MB), which costs under a tenth of Firehose at 200 events/s and more.
+   * `batchSize` and `maxBatchingWindow` override it. Context: `-c profile=production`.
+   *
+   * @default 'development'
+   */
+  readonly profile?: StageProfile;
+  /**
    * Most records the event source mapping hands the consumer in one invocation (1-10,000).
    *
-   * @default 1000
+   * @default - the profile's: 1000 (development), 10,000 (production)
    */
   readonly batchSize?: number;
   /**
    * How long the event source mapping gathers records before invoking the consumer (0-300 s).
    *
-   * @default Duration.seconds(1)
+   * @default - the profile's: 1 s (development), 60 s (production)
    */
   readonly maxBatchingWindow?: Duration;
   /**
@@ -110,9 +119,19 @@ export interface ShardlineStackProps extends StackProps {
   readonly alarmEmail?: string;
 }
 
+/** The batching each stage profile stands for; bench/costModel.ts prices them (docs/COST.md). */
+export const STAGE_PROFILES = {
+  development: { batchSize: 1000, maxBatchingWindow: Duration.seconds(1) },
+  production: { batchSize: 10_000, maxBatchingWindow: Duration.seconds(60) },
+} as const;
+export type StageProfile = keyof typeof STAGE_PROFILES;
+
 /** The pipeline settings of `ShardlineStackProps`, every one resolved. */
 type ShardlineSettings = Required<
-  Omit<ShardlineStackProps, keyof StackProps | 'stage' | 'retainData' | 'alarmTopic' | 'alarmEmail'>
+  Omit<
+    ShardlineStackProps,
+    keyof StackProps | 'stage' | 'retainData' | 'alarmTopic' | 'alarmEmail' | 'profile'
+  >
 >;
 
 /** The defaults of every optional `ShardlineStackProps` setting, in one place. */
@@ -148,7 +167,7 @@ const NONCURRENT_VERSION_RETENTION = Duration.days(30);
 export const FAILED_BATCH_RETENTION = Duration.days(90);
 
 export class InvalidStackPropError extends ShardlineError {
-  constructor(prop: string, expected: string, actual: number) {
+  constructor(prop: string, expected: string, actual: number | string) {
     super(`ShardlineStack prop ${prop} must be ${expected} (got ${actual})`);
     this.name = 'InvalidStackPropError';
   }
@@ -191,7 +210,10 @@ export class ShardlineStack extends Stack {
     // the log bucket keeps ACLs disabled. Set here, before any child, so the stack does not depend on the
     // app's context.
     this.node.setContext(S3_ACCESS_LOGS_USE_BUCKET_POLICY, true);
-    const settings = { ...SHARDLINE_STACK_DEFAULTS, ...withoutUndefined(props) };
+    const profile = props.profile ?? 'development';
+    if (!Object.hasOwn(STAGE_PROFILES, profile))
+      throw new InvalidStackPropError('profile', "'development' or 'production'", profile);
+    const settings = { ...SHARDLINE_STACK_DEFAULTS, ...STAGE_PROFILES[profile], ...withoutUndefined(props) };
     validateSettings(settings);
     const names = resourceNames(props.stage);
     this.retainData = props.retainData ?? retainsDataByDefault(props.stage);

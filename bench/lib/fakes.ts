@@ -1,30 +1,79 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { ShardlineError } from '../../lambdas/shared/errors';
+  type CallHook,
+  clientsFor,
+  FakeDynamo,
+  FakeS3,
+  FakeSqs,
+  type FakeWorld,
+  passThrough,
+} from '../../test/property/fakeAws';
 
 /**
- * In-memory stand-ins for the three AWS clients the consumer uses, so that the consumer core can be timed
- * with no network: each is a `send(command)` for exactly the commands the consumer sends, with the
- * semantics the commit protocol relies on (DynamoDB conditions are evaluated, not skipped). They also
- * count what AWS would bill: write and read request units, PUT requests, SQS requests.
+ * The in-memory AWS the benchmarks run the real consumer and publisher against: the property tests' fake
+ * (test/property/fakeAws.ts, real condition evaluation, S3 Get and List), one fake for both, with a meter
+ * around every call that counts what AWS would bill. Billing rules (docs/COST.md):
+ * - DynamoDB: a write costs ceil(max(item before, item after) / 1 KB) WRU, a failed conditional write
+ *   too; a strongly consistent read ceil(size / 4 KB) RRU, an eventually consistent one half; a Scan the
+ *   size of every item it reads.
+ * - S3: PUT, COPY, POST and LIST requests in one class, GET in another; DELETE is free.
+ * - SQS: every request, each 64 KB of its payload a request.
+ * - Sequential rounds: calls started while none of the same service is in flight begin a new round, so a
+ *   batch's waiting time on AWS can be modelled from its critical path (lib/cost.ts `awsWaitMs`).
  */
 
 type Item = Record<string, AttributeValue>;
-type Values = Record<string, AttributeValue>;
 
-export class UnsupportedCommandError extends ShardlineError {
-  constructor(fake: string, command: unknown) {
-    super(`${fake} does not implement ${(command as object)?.constructor?.name ?? typeof command}`);
-    this.name = 'UnsupportedCommandError';
-  }
+export interface Usage {
+  s3Puts: number;
+  s3Copies: number;
+  s3Gets: number;
+  s3Lists: number;
+  s3Deletes: number;
+  s3BytesPut: number;
+  dynamoReads: number;
+  dynamoWrites: number;
+  readRequestUnits: number;
+  writeRequestUnits: number;
+  sqsRequests: number;
+  sqsBilledRequests: number;
+  /** Sequential rounds of calls, per service: the critical path of a batch. */
+  s3Rounds: number;
+  dynamoRounds: number;
+  sqsRounds: number;
+  /** Bytes PUT in the largest request of each S3 round, summed: what the critical path uploads. */
+  s3RoundBytes: number;
+}
+
+export const emptyUsage = (): Usage => ({
+  s3Puts: 0,
+  s3Copies: 0,
+  s3Gets: 0,
+  s3Lists: 0,
+  s3Deletes: 0,
+  s3BytesPut: 0,
+  dynamoReads: 0,
+  dynamoWrites: 0,
+  readRequestUnits: 0,
+  writeRequestUnits: 0,
+  sqsRequests: 0,
+  sqsBilledRequests: 0,
+  s3Rounds: 0,
+  dynamoRounds: 0,
+  sqsRounds: 0,
+  s3RoundBytes: 0,
+});
+
+/**
+ * Usage per batch: every counter divided by the number of batches.
+ *
+ * @example
+ * ```ts
+ * perBatch(meter.usage, 20).s3Puts;
+ * ```
+ */
+export function perBatch(usage: Usage, batches: number): Usage {
+  return Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, v / batches])) as unknown as Usage;
 }
 
 /** DynamoDB item size rules: attribute names plus values; numbers about one byte per two digits. */
@@ -54,245 +103,165 @@ export function itemBytes(item: Item): number {
   return bytes;
 }
 
-function resolvePath(item: Item, path: string): AttributeValue | undefined {
-  const [head, ...rest] = path.split('.');
-  let value: AttributeValue | undefined = item[head as string];
-  for (const part of rest) value = value?.M?.[part];
-  return value;
-}
-
-function scalar(value: AttributeValue | undefined): string | number | undefined {
-  if (value?.S !== undefined) return value.S;
-  if (value?.N !== undefined) return Number(value.N);
-  return undefined;
-}
+/**
+ * Write request units of one write: the larger of the item before and after, in 1 KB steps, at least 1.
+ *
+ * @example
+ * ```ts
+ * writeUnits(900, 1100); // 2
+ * ```
+ */
+export const writeUnits = (bytesBefore: number, bytesAfter: number) =>
+  Math.max(1, Math.ceil(Math.max(bytesBefore, bytesAfter) / 1024));
 
 /**
- * Evaluates the subset of DynamoDB condition expressions the checkpoint uses: `attribute_exists(p)`,
- * `attribute_not_exists(p)`, `p = :v`, `p < :v`, `p > :v`, with AND, OR and parentheses; `p` may be a
- * dotted path into a map.
+ * Read request units of a read of `bytes`: 4 KB steps, at least 1; half for an eventually consistent read.
+ *
+ * @example
+ * ```ts
+ * readUnits(5000, true); // 2
+ * ```
  */
-export function evaluateCondition(expression: string, item: Item | undefined, values: Values): boolean {
-  const tokens = expression.match(/\(|\)|[A-Za-z_][\w.]*\([^)]*\)|:[\w]+|[\w.#]+|<=|>=|<>|[=<>]/g) ?? [];
-  let position = 0;
-  const peek = () => tokens[position];
-  const next = () => tokens[position++] as string;
-  const current = item ?? {};
+export const readUnits = (bytes: number, consistent: boolean) =>
+  Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
 
-  const primary = (): boolean => {
-    if (peek() === '(') {
-      next();
-      const result = disjunction();
-      if (next() !== ')') throw new Error(`unbalanced parentheses in ${expression}`);
-      return result;
+/**
+ * SQS billed requests of one request carrying `bytes`: each 64 KB chunk is a request.
+ *
+ * @example
+ * ```ts
+ * sqsBilledRequests(70_000); // 2
+ * ```
+ */
+export const sqsBilledRequests = (bytes: number) => Math.max(1, Math.ceil(bytes / 65_536));
+
+const bodyBytes = (body: unknown) =>
+  typeof body === 'string' ? Buffer.byteLength(body) : ((body as Uint8Array | undefined)?.byteLength ?? 0);
+
+const itemKey = (key: Item) => `${key.pk?.S}\u0000${key.sk?.S}`;
+
+/**
+ * A fake AWS with a meter: `clients` are what the consumer and the publisher take; `usage` counts what
+ * they did since the last `resetUsage()`.
+ *
+ * @example
+ * ```ts
+ * const aws = new MeteredAws();
+ * await processKinesisEvent(event, { ...aws.clients, config });
+ * aws.usage.writeRequestUnits; // 2
+ * ```
+ */
+export class MeteredAws {
+  readonly world: FakeWorld = { dynamo: new FakeDynamo(), s3: new FakeS3(), sqs: new FakeSqs() };
+  usage: Usage = emptyUsage();
+  private readonly inFlight = { s3: 0, dynamo: 0, sqs: 0 };
+  private roundBytes = 0;
+  readonly clients: ReturnType<typeof clientsFor>;
+
+  constructor(private readonly inner: CallHook = passThrough) {
+    this.clients = clientsFor(this.world, (command, input, perform) => this.meter(command, input, perform));
+  }
+
+  resetUsage(): void {
+    this.usage = emptyUsage();
+  }
+
+  /** Drops every object and item (the shard starts over). */
+  clear(): void {
+    this.world.dynamo.items.clear();
+    this.world.s3.objects.clear();
+    this.world.sqs.bodies.length = 0;
+  }
+
+  private async meter(command: string, input: Record<string, unknown>, perform: () => unknown) {
+    const service =
+      command.endsWith('ItemCommand') || command === 'ScanCommand' || command === 'QueryCommand'
+        ? 'dynamo'
+        : command.startsWith('SendMessage')
+          ? 'sqs'
+          : 's3';
+    const u = this.usage;
+    if (this.inFlight[service] === 0) {
+      if (service === 's3') {
+        u.s3Rounds++;
+        this.roundBytes = 0;
+      } else if (service === 'dynamo') u.dynamoRounds++;
+      else u.sqsRounds++;
     }
-    const token = next();
-    const call = /^(attribute_exists|attribute_not_exists)\(([\w.]+)\)$/.exec(token);
-    if (call) {
-      const exists = resolvePath(current, call[2] as string) !== undefined;
-      return call[1] === 'attribute_exists' ? exists : !exists;
+    this.inFlight[service]++;
+    try {
+      return await this.inner(command, input, () => this.count(command, input, perform));
+    } finally {
+      this.inFlight[service]--;
     }
-    const operator = next();
-    const right = values[next()];
-    const left = scalar(resolvePath(current, token));
-    const expected = scalar(right);
-    if (left === undefined || expected === undefined) return false;
-    switch (operator) {
-      case '=':
-        return left === expected;
-      case '<':
-        return left < expected;
-      case '>':
-        return left > expected;
+  }
+
+  private count(command: string, input: Record<string, unknown>, perform: () => unknown): unknown {
+    const u = this.usage;
+    const items = this.world.dynamo.items;
+    switch (command) {
+      case 'PutObjectCommand': {
+        const bytes = bodyBytes(input.Body);
+        u.s3Puts++;
+        u.s3BytesPut += bytes;
+        if (bytes > this.roundBytes) {
+          u.s3RoundBytes += bytes - this.roundBytes;
+          this.roundBytes = bytes;
+        }
+        return perform();
+      }
+      case 'CopyObjectCommand':
+        u.s3Copies++;
+        return perform();
+      case 'GetObjectCommand':
+        u.s3Gets++;
+        return perform();
+      case 'ListObjectsV2Command':
+        u.s3Lists++;
+        return perform();
+      case 'DeleteObjectCommand':
+        u.s3Deletes++;
+        return perform();
+      case 'GetItemCommand': {
+        u.dynamoReads++;
+        const item = items.get(itemKey(input.Key as Item));
+        u.readRequestUnits += readUnits(item ? itemBytes(item) : 0, input.ConsistentRead === true);
+        return perform();
+      }
+      case 'ScanCommand':
+      case 'QueryCommand': {
+        u.dynamoReads++;
+        let bytes = 0;
+        for (const item of items.values()) bytes += itemBytes(item);
+        u.readRequestUnits += readUnits(bytes, input.ConsistentRead === true);
+        return perform();
+      }
+      case 'UpdateItemCommand':
+      case 'PutItemCommand': {
+        u.dynamoWrites++;
+        const key = itemKey((input.Key ?? input.Item) as Item);
+        const before = items.get(key);
+        const bytesBefore = before ? itemBytes(before) : 0;
+        try {
+          return perform();
+        } finally {
+          const after = items.get(key);
+          // A failed condition leaves the item as it was and is billed on its size.
+          u.writeRequestUnits += writeUnits(bytesBefore, after && after !== before ? itemBytes(after) : 0);
+        }
+      }
+      case 'SendMessageBatchCommand':
+      case 'SendMessageCommand': {
+        const entries = (input.Entries as { MessageBody?: string }[] | undefined) ?? [
+          { MessageBody: input.MessageBody as string },
+        ];
+        const bytes = entries.reduce((sum, e) => sum + Buffer.byteLength(e.MessageBody ?? ''), 0);
+        u.sqsRequests++;
+        u.sqsBilledRequests += sqsBilledRequests(bytes);
+        return perform();
+      }
       default:
-        throw new Error(`operator ${operator} is not supported by the fake`);
+        return perform();
     }
-  };
-  const conjunction = (): boolean => {
-    let result = primary();
-    while (peek() === 'AND') {
-      next();
-      const right = primary();
-      result = result && right;
-    }
-    return result;
-  };
-  const disjunction = (): boolean => {
-    let result = conjunction();
-    while (peek() === 'OR') {
-      next();
-      const right = conjunction();
-      result = result || right;
-    }
-    return result;
-  };
-  const result = disjunction();
-  if (position !== tokens.length) throw new Error(`could not parse condition ${expression}`);
-  return result;
-}
-
-/**
- * Applies `SET a = :x, … ADD n :k REMOVE r` (the forms the checkpoint uses) to a copy of the item.
- */
-export function applyUpdate(expression: string, item: Item, values: Values): Item {
-  const updated: Item = { ...item };
-  const clauses = expression.split(/\b(SET|ADD|REMOVE)\b/).map((part) => part.trim());
-  for (let index = 1; index < clauses.length; index += 2) {
-    const action = clauses[index];
-    const body = clauses[index + 1] ?? '';
-    for (const part of body
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean)) {
-      if (action === 'SET') {
-        const [name, value] = part.split('=').map((p) => p.trim()) as [string, string];
-        const resolved = values[value];
-        if (!resolved) throw new Error(`missing value ${value}`);
-        updated[name] = resolved;
-      } else if (action === 'ADD') {
-        const [name, value] = part.split(/\s+/) as [string, string];
-        const increment = Number(values[value]?.N ?? Number.NaN);
-        updated[name] = { N: String(Number(updated[name]?.N ?? '0') + increment) };
-      } else {
-        delete updated[part];
-      }
-    }
-  }
-  return updated;
-}
-
-const keyOf = (key: Item | undefined) => JSON.stringify(key);
-
-/**
- * DynamoDB on a single in-memory table: GetItem, conditional UpdateItem and PutItem (the checkpoint and
- * the analytics state), and Query by partition key with `begins_with` on the sort key (one page).
- */
-export class FakeDynamoDB {
-  readonly items = new Map<string, Item>();
-  writeRequestUnits = 0;
-  readRequestUnits = 0;
-  writes = 0;
-  reads = 0;
-
-  async send(command: unknown): Promise<unknown> {
-    if (command instanceof GetItemCommand) {
-      const item = this.items.get(keyOf(command.input.Key));
-      this.reads++;
-      const units = Math.max(1, Math.ceil((item ? itemBytes(item) : 0) / 4096));
-      this.readRequestUnits += command.input.ConsistentRead ? units : units / 2;
-      return { Item: item, $metadata: {} };
-    }
-    if (command instanceof UpdateItemCommand) {
-      const { Key, UpdateExpression, ConditionExpression, ExpressionAttributeValues } = command.input;
-      const id = keyOf(Key);
-      const before = this.items.get(id);
-      const values = ExpressionAttributeValues ?? {};
-      this.writes++;
-      if (ConditionExpression && !evaluateCondition(ConditionExpression, before, values)) {
-        this.writeRequestUnits += Math.max(1, Math.ceil((before ? itemBytes(before) : 0) / 1024));
-        throw new ConditionalCheckFailedException({
-          message: 'The conditional request failed',
-          $metadata: {},
-        });
-      }
-      const after = applyUpdate(UpdateExpression ?? '', { ...before, ...Key }, values);
-      this.items.set(id, after);
-      // An update is billed on the larger of the item before and after.
-      this.writeRequestUnits += Math.max(
-        1,
-        Math.ceil(Math.max(itemBytes(before ?? {}), itemBytes(after)) / 1024),
-      );
-      return { $metadata: {} };
-    }
-    if (command instanceof PutItemCommand) {
-      const { Item = {}, ConditionExpression, ExpressionAttributeValues } = command.input;
-      const id = keyOf({ pk: Item.pk as AttributeValue, sk: Item.sk as AttributeValue });
-      const before = this.items.get(id);
-      this.writes++;
-      const units = Math.max(1, Math.ceil(Math.max(itemBytes(before ?? {}), itemBytes(Item)) / 1024));
-      this.writeRequestUnits += units;
-      if (
-        ConditionExpression &&
-        !evaluateCondition(ConditionExpression, before, ExpressionAttributeValues ?? {})
-      )
-        throw new ConditionalCheckFailedException({
-          message: 'The conditional request failed',
-          $metadata: {},
-        });
-      this.items.set(id, Item);
-      return { $metadata: {} };
-    }
-    if (command instanceof QueryCommand) {
-      const values = command.input.ExpressionAttributeValues ?? {};
-      const condition = /^pk = (:\w+) AND begins_with\(sk, (:\w+)\)$/.exec(
-        command.input.KeyConditionExpression ?? '',
-      );
-      if (!condition) throw new UnsupportedCommandError('FakeDynamoDB (this key condition)', command);
-      const pk = values[condition[1] as string]?.S;
-      const prefix = values[condition[2] as string]?.S ?? '';
-      const items = [...this.items.values()]
-        .filter((item) => item.pk?.S === pk && (item.sk?.S ?? '').startsWith(prefix))
-        .sort((a, b) => ((a.sk?.S ?? '') < (b.sk?.S ?? '') ? -1 : 1));
-      this.reads++;
-      const bytes = items.reduce((sum, item) => sum + itemBytes(item), 0);
-      this.readRequestUnits +=
-        Math.max(1, Math.ceil(bytes / 4096)) * (command.input.ConsistentRead ? 1 : 0.5);
-      return { Items: items, Count: items.length, $metadata: {} };
-    }
-    throw new UnsupportedCommandError('FakeDynamoDB', command);
-  }
-
-  reset() {
-    this.items.clear();
-  }
-}
-
-/** S3: PutObject and DeleteObject; keeps each object's size, not its bytes, so memory stays flat. */
-export class FakeS3 {
-  readonly objects = new Map<string, number>();
-  puts = 0;
-  deletes = 0;
-  bytesPut = 0;
-
-  async send(command: unknown): Promise<unknown> {
-    if (command instanceof PutObjectCommand) {
-      const body = command.input.Body as Uint8Array | string | undefined;
-      const bytes = typeof body === 'string' ? Buffer.byteLength(body) : (body?.byteLength ?? 0);
-      this.objects.set(`${command.input.Bucket}/${command.input.Key}`, bytes);
-      this.puts++;
-      this.bytesPut += bytes;
-      return { ETag: '"fake"', $metadata: {} };
-    }
-    if (command instanceof DeleteObjectCommand) {
-      this.objects.delete(`${command.input.Bucket}/${command.input.Key}`);
-      this.deletes++;
-      return { $metadata: {} };
-    }
-    throw new UnsupportedCommandError('FakeS3', command);
-  }
-}
-
-/** SQS: SendMessageBatch, every entry accepted. Billed per request, each 64 KiB of payload a request. */
-export class FakeSqs {
-  messages = 0;
-  requests = 0;
-  billedRequests = 0;
-  bytes = 0;
-
-  async send(command: unknown): Promise<unknown> {
-    if (command instanceof SendMessageBatchCommand) {
-      const entries = command.input.Entries ?? [];
-      const bytes = entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody ?? ''), 0);
-      this.messages += entries.length;
-      this.requests++;
-      this.billedRequests += Math.max(1, Math.ceil(bytes / 65_536));
-      this.bytes += bytes;
-      return {
-        Successful: entries.map((entry) => ({ Id: entry.Id, MessageId: entry.Id, MD5OfMessageBody: '' })),
-        Failed: [],
-        $metadata: {},
-      };
-    }
-    throw new UnsupportedCommandError('FakeSqs', command);
   }
 }

@@ -23,6 +23,10 @@ export interface BenchRecordOptions {
   spanMinutes?: number;
   /** Widen valid events to about 500 bytes (default) or keep the producer's own size. */
   widen?: boolean;
+  /** Users per tenant (3 tenants): 200 is the demo's; about 6,667 makes 20,000 users on one shard. */
+  usersPerTenant?: number;
+  /** Event time of the first record (default BENCH_START_TIME). */
+  startTime?: number;
 }
 
 const CAMPAIGNS = [
@@ -121,9 +125,9 @@ export function benchRecords(options: BenchRecordOptions): GeneratedRecord[] {
     seed: options.seed ?? 1,
     invalidRatio: options.invalidRatio ?? 0.02,
     tenants: BENCH_TENANTS,
-    startTime: BENCH_START_TIME,
+    startTime: options.startTime ?? BENCH_START_TIME,
     spanMinutes: options.spanMinutes ?? 30,
-    usersPerTenant: 200,
+    usersPerTenant: options.usersPerTenant ?? 200,
   });
   if (options.widen === false) return records;
   const encoder = new TextEncoder();
@@ -134,21 +138,37 @@ export function benchRecords(options: BenchRecordOptions): GeneratedRecord[] {
   );
 }
 
+/** How the records of a run are made. */
+export interface BenchBatchOptions {
+  /** Event time advances at this many events per second on the shard (default 2,000). */
+  eventsPerSecond?: number;
+  usersPerTenant?: number;
+  seed?: number;
+  startTime?: number;
+}
+
 /**
- * The records of one timed run, cut into consecutive batches: event time advances at 2,000 events/s (the
- * write limit of the stack's two shards), as live data would, so that stateful analytics see time move.
+ * The records of one timed run, cut into consecutive batches: event time advances at `eventsPerSecond`
+ * (default 2,000, the write limit of the stack's two shards), as live data would, so that stateful
+ * analytics see time move.
  *
  * @example
  * ```ts
  * benchBatches(1000, 20_000).length; // 20
  * ```
  */
-export function benchBatches(batchSize: number, recordsPerRun: number): GeneratedRecord[][] {
+export function benchBatches(
+  batchSize: number,
+  recordsPerRun: number,
+  options: BenchBatchOptions = {},
+): GeneratedRecord[][] {
   const batches = Math.max(1, Math.ceil(recordsPerRun / batchSize));
   const records = benchRecords({
     count: batchSize * batches,
-    seed: batchSize,
-    spanMinutes: (batchSize * batches) / 2000 / 60,
+    seed: options.seed ?? batchSize,
+    spanMinutes: (batchSize * batches) / (options.eventsPerSecond ?? 2000) / 60,
+    ...(options.usersPerTenant ? { usersPerTenant: options.usersPerTenant } : {}),
+    ...(options.startTime ? { startTime: options.startTime } : {}),
   });
   return Array.from({ length: batches }, (_, index) =>
     records.slice(index * batchSize, (index + 1) * batchSize),

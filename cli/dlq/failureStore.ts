@@ -1,4 +1,5 @@
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { ShardlineError } from '../../lambdas/shared/errors';
 import { type KinesisS3OnFailureObject, S3_ON_FAILURE_PREFIX } from '../../local/esm/onFailureDestination';
 import { onFailureId } from '../deadLetters';
 
@@ -106,7 +107,7 @@ function toFailedBatch(key: string, object: KinesisS3OnFailureObject): FailedBat
   };
 }
 
-export class InvalidSinceError extends Error {
+export class InvalidSinceError extends ShardlineError {
   constructor(value: string) {
     super(`--since ${value} is neither a duration (30m, 6h, 7d) nor an ISO date (2026-12-01T00:00:00Z)`);
     this.name = 'InvalidSinceError';

@@ -5,9 +5,10 @@ import {
   type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { ShardlineError } from '../../lambdas/shared/errors';
 
 /** An object version DeleteObjects would not delete. */
-export class EmptyBucketError extends Error {
+export class EmptyBucketError extends ShardlineError {
   constructor(bucket: string, failures: string[]) {
     super(`could not empty s3://${bucket}: ${failures.slice(0, 3).join('; ')}`);
     this.name = 'EmptyBucketError';

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ShardlineError } from '../../lambdas/shared/errors';
 import { committedKeys } from './commitCatalog';
 
 /**
@@ -19,7 +20,7 @@ export interface MirrorResult {
 type MirrorIndex = Record<string, string>;
 
 /** An object key that would land outside the mirror folder (`..` segments): refused, never written. */
-export class UnsafeMirrorKeyError extends Error {
+export class UnsafeMirrorKeyError extends ShardlineError {
   constructor(
     readonly key: string,
     readonly dir: string,

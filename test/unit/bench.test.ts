@@ -1,25 +1,36 @@
 import { deflateRawSync } from 'node:zlib';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { firstCommitCovering, parseReportLine } from '../../bench/e2e';
 import { compact, niceStep, renderChart } from '../../bench/lib/chart';
 import {
+  AWS_LATENCY,
+  awsWaitMs,
+  batchingDelaySeconds,
+  type DeliveryScenario,
   firehoseCostPerMillion,
   interpolateBatchMs,
   recordsPerBatch,
-  type ShardlineScenario,
   shardlineCostPerMillion,
+  streamCostPerMillion,
   US_EAST_1_PRICES,
 } from '../../bench/lib/cost';
 import { type CpuProfile, locationOf, summariseProfile } from '../../bench/lib/cpuProfile';
-import { applyUpdate, evaluateCondition, FakeDynamoDB, FakeS3, itemBytes } from '../../bench/lib/fakes';
+import {
+  emptyUsage,
+  itemBytes,
+  MeteredAws,
+  perBatch,
+  readUnits,
+  sqsBilledRequests,
+  writeUnits,
+} from '../../bench/lib/fakes';
 import { cpuSecondsFromStat } from '../../bench/lib/procStat';
 import { benchRecords, kinesisEvent, payloadBytes, widenEvent } from '../../bench/lib/records';
 import { latencySummary, percentile, spread } from '../../bench/lib/stats';
+import { naiveConsumer } from '../../bench/naive';
 import { zipSize } from '../../bench/packaging';
-import { commitBatch, readCheckpoint } from '../../lambdas/consumer/checkpoint';
+import { clearPending, commitBatch, readCheckpoint } from '../../lambdas/consumer/checkpoint';
 import { parseEvent } from '../../lambdas/shared/events';
 
 // Pure helpers of the benchmarks (bench/). The benchmarks themselves never run in the test suite.
@@ -69,108 +80,164 @@ describe('benchmark records', () => {
   });
 });
 
-describe('the in-memory DynamoDB used by the consumer benchmark', () => {
+describe('the metered fake AWS of the benchmarks', () => {
   const shard = { tableName: 't', streamName: 's', shardId: 'shardId-000000000000' };
-  const commit = {
-    attemptId: 'a-1',
-    lastSequenceNumber: '20',
-    bundle: 'staging/b',
+  const commit = (attemptId: string, lastSequenceNumber: string) => ({
+    attemptId,
+    lastSequenceNumber,
+    bundle: `staging/${attemptId}`,
     stateKey: null,
     records: 11,
-  };
-
-  it('runs the checkpoint protocol: a commit, then the checkpoint reads back', async () => {
-    const fake = new FakeDynamoDB();
-    const dynamo = fake as unknown as DynamoDBClient;
-    await commitBatch(dynamo, shard, 0, null, commit);
-    const checkpoint = await readCheckpoint(dynamo, shard);
-    expect(checkpoint).toMatchObject({
-      version: 1,
-      lastCommittedSequenceNumber: '20',
-      committedRecords: 11,
-      lastAttemptId: 'a-1',
-    });
-    expect(fake.writes).toBe(1);
   });
 
-  it('fails a write whose fence is stale, as DynamoDB does', async () => {
-    const dynamo = new FakeDynamoDB() as unknown as DynamoDBClient;
-    await commitBatch(dynamo, shard, 0, null, commit);
-    // Another attempt of the same version (the same id would be this one's own write, whose response was lost).
-    await expect(commitBatch(dynamo, shard, 0, null, { ...commit, attemptId: 'a-2' })).rejects.toThrow(
-      /another invocation owns the shard/,
-    );
-  });
-
-  it('evaluates AND, OR, parentheses, comparisons and nested paths', () => {
-    const item = { version: { N: '3' }, intent: { M: { id: { S: 'a' } } }, lastSeqKey: { S: '005' } };
-    const values = { ':v': { N: '3' }, ':id': { S: 'a' }, ':k': { S: '007' } };
-    expect(evaluateCondition('version = :v AND intent.id = :id', item, values)).toBe(true);
-    expect(evaluateCondition('(attribute_not_exists(lastSeqKey) OR lastSeqKey < :k)', item, values)).toBe(
-      true,
-    );
-    expect(evaluateCondition('attribute_not_exists(version)', item, values)).toBe(false);
-  });
-
-  it('applies SET, ADD and REMOVE', () => {
-    const updated = applyUpdate(
-      'SET a = :a ADD n :one REMOVE gone',
-      { n: { N: '1' }, gone: { S: 'x' } },
-      { ':a': { S: 'new' }, ':one': { N: '1' } },
-    );
-    expect(updated).toEqual({ a: { S: 'new' }, n: { N: '2' } });
-  });
-
-  it('sizes items as DynamoDB bills them: names plus values', () => {
+  it('bills DynamoDB as AWS does: 1 KB write steps on the larger item, 4 KB read steps, half when eventual', () => {
+    expect(writeUnits(0, 10)).toBe(1);
+    expect(writeUnits(900, 1100)).toBe(2);
+    expect(writeUnits(3000, 100)).toBe(3);
+    expect(readUnits(5000, true)).toBe(2);
+    expect(readUnits(100, false)).toBe(0.5);
+    expect(sqsBilledRequests(70_000)).toBe(2);
     expect(itemBytes({ pk: { S: 'abc' } })).toBe(5);
   });
 
-  it('refuses commands it does not implement', async () => {
-    await expect(new FakeDynamoDB().send(new PutObjectCommand({ Bucket: 'b', Key: 'k' }))).rejects.toThrow(
-      /does not implement/,
+  it('counts the commit protocol: a consistent read, the commit and the clear, each 1 WRU', async () => {
+    const aws = new MeteredAws();
+    await readCheckpoint(aws.clients.dynamo, shard);
+    await commitBatch(aws.clients.dynamo, shard, 0, null, commit('a-1', '20'));
+    await clearPending(aws.clients.dynamo, shard, 'a-1');
+    expect(await readCheckpoint(aws.clients.dynamo, shard)).toMatchObject({
+      version: 1,
+      lastCommittedSequenceNumber: '20',
+      pending: null,
+    });
+    expect(aws.usage).toMatchObject({
+      dynamoWrites: 2,
+      writeRequestUnits: 2,
+      dynamoReads: 2,
+      readRequestUnits: 2,
+    });
+  });
+
+  it('bills a failed conditional write too, and keeps the real condition semantics', async () => {
+    const aws = new MeteredAws();
+    await commitBatch(aws.clients.dynamo, shard, 0, null, commit('a-1', '20'));
+    aws.resetUsage();
+    // A stale version: DynamoDB refuses it and still bills the write.
+    await expect(commitBatch(aws.clients.dynamo, shard, 0, null, commit('a-2', '30'))).rejects.toThrow(
+      /another invocation owns the shard/,
     );
-    await expect(new FakeS3().send(new GetItemCommand({ TableName: 't', Key: {} }))).rejects.toThrow();
-    expect(new UpdateItemCommand({ TableName: 't', Key: {} })).toBeDefined();
+    expect(aws.usage.writeRequestUnits).toBe(1);
+  });
+
+  it('counts S3 requests by price class and calls issued together as one round', async () => {
+    const aws = new MeteredAws();
+    const put = (key: string, bytes: number) =>
+      aws.clients.s3.send(new PutObjectCommand({ Bucket: 'b', Key: key, Body: new Uint8Array(bytes) }));
+    await Promise.all([put('a', 100), put('b', 300)]);
+    await put('c', 50);
+    expect(aws.usage).toMatchObject({ s3Puts: 3, s3BytesPut: 450, s3Rounds: 2, s3RoundBytes: 350 });
+    expect(perBatch(aws.usage, 2).s3Puts).toBe(1.5);
+  });
+
+  it('runs the naive peer: one Parquet object per batch, whatever its partitions', async () => {
+    const aws = new MeteredAws();
+    const rows = await naiveConsumer(kinesisEvent(benchRecords({ count: 200 })), aws.clients.s3, 'lake');
+    expect(rows).toBeGreaterThanOrEqual(190);
+    expect(aws.usage.s3Puts).toBe(1);
+    expect([...aws.world.s3.objects.keys()][0]).toMatch(/^naive\/shardId-000000000000-\d+-\d+\.parquet$/);
   });
 });
 
 describe('the cost model', () => {
-  const scenario: ShardlineScenario = {
-    eventsPerSecond: 2000,
-    shards: 2,
-    batchSize: 1000,
-    batchingWindowSeconds: 1,
-    recordBytes: 500,
-    invalidRatio: 0.02,
+  const traffic = { eventsPerSecond: 2000, shards: 2, recordBytes: 500 };
+  const batching = { batchSize: 1000, batchingWindowSeconds: 1, maxRecordsPerInvocation: 5000 };
+  const perRun = { ...emptyUsage(), readRequestUnits: 1 };
+  const scenario: DeliveryScenario = {
+    traffic,
+    batching,
     lambdaMemoryMb: 1024,
-    batchDurationMs: () => 100,
-    s3PutsPerBatch: 2,
-    writeUnitsPerBatch: 2,
-    readUnitsPerBatch: 1,
-    extendedRetention: false,
+    perBatch: {
+      ...emptyUsage(),
+      s3Puts: 5,
+      s3Gets: 1,
+      writeRequestUnits: 2,
+      readRequestUnits: 1,
+      sqsBilledRequests: 2,
+    },
+    batchDurationMs: 100,
+    publisher: { perRun, memoryMb: 256, durationMs: 100, runsPerMinute: 1 },
   };
 
-  it('fills batches from one window of a shard, capped by the batch size', () => {
-    expect(recordsPerBatch(scenario)).toBe(1000);
-    expect(recordsPerBatch({ ...scenario, eventsPerSecond: 20 })).toBe(10);
-    expect(recordsPerBatch({ ...scenario, eventsPerSecond: 0.1 })).toBe(1);
+  it('fills batches from one window of a shard, capped by the batch size and the 6 MB payload', () => {
+    expect(recordsPerBatch(traffic, batching)).toBe(1000);
+    expect(recordsPerBatch({ ...traffic, eventsPerSecond: 20 }, batching)).toBe(10);
+    expect(recordsPerBatch({ ...traffic, eventsPerSecond: 0.1 }, batching)).toBe(1);
+    expect(recordsPerBatch(traffic, { ...batching, batchSize: 10_000, batchingWindowSeconds: 60 })).toBe(
+      5000,
+    );
   });
 
-  it('prices a million events at 2,000/s line by line', () => {
+  it('says how long a record waits for its batch: the window, or less when the batch fills first', () => {
+    expect(
+      batchingDelaySeconds({ ...traffic, eventsPerSecond: 20 }, { ...batching, batchingWindowSeconds: 60 }),
+    ).toBe(60);
+    expect(batchingDelaySeconds(traffic, { ...batching, batchSize: 10_000, batchingWindowSeconds: 60 })).toBe(
+      5,
+    );
+  });
+
+  it('models the wait on AWS from sequential rounds and uploaded bytes', () => {
+    expect(awsWaitMs({ s3Rounds: 4, dynamoRounds: 3, sqsRounds: 1, s3RoundBytes: 0 }, AWS_LATENCY)).toBe(153);
+    expect(
+      awsWaitMs({ s3Rounds: 0, dynamoRounds: 0, sqsRounds: 0, s3RoundBytes: 500_000 }, AWS_LATENCY),
+    ).toBe(10);
+  });
+
+  it('prices a million events at 2,000/s line by line, the publisher once a minute', () => {
     const cost = shardlineCostPerMillion(scenario, US_EAST_1_PRICES);
     const line = (item: string) => cost.lines.find((l) => l.item === item);
-    expect(line('Lambda requests')?.quantity).toBe(1000);
-    expect(line('Lambda duration (arm64)')?.quantity).toBeCloseTo(100); // 1,000 batches × 0.1 s × 1 GB
-    expect(line('Kinesis shard-hours')?.quantity).toBeCloseTo((2 * 500) / 3600);
-    expect(line('S3 PUT requests')?.usd).toBeCloseTo(0.01);
-    expect(line('SQS (DLQ) requests')?.quantity).toBe(2000);
+    expect(line('consumer Lambda requests')?.quantity).toBe(1000);
+    expect(line('consumer Lambda duration (arm64)')?.quantity).toBeCloseTo(100); // 1,000 batches × 0.1 s × 1 GB
+    expect(line('consumer S3 PUT, COPY, LIST')?.usd).toBeCloseTo(0.025);
+    expect(line('consumer S3 GET')?.usd).toBeCloseTo(0.0004);
+    expect(line('consumer DynamoDB writes')?.quantity).toBe(2000);
+    expect(line('consumer SQS')?.quantity).toBe(2000);
+    // A million events at 2,000/s take 500 s: 8⅓ publisher runs.
+    expect(line('publisher EventBridge schedule')?.quantity).toBeCloseTo(500 / 60);
+    expect(line('publisher DynamoDB reads')?.quantity).toBeCloseTo(500 / 60);
     expect(cost.totalUsd).toBeCloseTo(cost.lines.reduce((sum, l) => sum + l.usd, 0));
   });
 
-  it('bills Firehose on each record rounded up to 5 KB', () => {
-    const small = firehoseCostPerMillion(500, US_EAST_1_PRICES);
-    expect(firehoseCostPerMillion(5000, US_EAST_1_PRICES).totalUsd).toBeCloseTo(small.totalUsd);
+  it('prices the stream apart: shard-hours, 25 KB payload units, extended retention', () => {
+    const stream = streamCostPerMillion(traffic, true, US_EAST_1_PRICES);
+    expect(stream.lines.map((l) => l.item)).toEqual([
+      'Kinesis shard-hours',
+      'Kinesis extended retention',
+      'Kinesis PUT payload units',
+    ]);
+    expect(stream.lines[0]?.quantity).toBeCloseTo((2 * 500) / 3600);
+    expect(stream.lines[2]?.usd).toBeCloseTo(0.014);
+  });
+
+  it('bills Firehose on each record rounded up to 5 KB, and its objects per buffer flush', () => {
+    const settings = {
+      bufferIntervalSeconds: 60,
+      bufferSizeMb: 128,
+      dynamicPartitioning: false,
+      activePartitions: 1,
+    };
+    const small = firehoseCostPerMillion(traffic, settings, US_EAST_1_PRICES);
+    const large = firehoseCostPerMillion({ ...traffic, recordBytes: 5000 }, settings, US_EAST_1_PRICES);
+    expect(large.lines[0]?.usd).toBeCloseTo(small.lines[0]?.usd ?? 0);
     expect(small.lines[0]?.quantity).toBeCloseTo((1e6 * 5120) / 2 ** 30);
+    // 500 s of data, flushed every 60 s.
+    expect(small.lines.find((l) => l.item === 'Firehose S3 PUTs')?.quantity).toBeCloseTo(500 / 60);
+    const partitioned = firehoseCostPerMillion(
+      traffic,
+      { ...settings, dynamicPartitioning: true },
+      US_EAST_1_PRICES,
+    );
+    expect(partitioned.totalUsd).toBeGreaterThan(small.totalUsd);
   });
 
   it('interpolates batch durations between measured sizes and extends the nearest segment', () => {
