@@ -1,5 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { AnalyticsConfig } from '../shared/analyticsConfig';
@@ -24,7 +29,14 @@ import {
   warmStates,
 } from './analytics';
 import { type Bundle, type BundledObject, encodeBundle } from './bundle';
-import { type Checkpoint, type Commit, commitBatch, readCheckpoint, type ShardKey } from './checkpoint';
+import {
+  type Checkpoint,
+  CheckpointConflictError,
+  type Commit,
+  commitBatch,
+  readCheckpoint,
+  type ShardKey,
+} from './checkpoint';
 import type { CommitRecordRows } from './commitRecord';
 import { type InvalidRecord, sendToDeadLetterQueue } from './deadLetter';
 import { decodeRecord } from './decode';
@@ -295,7 +307,14 @@ async function processShardBatch(
     latestWindowEnd: latestWindowEnd(outputs),
   };
   const committedAt = now();
-  await commitBatch(deps.dynamo, shard, checkpoint.version, checkpoint.stateKey, commit, committedAt);
+  try {
+    await commitBatch(deps.dynamo, shard, checkpoint.version, checkpoint.stateKey, commit, committedAt);
+  } catch (error) {
+    // A conflict is final: another attempt committed, and this one's commit can never land (its version
+    // is gone), so nobody will ever refer to its snapshot. Anything else may still land: keep it.
+    if (analytics && error instanceof CheckpointConflictError) await forgetSnapshot(deps, analytics.stateKey);
+    throw error;
+  }
   result.committedSequenceNumber = batch.lastSequenceNumber;
   if (analytics) {
     (deps.warmStates ?? warmStates).keep(shard, {
@@ -336,6 +355,13 @@ async function processShardBatch(
     published: result.published,
   });
   return result;
+}
+
+/** Best effort: an orphaned snapshot costs storage, not correctness. */
+async function forgetSnapshot(deps: ConsumerDeps, key: string): Promise<void> {
+  await deps.s3
+    .send(new DeleteObjectCommand({ Bucket: deps.config.bucketName, Key: key }))
+    .catch(() => undefined);
 }
 
 /**

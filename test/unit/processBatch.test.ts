@@ -343,6 +343,29 @@ describe('two attempts of one checkpoint version', () => {
     expect(finalKeys()).toEqual([...published.keys()].filter((k) => k.startsWith('events/')).sort());
     expect(slow.calls.filter((c) => /^PutObject (events|_commits)\//.test(c))).toEqual([]);
   });
+
+  it('the loser deletes its own analytics snapshot, which nothing can ever refer to', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = process({
+      id: 'slow',
+      analytics: true,
+      before: (l) => (l === 'UpdateItem commit' ? held : undefined),
+    });
+    const outcome = processKinesisEvent(batch(), slow.deps).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    while (!slow.calls.includes('UpdateItem commit')) await new Promise((r) => setImmediate(r));
+    await processKinesisEvent(batch(), process({ id: 'retry', analytics: true }).deps);
+    release();
+
+    expect(await outcome).toBeInstanceOf(CheckpointConflictError);
+    expect(keysUnder('state/')).toEqual([stateSnapshotKey(SHARD, 'retry')]);
+    expect(checkpointOf().stateKey).toBe(stateSnapshotKey(SHARD, 'retry'));
+  });
 });
 
 describe('refusals', () => {
