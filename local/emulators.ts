@@ -278,6 +278,8 @@ export function lambdaEnvironmentFor(running: RunningEmulators): Record<string, 
     AWS_ACCESS_KEY_ID: running.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: running.credentials.secretAccessKey,
     [ENV.s3ForcePathStyle]: 'true',
+    // No X-Ray daemon on a laptop: the handlers' Powertools Tracer stays off.
+    POWERTOOLS_TRACE_ENABLED: 'false',
   };
 }
 

@@ -5,12 +5,12 @@ import { consumerConfig, ENV } from '../shared/config';
 import { createObservability } from '../shared/observability';
 import { processKinesisEvent, requireSingleWriter } from './processBatch';
 
-const { logger, metrics } = createObservability('shardline-consumer');
+const { logger, metrics, tracer } = createObservability('shardline-consumer');
 // Created once per execution environment and reused while warm, as Lambda intends.
 const deps = {
-  s3: s3Client(),
-  dynamo: dynamoClient(),
-  sqs: sqsClient(),
+  s3: tracer.captureAWSv3Client(s3Client()),
+  dynamo: tracer.captureAWSv3Client(dynamoClient()),
+  sqs: tracer.captureAWSv3Client(sqsClient()),
   config: consumerConfig(),
   // On unless SHARDLINE_ANALYTICS=off; thresholds from SHARDLINE_* variables (docs/ANALYTICS.md).
   analytics: analyticsConfigFromEnv(),

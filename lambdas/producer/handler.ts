@@ -4,8 +4,8 @@ import { producerConfig } from '../shared/config';
 import { createObservability } from '../shared/observability';
 import { produce } from './produce';
 
-const { logger, metrics } = createObservability('shardline-producer');
-const kinesis = kinesisClient();
+const { logger, metrics, tracer } = createObservability('shardline-producer');
+const kinesis = tracer.captureAWSv3Client(kinesisClient());
 
 /**
  * The producer Lambda: `{ count, seed, invalidRatio, tenants, ratePerSecond? }` (generate) or

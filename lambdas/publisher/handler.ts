@@ -4,10 +4,10 @@ import { publisherConfig } from '../shared/config';
 import { createObservability } from '../shared/observability';
 import { publishPendingCommits } from './publishPending';
 
-const { logger, metrics } = createObservability('shardline-publisher');
+const { logger, metrics, tracer } = createObservability('shardline-publisher');
 const deps = {
-  s3: s3Client(),
-  dynamo: dynamoClient(),
+  s3: tracer.captureAWSv3Client(s3Client()),
+  dynamo: tracer.captureAWSv3Client(dynamoClient()),
   config: publisherConfig(),
   log: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
 };

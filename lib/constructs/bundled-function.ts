@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -101,6 +101,9 @@ export class BundledFunction extends NodejsFunction {
       // Without this flag Node ignores the bundle's source map and stack traces point into minified code.
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       logGroup,
+      // X-Ray traces of each invocation and its AWS calls (Powertools Tracer in the handlers); the local
+      // runtime turns the tracer off (POWERTOOLS_TRACE_ENABLED=false), as there is no X-Ray daemon.
+      tracing: Tracing.ACTIVE,
       bundling: {
         format: OutputFormat.CJS,
         target: 'node22',
@@ -121,6 +124,12 @@ export class BundledFunction extends NodejsFunction {
       },
     });
     this.executionRole = role;
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords, which X-Ray supports on no ' +
+        'resource narrower than `*` (Service Authorization Reference). Nothing else is granted on `*`.',
+    });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions::AwsSolutions-L1',
       reason:

@@ -82,6 +82,9 @@ describe('cdk-nag AwsSolutions', () => {
         ...objectPrefixes('ConsumerRole', [...protocol, 'dlq-payloads']),
         ...objectPrefixes('PublisherRole', protocol),
         'AwsSolutions-IAM5[Resource::<FailuresBucketD9B971D9.Arn>/*] @ Shardline-nag/ConsumerRole/DefaultPolicy/Resource',
+        ...['ConsumerRole', 'ProducerRole', 'PublisherRole'].map(
+          (role) => `AwsSolutions-IAM5[Resource::*] @ Shardline-nag/${role}/DefaultPolicy/Resource`,
+        ),
         'AwsSolutions-L1 @ Shardline-nag/Consumer/Resource',
         'AwsSolutions-L1 @ Shardline-nag/Producer/Resource',
         'AwsSolutions-L1 @ Shardline-nag/Publisher/Resource',

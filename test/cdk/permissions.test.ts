@@ -74,10 +74,12 @@ function hasEventSourceMapping(functionId: string): boolean {
   );
 }
 
-/** Every action the role grants, except writing its own logs (Lambda's, not the code's). */
+/** Every action the role grants, except writing its own logs and traces (Lambda's, not the code's). */
 function grantedDataActions(functionId: string): string[] {
   const actions = roleStatements(functionId).flatMap((statement) => list(statement.Action));
-  return [...new Set(actions.filter((action) => !action.startsWith('logs:')))].sort();
+  return [
+    ...new Set(actions.filter((action) => !action.startsWith('logs:') && !action.startsWith('xray:'))),
+  ].sort();
 }
 
 const functions = LAMBDA_BUNDLES.map((bundle) => {

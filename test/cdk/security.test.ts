@@ -72,10 +72,13 @@ describe('least privilege', () => {
     expect(wildcards).toEqual([]);
   });
 
-  it('allows "*" as a resource nowhere', () => {
-    expect(
-      allows().filter((statement) => list(statement.Resource).some((resource) => resource === '*')),
-    ).toEqual([]);
+  it('allows "*" as a resource only for writing X-Ray traces, which has no narrower resource', () => {
+    const everywhere = allows().filter((statement) =>
+      list(statement.Resource).some((resource) => resource === '*'),
+    );
+    expect(everywhere).toHaveLength(3);
+    for (const statement of everywhere)
+      expect(list(statement.Action).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
   });
 
   it('allows wildcard resources only where AWS requires them, and only these', () => {
@@ -110,6 +113,8 @@ describe('least privilege', () => {
         // Consumer, then publisher (no DLQ payloads).
         ...objectGrants([...protocol, 'dlq-payloads']),
         ...objectGrants(protocol),
+        // Active tracing, one statement per function: X-Ray has no resource narrower than `*`.
+        ...Array.from({ length: 3 }, () => 'xray:PutTelemetryRecords,xray:PutTraceSegments on *'),
         // S3 server access log delivery chooses its own keys under the prefix; limited to the lake bucket.
         `s3:PutObject on <${accessLogs}.Arn>/lake/*`,
         `s3:PutObject on <${accessLogs}.Arn>/failures/*`,
