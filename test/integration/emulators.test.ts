@@ -551,8 +551,8 @@ describe('the real Shardline stack (lib/app.ts)', () => {
       const first = await provision(real, running);
       const actions: ProvisionAction[] = [];
       const second = await provision(real, running, { onAction: (_id, action) => actions.push(action) });
-      // Stream, table, queue, the lake bucket and its access-log bucket.
-      expect(actions).toEqual(['exists', 'exists', 'exists', 'exists', 'exists']);
+      // Stream, table, queue, the lake bucket, its access-log bucket and the failures bucket.
+      expect(actions).toEqual(['exists', 'exists', 'exists', 'exists', 'exists', 'exists']);
       expect(second).toEqual(first);
 
       const consumer = real.functions.find((fn) => fn.name === names.consumerFunctionName);
