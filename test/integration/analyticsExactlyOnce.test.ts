@@ -224,6 +224,7 @@ async function expectExactlyOnce(shardId: string, all: KinesisStreamRecord[]) {
     sessions: asRows(outputs.sessions),
     alerts: asRows(outputs.alerts),
     late_events: asRows(outputs.lateEvents),
+    engagement: asRows(outputs.engagement),
   });
   // Every snapshot a commit replaced is gone: what is left is the committed one and those of attempts
   // that never committed (which no checkpoint refers to).
