@@ -109,6 +109,9 @@ export async function demo(options: DemoOptions): Promise<void> {
     const drainedMs = Date.now() - produceStarted;
     showProgress('');
     step(`  every shard drained ${(drainedMs / 1000).toFixed(1)} s after the first put`);
+    // A commit whose publication an invocation could not finish is finished by the scheduled publisher
+    // (every minute); the demo runs it now instead of waiting.
+    await pipeline.schedules.runNow();
 
     const { lake } = await openTargetLake(target, options.dataDir);
     const scalar = async (sql: string) => Number((await lake.query(sql)).rows[0]?.[0] ?? 0);
