@@ -108,8 +108,8 @@ export async function startHarness(options: StartHarnessOptions): Promise<Pipeli
   );
   const shardIds = Shards.map((shard) => shard.ShardId as string);
 
-  const committedRecords = async () => {
-    const checkpoints = await Promise.all(
+  const checkpoints = () =>
+    Promise.all(
       shardIds.map((shardId) =>
         readCheckpoint(dynamo, {
           tableName: runtime.resources.tableName,
@@ -118,7 +118,9 @@ export async function startHarness(options: StartHarnessOptions): Promise<Pipeli
         }),
       ),
     );
-    return checkpoints.reduce((sum, checkpoint) => sum + checkpoint.committedRecords, 0);
+  const committedRecords = async () => {
+    const all = await checkpoints();
+    return all.reduce((sum, checkpoint) => sum + checkpoint.committedRecords, 0);
   };
 
   return {
@@ -139,7 +141,9 @@ export async function startHarness(options: StartHarnessOptions): Promise<Pipeli
       while (Date.now() - started < timeoutMs) {
         // The state table may be restarting under a fault test: an unanswered read is "not yet".
         committed = await committedRecords().catch(() => committed);
-        if (committed >= target) return Date.now() - started;
+        // Committed is not yet readable: a commit's objects are published just after it.
+        if (committed >= target && (await checkpoints().catch(() => [])).every((c) => c.pending === null))
+          return Date.now() - started;
         await sleep(100);
       }
       throw new NotCommittedError(committed, target, timeoutMs, dataDir);
