@@ -16,6 +16,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Vitest's default on 2 cores is one worker. The integration tests spend much of their time waiting on
+    // emulators in other processes, so two files at a time finish the suite in about half the time.
+    maxWorkers: 2,
     // Node 20 is supported here; the SDK's notice about its future Node 22 floor is noise in test output.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },

@@ -91,7 +91,7 @@ describe('npx cdk synth', () => {
       streams: 1,
       tables: 1,
       queues: 1,
-      buckets: 2,
+      buckets: 3,
       functions: 3,
       eventSourceMappings: 1,
       scheduleRules: 1,
