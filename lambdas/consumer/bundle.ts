@@ -1,5 +1,5 @@
 import { ShardlineError } from '../shared/errors';
-import type { CommitRecordRows } from './commitRecord';
+import type { CommittedBatch } from './commitRecord';
 
 /**
  * A staged bundle: every output of one attempt (Parquet, CSV, analytics datasets) with the final key each
@@ -17,15 +17,7 @@ export interface BundledObject {
   body: Uint8Array;
 }
 
-export interface Bundle {
-  streamName: string;
-  shardId: string;
-  attemptId: string;
-  firstSequenceNumber: string;
-  lastSequenceNumber: string;
-  /** Records the batch covers, valid and invalid. */
-  records: number;
-  rows: CommitRecordRows;
+export interface Bundle extends CommittedBatch {
   objects: BundledObject[];
 }
 

@@ -1,6 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { ShardlineError } from '../shared/errors';
 import { COMMITS_PREFIX, commitRecordKey, commitRecordPrefix } from '../shared/lakeLayout';
+import type { CommittedRows } from './checkpoint';
 
 /**
  * Commit records: one small JSON object per commit, written after the commit's final objects
@@ -9,34 +10,30 @@ import { COMMITS_PREFIX, commitRecordKey, commitRecordPrefix } from '../shared/l
  * whole or not at all.
  */
 
-/** Rows a commit wrote per dataset. */
-export interface CommitRecordRows {
-  events: number;
-  invalid: number;
-  windows: number;
-  sessions: number;
-  alerts: number;
-  lateEvents: number;
-  engagement: number;
-}
+/** Rows a batch wrote per dataset: the same counts the checkpoint sums. */
+export type CommitRecordRows = CommittedRows;
 
-export interface CommitRecord {
-  format: 1;
+/** A batch as an attempt processed it: what its bundle carries and its commit record repeats. */
+export interface CommittedBatch {
   streamName: string;
   shardId: string;
-  /** The attempt that committed (its random id also names its staging bundle and state snapshot). */
+  /** The attempt (its random id also names its staging bundle and state snapshot). */
   attemptId: string;
   /**
-   * The first and last sequence numbers of the records the commit covers: every record of the shard in
+   * The first and last sequence numbers of the records the batch covers: every record of the shard in
    * this range that the mapping delivered is in the lake (valid) or in the DLQ (invalid).
    */
   firstSequenceNumber: string;
   lastSequenceNumber: string;
   /** Records covered, valid and invalid. */
   records: number;
+  rows: CommitRecordRows;
+}
+
+export interface CommitRecord extends CommittedBatch {
+  format: 1;
   /** The final keys of the commit, every one written before this record. */
   keys: string[];
-  rows: CommitRecordRows;
   /** When the commit landed (epoch ms). */
   committedAt: number;
 }
