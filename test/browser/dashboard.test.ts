@@ -246,12 +246,13 @@ describe('shardline dashboard in headless Chromium', () => {
       '--data-dir',
       dataDir,
     ]);
-    // Caught mid-burst: records going in and out, and a good part of the burst already committed.
+    // Caught mid-burst: records going in and out, and some of the burst already committed (a tenth: on a
+    // loaded machine the consumer trails the 4-second burst, and the rates are over a short window).
     const flowing = async () =>
       (await shownNumber('rate-in')) > 0 &&
       (await shownNumber('rate-out')) > 0 &&
-      (await shownNumber('committed-records')) >= committedBefore + BURST / 4;
-    await expect.poll(flowing, { timeout: 15_000, interval: 100 }).toBe(true);
+      (await shownNumber('committed-records')) >= committedBefore + BURST / 10;
+    await expect.poll(flowing, { timeout: 30_000, interval: 100 }).toBe(true);
     mkdirSync(join(PROJECT_ROOT, 'docs', 'images'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect((await burst).code).toBe(0);
