@@ -57,10 +57,10 @@ export interface StartHarnessOptions {
 }
 
 export class NotCommittedError extends Error {
-  constructor(committed: number, target: number, timeoutMs: number, dataDir: string) {
+  constructor(committed: number, target: number, timeoutMs: number, dataDir: string, evidence = '') {
     super(
       `only ${committed}/${target} records committed after ${timeoutMs} ms: a batch was discarded ` +
-        `or the consumer is stuck; see the logs in ${dataDir}/logs and the pipeline log lines`,
+        `or the consumer is stuck; see the logs in ${dataDir}/logs and the pipeline log lines${evidence}`,
     );
     this.name = 'NotCommittedError';
   }
@@ -156,7 +156,41 @@ export async function startHarness(options: StartHarnessOptions): Promise<Pipeli
         } else owedSince = null;
         await sleep(100);
       }
-      throw new NotCommittedError(committed, target, timeoutMs, dataDir);
+      // The data directory is gone once the test cleans up: carry what explains the wait in the message.
+      const shards = pipeline.mapping
+        .stats()
+        .shards.map(
+          ({
+            shardId,
+            status,
+            inFlight,
+            bufferedRecords,
+            invocations,
+            errors,
+            retries,
+            recordsSentToOnFailure,
+          }) =>
+            JSON.stringify({
+              shardId,
+              status,
+              inFlight,
+              bufferedRecords,
+              invocations,
+              errors,
+              retries,
+              recordsSentToOnFailure,
+            }),
+        );
+      const owed = await checkpoints().then(
+        (all) =>
+          all.map((c) =>
+            JSON.stringify({ last: c.lastCommittedSequenceNumber, pending: c.pending !== null }),
+          ),
+        (error: Error) => [`checkpoints unreadable: ${error.message}`],
+      );
+      const problems = logLines.filter((line) => /error|warn|fail|timed out|retry/i.test(line)).slice(-30);
+      const evidence = `\nshards: ${shards.join(' ')}\ncheckpoints: ${owed.join(' ')}\n${problems.join('\n')}`;
+      throw new NotCommittedError(committed, target, timeoutMs, dataDir, evidence);
     },
     // A publication an invocation left unfinished (a failed PUT after its commit) is finished by the
     // scheduled publisher within a minute in AWS; run the schedule now rather than wait for it.
