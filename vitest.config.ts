@@ -1,12 +1,6 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * The deploy to moto (test/deploy/motoDeploy.test.ts) takes about two minutes on these shared machines,
- * most of it the CDK synthesis with bundling: it runs with `npm run check:deploy`, not in `npm test`.
- */
-const DEPLOY_CHECKS = ['test/deploy/motoDeploy.test.ts'];
-
-/**
  * Unit and CDK tests run in-process against fakes and synthesized templates. They share one module cache
  * per worker (`isolate: false`): each file re-importing the AWS SDK and aws-cdk-lib cost 54 s of a 69 s run
  * of these 72 files on 2 cores, and 14 s of 32 s without. Anything that starts emulators or spawns the CLI
@@ -23,11 +17,7 @@ export default defineConfig({
         test: {
           name: 'isolated',
           include: ['test/**/*.test.ts'],
-          exclude: [
-            ...configDefaults.exclude,
-            ...IN_PROCESS,
-            ...(process.env.SHARDLINE_DEPLOY_CHECK === '1' ? [] : DEPLOY_CHECKS),
-          ],
+          exclude: [...configDefaults.exclude, ...IN_PROCESS],
         },
       },
     ],

@@ -83,7 +83,9 @@ export async function emptyRemovableBuckets(options: DeployOptions): Promise<voi
   if (outputs?.DataRetention !== 'destroy') return;
   const target = await resolveTarget(options);
   const { s3 } = targetClients(target);
-  for (const bucket of [outputs.BucketName, outputs.AccessLogsBucketName]) {
+  // Every bucket the stack creates: CloudFormation deletes only empty ones, and one left behind makes the
+  // next deploy of the stage fail on its name.
+  for (const bucket of [outputs.BucketName, outputs.AccessLogsBucketName, outputs.FailuresBucketName]) {
     if (!bucket) continue;
     const deleted = await emptyBucket(s3, bucket);
     process.stderr.write(`emptied s3://${bucket} (${deleted} object version(s) and delete marker(s))\n`);

@@ -199,6 +199,7 @@ describe.skipIf(!moto.available || !aws.available)('deploy, destroy and redeploy
       TableName: names.tableName,
       BucketName: `${names.bucketNamePrefix}-${ACCOUNT}-${REGION}`,
       AccessLogsBucketName: `${names.prefix}-logs-${ACCOUNT}-${REGION}`,
+      FailuresBucketName: `${names.prefix}-fail-${ACCOUNT}-${REGION}`,
       DataRetention: 'destroy',
       DlqArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${names.dlqName}`,
       ProducerFunctionName: names.producerFunctionName,
@@ -207,7 +208,7 @@ describe.skipIf(!moto.available || !aws.available)('deploy, destroy and redeploy
   });
 
   // moto ignores the stream's encryption and the buckets' versioning and lifecycle: test/cdk asserts those.
-  it('creates the stream, the table, both buckets, the queue and both functions as synthesized', async () => {
+  it('creates the stream, the table, the three buckets, the queue and both functions as synthesized', async () => {
     const options = clientOptions();
     const stream = await kinesisClient(options).send(
       new DescribeStreamSummaryCommand({ StreamName: names.streamName }),
@@ -218,7 +219,8 @@ describe.skipIf(!moto.available || !aws.available)('deploy, destroy and redeploy
     });
     const table = await dynamoClient(options).send(new DescribeTableCommand({ TableName: names.tableName }));
     expect(table.Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
-    for (const bucket of [outputs().BucketName, outputs().AccessLogsBucketName]) {
+    const { BucketName, AccessLogsBucketName, FailuresBucketName } = outputs();
+    for (const bucket of [BucketName, AccessLogsBucketName, FailuresBucketName]) {
       await expect(s3Client(options).send(new HeadBucketCommand({ Bucket: bucket }))).resolves.toBeDefined();
     }
     const queue = await sqsClient(options).send(
@@ -250,7 +252,8 @@ describe.skipIf(!moto.available || !aws.available)('deploy, destroy and redeploy
       MaximumRecordAgeInSeconds: 3600,
       ParallelizationFactor: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      DestinationConfig: { OnFailure: { Destination: outputs().DlqArn } },
+      // Failed batches go to the failures bucket with their records (invalid records go to the DLQ queue).
+      DestinationConfig: { OnFailure: { Destination: `arn:aws:s3:::${outputs().FailuresBucketName}` } },
     });
   });
 
@@ -280,6 +283,9 @@ describe.skipIf(!moto.available || !aws.available)('deploy, destroy and redeploy
     await s3.send(
       new PutObjectCommand({ Bucket: outputs().AccessLogsBucketName, Key: 'lake/log', Body: 'x' }),
     );
+    await s3.send(
+      new PutObjectCommand({ Bucket: outputs().FailuresBucketName, Key: 'aws/kinesis/x', Body: '{}' }),
+    );
 
     await destroy();
     expect(await leftovers()).toEqual({
@@ -295,7 +301,8 @@ describe.skipIf(!moto.available || !aws.available)('deploy, destroy and redeploy
     expect(outputs().StreamName).toBe(names.streamName);
     const again = await leftovers();
     expect(again.streams).toEqual([names.streamName]);
-    expect(again.buckets.sort()).toEqual([outputs().AccessLogsBucketName, outputs().BucketName].sort());
+    const { AccessLogsBucketName, BucketName, FailuresBucketName } = outputs();
+    expect(again.buckets.sort()).toEqual([AccessLogsBucketName, BucketName, FailuresBucketName].sort());
     await destroy();
   });
 });
