@@ -11,18 +11,11 @@ import {
   type ResolvedResources,
   referencedLogicalIds,
 } from './intrinsics';
-import { dynamodbTable } from './resources/dynamodbTable';
 import { ResourceConflictError } from './resources/errors';
-import { kinesisStream } from './resources/kinesisStream';
+import type { StreamModel } from './resources/kinesisStream';
 import { lambdaFunction } from './resources/lambdaFunction';
-import type {
-  LocalResourceType,
-  ProvisionAction,
-  ProvisionContext,
-  ResourceModels,
-} from './resources/resourceType';
-import { s3Bucket } from './resources/s3Bucket';
-import { sqsQueue } from './resources/sqsQueue';
+import { type AnyResourceType, RESOURCE_TYPES } from './resources/registry';
+import type { LocalResourceType, ProvisionAction, ProvisionContext } from './resources/resourceType';
 import type { LocalModel } from './template';
 
 export interface ProvisionOptions {
@@ -76,32 +69,27 @@ export async function provision(
     activeTimeoutMs: options.activeTimeoutMs ?? 15_000,
   };
   try {
+    const tasksOfTypes = (types: readonly AnyResourceType[]) => types.flatMap((type) => tasksOf(type, model));
     await runInDependencyOrder(
-      [
-        ...tasksOf(kinesisStream, model.streams),
-        ...tasksOf(dynamodbTable, model.tables),
-        ...tasksOf(sqsQueue, model.queues),
-        ...tasksOf(s3Bucket, model.buckets),
-      ],
+      tasksOfTypes(RESOURCE_TYPES.filter((type) => type !== lambdaFunction)),
       context,
     );
     // Nothing is created for a function: it gets its name and ARN once the rest exists.
-    await runInDependencyOrder(tasksOf(lambdaFunction, model.functions), context);
+    await runInDependencyOrder(tasksOfTypes([lambdaFunction]), context);
     return context.resolved;
   } finally {
     for (const client of Object.values(clients)) client.destroy();
   }
 }
 
-function tasksOf<K extends Exclude<keyof ResourceModels, 'eventSourceMappings'>>(
-  type: LocalResourceType<K>,
-  resources: ResourceModels[K],
-): Task[] {
-  const { provision } = type;
+/** One task per resource of a type that is provisioned, after what its name and `dependsOn` refer to. */
+function tasksOf(type: AnyResourceType, model: LocalModel): Task[] {
+  // The registry pairs each type with its own list of the model; streams stand for any of them here.
+  const { provision, dependsOn } = type as LocalResourceType<'streams'>;
   if (!provision) return [];
-  return resources.map((resource) => ({
+  return (model[type.modelKey] as StreamModel[]).map((resource) => ({
     logicalId: resource.logicalId,
-    dependsOn: new Set([...referencedLogicalIds(resource.name), ...(type.dependsOn?.(resource) ?? [])]),
+    dependsOn: new Set([...referencedLogicalIds(resource.name), ...(dependsOn?.(resource) ?? [])]),
     run: (context) => provision(resource, context),
   }));
 }

@@ -4,14 +4,14 @@
  * mapping behaves. Each resource type is read by its own module under `local/resources/`; this module
  * only dispatches to them. Nothing here repeats a setting of the CDK stack.
  */
-import { dynamodbTable, type TableModel } from './resources/dynamodbTable';
+import type { TableModel } from './resources/dynamodbTable';
 import { UnsupportedTemplateError } from './resources/errors';
-import { kinesisStream, type StreamModel } from './resources/kinesisStream';
-import { type EventSourceMappingModel, lambdaEventSourceMapping } from './resources/lambdaEventSourceMapping';
-import { type FunctionModel, lambdaFunction } from './resources/lambdaFunction';
-import type { LocalResourceType, ResourceModels } from './resources/resourceType';
-import { type BucketModel, s3Bucket } from './resources/s3Bucket';
-import { type QueueModel, sqsQueue } from './resources/sqsQueue';
+import type { StreamModel } from './resources/kinesisStream';
+import type { EventSourceMappingModel } from './resources/lambdaEventSourceMapping';
+import type { FunctionModel } from './resources/lambdaFunction';
+import { RESOURCE_TYPES } from './resources/registry';
+import type { BucketModel } from './resources/s3Bucket';
+import type { QueueModel } from './resources/sqsQueue';
 
 // Reading a stack is `loadStackTemplate` then `describeStack` (bench/packaging.ts imports both from here).
 export { loadStackTemplate } from './assembly';
@@ -44,18 +44,6 @@ export interface LocalModel {
   otherResources: { logicalId: string; type: string }[];
 }
 
-type AnyResourceType = { [K in keyof ResourceModels]: LocalResourceType<K> }[keyof ResourceModels];
-
-/** The resource types read, in this order: a mapping is read once its function and stream are. */
-const RESOURCE_TYPES: readonly AnyResourceType[] = [
-  kinesisStream,
-  dynamodbTable,
-  sqsQueue,
-  s3Bucket,
-  lambdaFunction,
-  lambdaEventSourceMapping,
-];
-
 /**
  * Reads what the local runtime needs from a stack template: resources, their settings, and each Kinesis
  * event source mapping with CloudFormation's defaults applied and AWS's limits checked. Pure.
@@ -81,9 +69,9 @@ export function describeStack(
     eventSourceMappings: [],
     otherResources: [],
   };
-  const typeOf = new Map(RESOURCE_TYPES.map((type) => [type.cfnType, type]));
+  const understood = new Set(RESOURCE_TYPES.map((type) => type.cfnType));
   for (const [logicalId, resource] of resources) {
-    if (!typeOf.has(resource.Type)) {
+    if (!understood.has(resource.Type)) {
       model.otherResources.push({ logicalId, type: resource.Type });
     } else if (resource.Condition !== undefined) {
       // CDK puts a Condition on its own AWS::CDK::Metadata resource; that one is among otherResources.
