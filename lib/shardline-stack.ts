@@ -26,6 +26,7 @@ import { resourceNames } from '../lambdas/shared/naming';
 import { ShardlineAlarms } from './constructs/alarms';
 import { BundledFunction } from './constructs/bundled-function';
 import { LakeCatalog } from './constructs/lake-catalog';
+import { KINESIS_MAPPING_PROPERTIES } from './eventSourceMappingProperties';
 import { FUNCTION_GRANTS, type FunctionGrants } from './permissions';
 import { retainsDataByDefault } from './stagePolicy';
 
@@ -515,16 +516,31 @@ function withoutUndefined<T extends object>(props: T): Partial<T> {
   return Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
+/**
+ * The props that set a property of the event source mapping, checked against AWS's range for it
+ * (lib/eventSourceMappingProperties.ts). Its "no limit" value (-1) is refused or cannot be written: infinite
+ * retries would let one poison record block its shard, and a Duration is never negative.
+ */
+export const MAPPING_PROPS = {
+  batchSize: 'BatchSize',
+  maxBatchingWindow: 'MaximumBatchingWindowInSeconds',
+  retryAttempts: 'MaximumRetryAttempts',
+  maxRecordAge: 'MaximumRecordAgeInSeconds',
+  parallelizationFactor: 'ParallelizationFactor',
+} as const satisfies Partial<Record<keyof ShardlineSettings, keyof typeof KINESIS_MAPPING_PROPERTIES>>;
+
 function validateSettings(settings: ShardlineSettings): void {
   requireInteger('shardCount', settings.shardCount, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
-  requireInteger('batchSize', settings.batchSize, 1, 10_000);
-  requireInteger('retryAttempts', settings.retryAttempts, 0, 10_000);
+  for (const [prop, property] of Object.entries(MAPPING_PROPS)) {
+    const { min, max } = KINESIS_MAPPING_PROPERTIES[property];
+    const value = settings[prop as keyof typeof MAPPING_PROPS];
+    if (value instanceof Duration) requireSeconds(prop, value, min, max);
+    else requireInteger(prop, value, min, max);
+  }
   requireInteger('consumerMemorySize', settings.consumerMemorySize, 128, 10_240);
   requireInteger('producerMemorySize', settings.producerMemorySize, 128, 10_240);
-  requireSeconds('maxBatchingWindow', settings.maxBatchingWindow, 0, 300);
-  requireSeconds('maxRecordAge', settings.maxRecordAge, 60, 604_800);
   requireSeconds('consumerTimeout', settings.consumerTimeout, 1, 900);
-  // AWS accepts 1-10; the commit protocol accepts one writer per shard.
+  // Within AWS's range, the commit protocol accepts one writer per shard.
   requireInteger(
     'parallelizationFactor',
     settings.parallelizationFactor,

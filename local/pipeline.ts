@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { kinesisClient, s3Client, sqsClient } from '../lambdas/shared/clients';
 import { ShardlineError } from '../lambdas/shared/errors';
 import { resourceNames } from '../lambdas/shared/naming';
+import { loadStackTemplate } from './assembly';
 import { requireDataLayout } from './dataLayout';
 import {
   clientOptionsFor,
@@ -13,27 +14,28 @@ import {
   type Service,
   startEmulators,
 } from './emulators';
-import { type EventSourceMapping, type EventSourceMappingSettings, startEventSourceMapping } from './esm';
+import { type EventSourceMapping, startEventSourceMapping } from './esm';
+import {
+  type PseudoParameters,
+  pseudoParametersFor,
+  type ResolvedResources,
+  resolveEnvironment,
+  resolveString,
+} from './intrinsics';
 import { createFunctionHost, type FunctionHost } from './lambda';
-import { provision, pseudoParametersFor, ResourceConflictError } from './provision';
+import { provision } from './provision';
 import {
   describeBucketLifecycles,
   type LifecycleSweeper,
   startLifecycleSweeper,
 } from './resources/bucketLifecycle';
+import { ResourceConflictError } from './resources/errors';
 import { describeScheduleRules, type ScheduleRunner, startScheduleRunner } from './resources/eventsRule';
+import { mappingSettings } from './resources/lambdaEventSourceMapping';
+import type { FunctionModel } from './resources/lambdaFunction';
 import { type LocalFunction, type RuntimeInfo, writeRuntime } from './runtimeState';
 import { isSynthCurrent, markSynthesized, synthInputsHash } from './synthCache';
-import {
-  describeStack,
-  type FunctionModel,
-  type LocalModel,
-  loadStackTemplate,
-  type PseudoParameters,
-  type ResolvedResources,
-  resolveEnvironment,
-  resolveString,
-} from './template';
+import { describeStack, type LocalModel } from './template';
 
 /**
  * The Docker-free local pipeline: synthesize the CDK app, start the emulators, provision exactly what
@@ -330,20 +332,9 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       },
     };
 
-    const onFailure = mappingModel.DestinationConfig.OnFailure;
-    const settings: EventSourceMappingSettings = {
-      ...mappingModel,
-      DestinationConfig: onFailure
-        ? {
-            OnFailure: {
-              Destination: resolveString(onFailure.Destination, resolved, pseudo, 'OnFailure.Destination'),
-            },
-          }
-        : {},
-    };
     const mapping = await retryTransient('starting the event source mapping', log, () =>
       startEventSourceMapping({
-        settings,
+        settings: mappingSettings(mappingModel, resolved, pseudo),
         streamName: runtime.resources.streamName,
         streamArn: runtime.resources.streamArn,
         functionArn: consumerHost.functionArn,

@@ -1,19 +1,14 @@
+import {
+  findInvalidSetting,
+  KINESIS_MAPPING_DEFAULTS,
+  localSupportOf,
+} from '../../lib/eventSourceMappingProperties';
 import { InvalidEventSourceMappingSettingError } from './errors';
 import { compileFilterCriteria, DEFAULT_MAX_FILTERS } from './filterCriteria';
 import type { EventSourceMappingSettings } from './types';
 
-/** Lambda's defaults for a Kinesis event source mapping (CreateEventSourceMapping API reference). */
-export const KINESIS_DEFAULTS = {
-  BatchSize: 100,
-  MaximumBatchingWindowInSeconds: 0,
-  BisectBatchOnFunctionError: false,
-  MaximumRetryAttempts: -1,
-  MaximumRecordAgeInSeconds: -1,
-  FunctionResponseTypes: [] as readonly string[],
-  ParallelizationFactor: 1,
-  TumblingWindowInSeconds: 0,
-  Enabled: true,
-} as const;
+/** Lambda's defaults for a Kinesis event source mapping, as lib/eventSourceMappingProperties.ts declares them. */
+export const KINESIS_DEFAULTS = KINESIS_MAPPING_DEFAULTS;
 
 /**
  * Fills in Lambda's defaults for the properties a template leaves out.
@@ -31,12 +26,6 @@ export function withKinesisDefaults(
   return { ...KINESIS_DEFAULTS, ...defined } as EventSourceMappingSettings;
 }
 
-function requireIntegerIn(setting: string, value: unknown, min: number, max: number) {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidEventSourceMappingSettingError(setting, value, `an integer from ${min} to ${max}`);
-  }
-}
-
 /**
  * Checks every setting against the ranges Lambda accepts for Kinesis, so that a template that AWS would
  * reject does not run locally. FilterCriteria patterns are validated too (InvalidFilterCriteriaError).
@@ -48,53 +37,11 @@ function requireIntegerIn(setting: string, value: unknown, min: number, max: num
  * ```
  */
 export function validateSettings(settings: EventSourceMappingSettings): void {
-  requireIntegerIn('BatchSize', settings.BatchSize, 1, 10_000);
-  requireIntegerIn('MaximumBatchingWindowInSeconds', settings.MaximumBatchingWindowInSeconds, 0, 300);
-  requireIntegerIn('MaximumRetryAttempts', settings.MaximumRetryAttempts, -1, 10_000);
-  requireIntegerIn('ParallelizationFactor', settings.ParallelizationFactor, 1, 10);
-  requireIntegerIn('TumblingWindowInSeconds', settings.TumblingWindowInSeconds, 0, 900);
-  const age = settings.MaximumRecordAgeInSeconds;
-  if (age !== -1) requireIntegerIn('MaximumRecordAgeInSeconds', age, 60, 604_800);
-  if (!['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'].includes(settings.StartingPosition)) {
-    throw new InvalidEventSourceMappingSettingError(
-      'StartingPosition',
-      settings.StartingPosition,
-      'TRIM_HORIZON, LATEST or AT_TIMESTAMP',
-    );
-  }
-  if (
-    settings.StartingPosition === 'AT_TIMESTAMP' &&
-    typeof settings.StartingPositionTimestamp !== 'number'
-  ) {
-    throw new InvalidEventSourceMappingSettingError(
-      'StartingPositionTimestamp',
-      settings.StartingPositionTimestamp,
-      'a Unix time in seconds when StartingPosition is AT_TIMESTAMP',
-    );
-  }
-  for (const type of settings.FunctionResponseTypes) {
-    if (type !== 'ReportBatchItemFailures') {
-      throw new InvalidEventSourceMappingSettingError(
-        'FunctionResponseTypes',
-        type,
-        'ReportBatchItemFailures',
-      );
-    }
-  }
+  const invalid = findInvalidSetting({ ...settings });
+  if (invalid)
+    throw new InvalidEventSourceMappingSettingError(invalid.property, invalid.value, invalid.allowed);
   compileFilterCriteria(settings.FilterCriteria);
 }
-
-/** Why a property the local mapping does not emulate makes no difference here (or what does instead). */
-const UNEMULATED_PROPERTY_NOTES: Record<string, string> = {
-  MetricsConfig:
-    'Lambda publishes no event source mapping metrics locally; stats() (and `shardline status`) carry ' +
-    'per-shard iterator age, invocations, errors, retries, filtered and on-failure counts instead',
-  KmsKeyArn: 'it encrypts the filter criteria at rest in AWS; nothing is stored encrypted locally',
-  Tags: 'tags have no effect on how records are processed',
-  ScalingConfig: 'it applies to Amazon SQS event sources only (maximum concurrency)',
-  ProvisionedPollerConfig: 'provisioned pollers apply to Kafka and SQS event sources, not to Kinesis',
-  LoggingConfig: 'the local mapping always writes its own JSON log lines',
-};
 
 /**
  * What to warn about at start: properties the local mapping does not emulate, and combinations whose AWS
@@ -111,12 +58,10 @@ export function settingWarnings(
 ): Array<{ setting: string; warning: string }> {
   const warnings: Array<{ setting: string; warning: string }> = [];
   for (const property of settings.ignoredProperties ?? []) {
-    warnings.push({
-      setting: property,
-      warning:
-        `${property} is not emulated locally: ` +
-        (UNEMULATED_PROPERTY_NOTES[property] ?? 'the property has no local counterpart'),
-    });
+    const support = localSupportOf(property);
+    const reason =
+      typeof support === 'object' ? support.notEmulated : 'the property has no local counterpart';
+    warnings.push({ setting: property, warning: `${property} is not emulated locally: ${reason}` });
   }
   if (settings.TumblingWindowInSeconds > 0 && settings.ParallelizationFactor > 1) {
     warnings.push({

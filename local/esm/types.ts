@@ -2,9 +2,10 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { KinesisMappingSettings, StartingPosition } from '../../lib/eventSourceMappingProperties';
 import type { InvokeOutcome } from '../lambda/types';
 
-export type { InvokeOutcome, KinesisStreamEvent, KinesisStreamRecord };
+export type { InvokeOutcome, KinesisStreamEvent, KinesisStreamRecord, StartingPosition };
 
 /**
  * The event of an invocation with a tumbling window, as in the AWS example `KinesisTimeWindowEvent`
@@ -19,32 +20,17 @@ export interface KinesisTimeWindowEvent extends KinesisStreamEvent {
   isWindowTerminatedEarly: boolean;
 }
 
-export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
-
 /**
  * The Kinesis-relevant properties of `AWS::Lambda::EventSourceMapping`, named as in CloudFormation, with
- * Lambda's defaults applied (see `withKinesisDefaults`).
+ * Lambda's defaults applied (see `withKinesisDefaults`). The settings with a value of their own, their
+ * ranges and defaults are declared in lib/eventSourceMappingProperties.ts.
  */
-export interface EventSourceMappingSettings {
-  BatchSize: number;
-  MaximumBatchingWindowInSeconds: number;
-  StartingPosition: StartingPosition;
-  /** Unix time in seconds; only with `StartingPosition: 'AT_TIMESTAMP'`. */
-  StartingPositionTimestamp?: number;
-  BisectBatchOnFunctionError: boolean;
-  /** -1 means retry until the records expire. */
-  MaximumRetryAttempts: number;
-  /** -1 means no limit. */
-  MaximumRecordAgeInSeconds: number;
-  FunctionResponseTypes: readonly string[];
-  ParallelizationFactor: number;
-  TumblingWindowInSeconds: number;
+export interface EventSourceMappingSettings extends KinesisMappingSettings {
   FilterCriteria?: { Filters?: ReadonlyArray<{ Pattern?: string }> };
-  Enabled: boolean;
   DestinationConfig?: { OnFailure?: { Destination: string } };
   /**
    * Properties the template sets that the local mapping does not emulate (MetricsConfig, KmsKeyArn, …), as
-   * local/template.ts lists them: each is logged at start, never ignored silently.
+   * local/resources/lambdaEventSourceMapping.ts lists them: each is logged at start, never ignored silently.
    */
   ignoredProperties?: readonly string[];
 }

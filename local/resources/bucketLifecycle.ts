@@ -5,7 +5,7 @@
  */
 import { DeleteObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import type { CfnTemplate, CfnValue } from '../template';
-import { UnsupportedTemplateError } from '../template';
+import { UnsupportedTemplateError } from './errors';
 
 const DAY_MS = 86_400_000;
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ShardlineError } from '../../lambdas/shared/errors';
 import type { InvokeOutcome } from '../lambda';
 import type { CfnTemplate, CfnValue } from '../template';
-import { UnsupportedTemplateError } from '../template';
+import { UnsupportedTemplateError } from './errors';
 import { cronMatches, parseScheduleExpression, type Schedule } from './scheduleExpression';
 
 export const EVENTS_RULE_TYPE = 'AWS::Events::Rule';

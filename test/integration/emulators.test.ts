@@ -32,6 +32,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoClient, kinesisClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
 import { resourceNames } from '../../lambdas/shared/naming';
 import { buildApp } from '../../lib/app';
+import { loadStackTemplate } from '../../local/assembly';
 import {
   clientOptionsFor,
   lambdaEnvironmentFor,
@@ -39,14 +40,10 @@ import {
   SERVICES,
   startEmulators,
 } from '../../local/emulators';
-import { type ProvisionAction, provision, pseudoParametersFor } from '../../local/provision';
-import {
-  describeStack,
-  type LocalModel,
-  loadStackTemplate,
-  type ResolvedResources,
-  resolveEnvironment,
-} from '../../local/template';
+import { pseudoParametersFor, type ResolvedResources, resolveEnvironment } from '../../local/intrinsics';
+import { provision } from '../../local/provision';
+import type { ProvisionAction } from '../../local/resources/resourceType';
+import { describeStack, type LocalModel } from '../../local/template';
 import { listeningAddresses } from '../helpers/sockets';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -6,25 +6,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceNames } from '../../lambdas/shared/naming';
 import { buildApp } from '../../lib/app';
 import {
-  type CfnTemplate,
-  type CfnValue,
-  describeStack,
-  InvalidEventSourceMappingError,
-  type LocalModel,
   loadStackTemplate,
+  StackNotFoundError,
+  type StackTemplate,
+  TemplateNotFoundError,
+} from '../../local/assembly';
+import {
   type PseudoParameters,
   type ResolvedResources,
   referencedLogicalIds,
   resolveEnvironment,
   resolveString,
   resolveValue,
-  StackNotFoundError,
-  type StackTemplate,
-  TemplateNotFoundError,
   UnresolvedReferenceError,
   UnsupportedIntrinsicError,
-  UnsupportedTemplateError,
-} from '../../local/template';
+} from '../../local/intrinsics';
+import { InvalidEventSourceMappingError, UnsupportedTemplateError } from '../../local/resources/errors';
+import { type CfnTemplate, type CfnValue, describeStack, type LocalModel } from '../../local/template';
 
 const FIXTURE_DIR = fileURLToPath(new URL('../fixtures/template', import.meta.url));
 const STREAM = 'EventsD32975C2';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { STAGING_EXPIRATION_DAYS, STAGING_PREFIX } from '../../../lambdas/shared/lakeLayout';
 import { describeBucketLifecycles, expiredKeys, expiresAt } from '../../../local/resources/bucketLifecycle';
-import { UnsupportedTemplateError } from '../../../local/template';
+import { UnsupportedTemplateError } from '../../../local/resources/errors';
 
 const DAY = 86_400_000;
 const bucketWith = (rules: unknown[]) => ({

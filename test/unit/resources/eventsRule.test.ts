@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { InvokeOutcome } from '../../../local/lambda';
+import { UnsupportedTemplateError } from '../../../local/resources/errors';
 import {
   describeScheduleRules,
   ruleArn,
@@ -7,7 +8,6 @@ import {
   startScheduleRunner,
   UnknownRuleError,
 } from '../../../local/resources/eventsRule';
-import { UnsupportedTemplateError } from '../../../local/template';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
