@@ -5,17 +5,13 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  PutRecordsCommand,
-} from '@aws-sdk/client-kinesis';
+import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type CommitRecord, isCoveredByCommit, readCommitRecords } from '../../lambdas/consumer/commitRecord';
 import type { DeadLetterMessage } from '../../lambdas/consumer/deadLetter';
 import { parseEvent } from '../../lambdas/shared/events';
+import { readSequenceRange } from '../../lambdas/shared/kinesisShards';
 import { type HeldDeadLetters, type OnFailureMessage, onFailureId } from '../deadLetters';
 import type { FailedBatch } from './failureStore';
 import { type FixResult, runFixScript } from './fixProcess';
@@ -202,31 +198,15 @@ export async function readRange(
   streamName: string,
   info: OnFailureMessage['KinesisBatchInfo'],
 ) {
-  const end = BigInt(info.endSequenceNumber);
-  const { ShardIterator } = await kinesis.send(
-    new GetShardIteratorCommand({
-      StreamName: streamName,
-      ShardId: info.shardId,
-      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
-      StartingSequenceNumber: info.startSequenceNumber,
-    }),
-  );
-  const records: Array<{ data: Uint8Array; partitionKey: string; sequenceNumber: string }> = [];
-  let iterator = ShardIterator;
-  while (iterator) {
-    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-    for (const r of page.Records ?? []) {
-      if (BigInt(r.SequenceNumber ?? '0') > end) return records;
-      records.push({
-        data: r.Data ?? new Uint8Array(),
-        partitionKey: r.PartitionKey ?? '',
-        sequenceNumber: r.SequenceNumber ?? '',
-      });
-    }
-    if ((page.Records?.length ?? 0) === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
-    iterator = page.NextShardIterator;
-  }
-  return records;
+  const records = await readSequenceRange(kinesis, streamName, info.shardId, {
+    first: info.startSequenceNumber,
+    last: info.endSequenceNumber,
+  });
+  return records.map((r) => ({
+    data: r.Data ?? new Uint8Array(),
+    partitionKey: r.PartitionKey ?? '',
+    sequenceNumber: r.SequenceNumber ?? '',
+  }));
 }
 
 async function redriveOnFailure(
