@@ -1,6 +1,6 @@
-import { type DynamoDBClient, paginateQuery } from '@aws-sdk/client-dynamodb';
 import { readDeadLetters } from '../deadLetters';
 import { readFailedBatches } from '../dlq/failureStore';
+import { redrivenIds } from '../dlq/redriveLedger';
 import { openTargetLake } from '../lake/targetLake';
 import { type ResolvedTarget, targetClients } from '../targets';
 import { waitForPublications } from './pendingPublications';
@@ -25,23 +25,6 @@ export async function recordCountsIn(
   const counts: OutputCounts = new Map();
   for (const [id, n] of result.rows) counts.set(String(id), Number(n));
   return counts;
-}
-
-/** DLQ entries a redrive has put back on the stream (the ledger in the state table). */
-async function redrivenIds(dynamo: DynamoDBClient, tableName: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  const pages = paginateQuery(
-    { client: dynamo },
-    {
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: 'redrive' } },
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) if (item.status?.S === 'done' && item.sk?.S) ids.add(item.sk.S);
-  }
-  return ids;
 }
 
 /** The failure store as verify reports it: failed batches not yet redriven, and their records. */
@@ -81,7 +64,7 @@ export async function verifyTarget(target: ResolvedTarget, dataDir: string): Pro
     const csv = await recordCountsIn(lake, 'events_csv');
     const deadLetters = await readDeadLetters(clients.sqs, target.resources.dlqUrl);
     const dlq: OutputCounts = new Map(deadLetters.invalidRecords.map((m) => [m.recordId, 1]));
-    const redriven = await redrivenIds(clients.dynamo, target.resources.tableName);
+    const redriven = await redrivenIds({ dynamo: clients.dynamo, tableName: target.resources.tableName });
     const bucket = target.resources.failuresBucketName;
     const pending = bucket
       ? (await readFailedBatches(clients.s3, bucket)).filter((batch) => !redriven.has(batch.id))
