@@ -189,6 +189,17 @@ export function targetChecks(results: BenchResults): TargetCheck[] {
   return checks;
 }
 
+const targetsTable = (results: BenchResults) =>
+  table(
+    ['target', 'measured', 'met'],
+    targetChecks(results).map((check) => [
+      check.target,
+      check.measured,
+      check.met === null ? '–' : check.met ? 'yes' : '**no**',
+    ]),
+    ['l', 'l', 'l'],
+  );
+
 /**
  * Renders the results as Markdown: the targets first, then one section per benchmark.
  *
@@ -208,17 +219,7 @@ export function renderMarkdown(results: BenchResults): string {
   out.push('');
   out.push('## Targets');
   out.push('');
-  out.push(
-    table(
-      ['target', 'measured', 'met'],
-      targetChecks(results).map((check) => [
-        check.target,
-        check.measured,
-        check.met === null ? '–' : check.met ? 'yes' : '**no**',
-      ]),
-      ['l', 'l', 'l'],
-    ),
-  );
+  out.push(targetsTable(results));
   out.push('');
   out.push('![throughput by batch size and latency by offered load](chart.svg)');
 
@@ -461,17 +462,7 @@ export function renderReadmeSection(results: BenchResults): string {
     `Last run: ${results.generatedAt.slice(0, 10)}, ${m.cores} cores (${m.cpuModel}), Node ${m.nodeVersion}, load average ${m.loadAverageAtStart[0]?.toFixed(1)} at the start. Medians with (min–max).`,
   );
   out.push('');
-  out.push(
-    table(
-      ['target', 'measured', 'met'],
-      targetChecks(results).map((check) => [
-        check.target,
-        check.measured,
-        check.met === null ? '–' : check.met ? 'yes' : '**no**',
-      ]),
-      ['l', 'l', 'l'],
-    ),
-  );
+  out.push(targetsTable(results));
   out.push('');
   out.push(
     '![Consumer throughput by batch size, and end-to-end latency by offered load](bench/results/chart.svg)',

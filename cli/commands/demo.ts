@@ -7,13 +7,13 @@ import { readDeadLetters } from '../deadLetters';
 import { CliError } from '../errors';
 import { formatTable } from '../format';
 import { invokeProducer } from '../invokeProducer';
+import { openTargetLake } from '../lake/targetLake';
 import { fileLog } from '../logs';
 import type { GlobalOptions } from '../main';
+import { producerRequest } from '../produce/producerRequest';
 import { progressMessage, showProgress } from '../progress';
 import { localTarget, type TargetClients, targetClients } from '../targets';
-import { producerRequest } from './produce';
-import { openTargetLake } from './query';
-import { verifyTarget } from './verify';
+import { verifyTarget } from '../verify/verifyTarget';
 
 export interface DemoOptions extends GlobalOptions {
   events: number;

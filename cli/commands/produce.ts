@@ -3,33 +3,18 @@ import { invokeProducer } from '../invokeProducer';
 import { fileLog } from '../logs';
 import type { TargetOptions } from '../main';
 import { type InputFormat, openInput } from '../produce/inputSource';
+import { type GeneratorOptions, producerRequest } from '../produce/producerRequest';
 import { openProducerSession } from '../produce/producerSession';
 import { type ProgressBar, progressBar } from '../produce/progressBar';
 import { type SendFileSummary, sendFile } from '../produce/sendFile';
 import { resolveTarget, targetClients } from '../targets';
 
-export interface ProduceOptions extends TargetOptions {
-  events: number;
-  invalidRatio: number;
-  seed: number;
-  tenants: number;
-  rate?: number;
-  anomalies?: boolean;
+export interface ProduceOptions extends TargetOptions, GeneratorOptions {
   /** Send the events of this file (`-`: standard input) instead of generated ones. */
   file?: string;
   format?: InputFormat;
   strict?: boolean;
 }
-
-/** Builds the producer Lambda's request from CLI options. */
-export const producerRequest = (options: Omit<ProduceOptions, keyof TargetOptions>) => ({
-  count: options.events,
-  seed: options.seed,
-  invalidRatio: options.invalidRatio,
-  tenants: options.tenants,
-  ...(options.rate === undefined ? {} : { ratePerSecond: options.rate }),
-  ...(options.anomalies ? { anomalies: true } : {}),
-});
 
 /** The generator options that mean nothing with --file. */
 export const GENERATOR_ONLY_OPTIONS = ['events', 'invalidRatio', 'seed', 'tenants', 'anomalies'] as const;

@@ -1,112 +1,8 @@
-import { type DynamoDBClient, paginateQuery } from '@aws-sdk/client-dynamodb';
-import { readDeadLetters } from '../deadLetters';
-import { readFailedBatches } from '../dlq/failureStore';
 import { formatTable } from '../format';
 import { resolveTargetOrStoppedCopy, type StoppedLakeCopy } from '../lake/localCopy';
 import type { TargetOptions } from '../main';
-import { type ResolvedTarget, targetClients } from '../targets';
-import { waitForPublications } from '../verify/pendingPublications';
-import { readStreamInventory } from '../verify/readStream';
-import {
-  excuseFrom,
-  type LakeCopyReport,
-  type OutputCounts,
-  reconcile,
-  reconcileLakeCopy,
-  type VerifyReport,
-} from '../verify/reconcile';
-import { openTargetLake } from './query';
-
-async function countsFrom(lake: { query(sql: string): Promise<{ rows: unknown[][] }> }, view: string) {
-  const result = await lake.query(
-    `SELECT shard_id || ':' || sequence_number AS id, count(*) AS n FROM ${view} GROUP BY ALL`,
-  );
-  const counts: OutputCounts = new Map();
-  for (const [id, n] of result.rows) counts.set(String(id), Number(n));
-  return counts;
-}
-
-/** DLQ entries a redrive has put back on the stream (the ledger in the state table). */
-async function redrivenIds(dynamo: DynamoDBClient, tableName: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  const pages = paginateQuery(
-    { client: dynamo },
-    {
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: 'redrive' } },
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) if (item.status?.S === 'done' && item.sk?.S) ids.add(item.sk.S);
-  }
-  return ids;
-}
-
-/** Reconciles the stream of a target against its lake and DLQ. */
-/** The failure store as verify reports it: failed batches not yet redriven, and their records. */
-export interface FailureStoreCheck {
-  batches: number;
-  /** Records of those batches: waiting for a redrive, not in the lake. */
-  records: number;
-  /** Of those, records the stream no longer holds: only the failure store has them. */
-  beyondStream: number;
-}
-
-export type VerifyTargetReport = VerifyReport & {
-  dlqDuplicateCopies: number;
-  /** Null when the stack has no failure store (deployed before it). */
-  failureStore: FailureStoreCheck | null;
-  /** Shards whose last commit is not all published yet: its records are counted missing until it is. */
-  publicationsOwed: string[];
-};
-
-export async function verifyTarget(target: ResolvedTarget, dataDir: string): Promise<VerifyTargetReport> {
-  const clients = targetClients(target);
-  const inventory = await readStreamInventory(clients.kinesis, target.resources.streamName);
-  // A publication in progress takes milliseconds: wait for it, so that what is read is settled.
-  const owed = await waitForPublications(clients.kinesis, clients.dynamo, target.resources);
-  const { lake } = await openTargetLake(target, dataDir);
-  try {
-    const parquet = await countsFrom(lake, 'events');
-    const csv = await countsFrom(lake, 'events_csv');
-    const deadLetters = await readDeadLetters(clients.sqs, target.resources.dlqUrl);
-    const dlq: OutputCounts = new Map(deadLetters.invalidRecords.map((m) => [m.recordId, 1]));
-    const redriven = await redrivenIds(clients.dynamo, target.resources.tableName);
-    const bucket = target.resources.failuresBucketName;
-    const pending = bucket
-      ? (await readFailedBatches(clients.s3, bucket)).filter((batch) => !redriven.has(batch.id))
-      : null;
-    const pendingIds = new Set(
-      (pending ?? []).flatMap((batch) => batch.records.map((record) => record.eventID)),
-    );
-    const excuse = excuseFrom(
-      deadLetters.onFailure.map(({ KinesisBatchInfo: batch }) => ({
-        shardId: batch.shardId,
-        start: batch.startSequenceNumber,
-        end: batch.endSequenceNumber,
-      })),
-      redriven,
-      pendingIds,
-    );
-    const inStream = new Set([...inventory.valid, ...inventory.invalid]);
-    return {
-      ...reconcile(inventory, { parquet, csv, dlq }, excuse),
-      dlqDuplicateCopies: deadLetters.duplicateCopies,
-      publicationsOwed: owed.shards,
-      failureStore:
-        pending === null
-          ? null
-          : {
-              batches: pending.length,
-              records: pendingIds.size,
-              beyondStream: [...pendingIds].filter((id) => !inStream.has(id)).length,
-            },
-    };
-  } finally {
-    lake.close();
-  }
-}
+import { type LakeCopyReport, reconcileLakeCopy } from '../verify/reconcile';
+import { recordCountsIn, type VerifyTargetReport, verifyTarget } from '../verify/verifyTarget';
 
 export function renderVerify(report: VerifyTargetReport): string {
   const table = formatTable({
@@ -191,8 +87,8 @@ async function verifyStoppedCopy(copy: StoppedLakeCopy, options: TargetOptions):
   let report: LakeCopyReport;
   try {
     report = reconcileLakeCopy({
-      parquet: await countsFrom(copy.lake, 'events'),
-      csv: await countsFrom(copy.lake, 'events_csv'),
+      parquet: await recordCountsIn(copy.lake, 'events'),
+      csv: await recordCountsIn(copy.lake, 'events_csv'),
     });
   } finally {
     copy.lake.close();

@@ -1,4 +1,4 @@
-import type { StatusReport } from '../commands/status';
+import type { StatusReport } from '../status/collectStatus';
 import type { LakeSnapshot } from './lakeSnapshot';
 import { type CommitSample, latestRate, type RatePoint, ratePoints } from './rateSeries';
 

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { NotRunningError, type RuntimeInfo, readRuntime } from '../../local/runtimeState';
-import { LAKE_PREFIXES } from '../commands/query';
-import { collectStatus, type StatusReport, WATCH_RECORDS_BEHIND_CAP } from '../commands/status';
 import { mirrorBucket } from '../lake/mirror';
+import { LAKE_PREFIXES } from '../lake/targetLake';
 import { openLake } from '../lake/views';
+import { collectStatus, type StatusReport, WATCH_RECORDS_BEHIND_CAP } from '../status/collectStatus';
 import { localTarget, type ResolvedTarget, type TargetClients, targetClients } from '../targets';
 import {
   type DashboardState,

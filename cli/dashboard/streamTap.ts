@@ -1,6 +1,6 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { listShards } from '../../lambdas/shared/kinesisShards';
-import { MAX_GET_RECORDS_LIMIT, ShardPoller } from '../../local/esm/shardPoller';
+import { listShards, MAX_GET_RECORDS_LIMIT } from '../../lambdas/shared/kinesisShards';
+import { ShardPoller } from '../../local/esm/shardPoller';
 import { countArrivals, dropArrivalsBefore } from './rateSeries';
 
 /**

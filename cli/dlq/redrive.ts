@@ -1,24 +1,15 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  PutRecordsCommand,
-} from '@aws-sdk/client-kinesis';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type CommitRecord, isCoveredByCommit, readCommitRecords } from '../../lambdas/consumer/commitRecord';
 import type { DeadLetterMessage } from '../../lambdas/consumer/deadLetter';
 import { parseEvent } from '../../lambdas/shared/events';
+import { readSequenceRange } from '../../lambdas/shared/kinesisShards';
 import { type HeldDeadLetters, type OnFailureMessage, onFailureId } from '../deadLetters';
 import type { FailedBatch } from './failureStore';
 import { type FixResult, runFixScript } from './fixProcess';
+import { claimRedrive, ledgerStatus, markRedriven } from './redriveLedger';
 
 /**
  * DLQ redrive. Invalid records are decoded, passed through an optional fix script (in a child process
@@ -59,52 +50,6 @@ export interface RedriveReport {
   /** Records of a failed batch left out because a commit covers them. */
   committed?: number;
   detail?: string;
-}
-
-const ledgerKey = (id: string) => ({ pk: { S: 'redrive' }, sk: { S: id } });
-
-async function ledgerStatus(context: RedriveContext, id: string): Promise<string | null> {
-  const { Item } = await context.dynamo.send(
-    new GetItemCommand({ TableName: context.tableName, Key: ledgerKey(id), ConsistentRead: true }),
-  );
-  return Item?.status?.S ?? null;
-}
-
-/**
- * Claims the ledger entry before putting: a second redrive of the same entry finds it. A claim left at
- * 'putting' by a crash is retried (the put may then happen twice, the one window this cannot close).
- */
-async function claim(context: RedriveContext, id: string): Promise<void> {
-  try {
-    await context.dynamo.send(
-      new PutItemCommand({
-        TableName: context.tableName,
-        Item: { ...ledgerKey(id), status: { S: 'putting' }, startedAt: { N: String(Date.now()) } },
-        ConditionExpression: 'attribute_not_exists(pk) OR #status = :putting',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':putting': { S: 'putting' } },
-      }),
-    );
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return;
-    throw error;
-  }
-}
-
-async function markDone(context: RedriveContext, id: string, sequenceNumbers: string[]) {
-  await context.dynamo.send(
-    new UpdateItemCommand({
-      TableName: context.tableName,
-      Key: ledgerKey(id),
-      UpdateExpression: 'SET #status = :done, redrivenAt = :now, newSequenceNumbers = :seqs',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':done': { S: 'done' },
-        ':now': { N: String(Date.now()) },
-        ':seqs': { L: sequenceNumbers.slice(0, 500).map((s) => ({ S: s })) },
-      },
-    }),
-  );
 }
 
 async function putBack(context: RedriveContext, records: Array<{ data: Uint8Array; partitionKey: string }>) {
@@ -188,11 +133,11 @@ async function redriveInvalid(
     return report('left: still invalid', `${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
   }
   if (dryRun) return report('would redrive');
-  await claim(context, message.recordId);
+  await claimRedrive(context, message.recordId);
   const sequenceNumbers = await putBack(context, [
     { data: new TextEncoder().encode(JSON.stringify(fixed)), partitionKey: message.partitionKey },
   ]);
-  await markDone(context, message.recordId, sequenceNumbers);
+  await markRedriven(context, message.recordId, sequenceNumbers);
   return report('redriven');
 }
 
@@ -202,31 +147,15 @@ export async function readRange(
   streamName: string,
   info: OnFailureMessage['KinesisBatchInfo'],
 ) {
-  const end = BigInt(info.endSequenceNumber);
-  const { ShardIterator } = await kinesis.send(
-    new GetShardIteratorCommand({
-      StreamName: streamName,
-      ShardId: info.shardId,
-      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
-      StartingSequenceNumber: info.startSequenceNumber,
-    }),
-  );
-  const records: Array<{ data: Uint8Array; partitionKey: string; sequenceNumber: string }> = [];
-  let iterator = ShardIterator;
-  while (iterator) {
-    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-    for (const r of page.Records ?? []) {
-      if (BigInt(r.SequenceNumber ?? '0') > end) return records;
-      records.push({
-        data: r.Data ?? new Uint8Array(),
-        partitionKey: r.PartitionKey ?? '',
-        sequenceNumber: r.SequenceNumber ?? '',
-      });
-    }
-    if ((page.Records?.length ?? 0) === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
-    iterator = page.NextShardIterator;
-  }
-  return records;
+  const records = await readSequenceRange(kinesis, streamName, info.shardId, {
+    first: info.startSequenceNumber,
+    last: info.endSequenceNumber,
+  });
+  return records.map((r) => ({
+    data: r.Data ?? new Uint8Array(),
+    partitionKey: r.PartitionKey ?? '',
+    sequenceNumber: r.SequenceNumber ?? '',
+  }));
 }
 
 async function redriveOnFailure(
@@ -248,8 +177,8 @@ async function redriveOnFailure(
   if (records.length === 0)
     return report('left: records no longer in the stream', 0, 'past the stream retention');
   if (dryRun) return report('would redrive', records.length);
-  await claim(context, id);
-  await markDone(context, id, await putBack(context, records));
+  await claimRedrive(context, id);
+  await markRedriven(context, id, await putBack(context, records));
   return report('redriven', records.length);
 }
 
@@ -360,8 +289,8 @@ export async function redriveFailedBatches(
     const committed = batch.records.length - uncommitted.length;
     if (uncommitted.length === 0) {
       if (!options.dryRun) {
-        await claim(context, batch.id);
-        await markDone(context, batch.id, []);
+        await claimRedrive(context, batch.id);
+        await markRedriven(context, batch.id, []);
       }
       reports.push(report('skipped: already committed', 0, committed, 'a commit covers every record'));
       continue;
@@ -370,7 +299,7 @@ export async function redriveFailedBatches(
       reports.push(report('would redrive', uncommitted.length, committed));
       continue;
     }
-    await claim(context, batch.id);
+    await claimRedrive(context, batch.id);
     const sequenceNumbers = await putBack(
       context,
       uncommitted.map((record) => ({
@@ -378,7 +307,7 @@ export async function redriveFailedBatches(
         partitionKey: record.kinesis.partitionKey,
       })),
     );
-    await markDone(context, batch.id, sequenceNumbers);
+    await markRedriven(context, batch.id, sequenceNumbers);
     reports.push(report('redriven', uncommitted.length, committed));
   }
   return reports;

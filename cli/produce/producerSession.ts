@@ -1,5 +1,4 @@
-import { createFunctionHost } from '../../local/lambda';
-import { CliError } from '../errors';
+import { startLocalFunction } from '../invokeLocal';
 import { invokeProducer, type ProducerResponse } from '../invokeProducer';
 import type { ResolvedTarget, TargetClients } from '../targets';
 
@@ -31,25 +30,9 @@ export function openProducerSession(
       send: (request) => invokeProducer(target, clients, request, log),
       close: async () => {},
     };
-  const host = createFunctionHost({
-    functionName: fn.name,
-    assetPath: fn.assetPath,
-    handler: fn.handler,
-    environment: fn.environment,
-    timeoutSeconds: fn.timeoutSeconds,
-    memoryMb: fn.memoryMb,
-    maxConcurrency: 1,
-    ...(log ? { log } : {}),
-  });
+  const local = startLocalFunction(fn, log);
   return {
-    async send(request) {
-      const outcome = await host.invoke(request);
-      if (!outcome.ok)
-        throw new CliError(
-          `${fn.name} failed (${outcome.reason}): ${outcome.errorType}: ${outcome.errorMessage}`,
-        );
-      return outcome.result as ProducerResponse;
-    },
-    close: () => host.stop(),
+    send: async (request) => (await local.invoke(request)) as ProducerResponse,
+    close: () => local.stop(),
   };
 }

@@ -24,8 +24,7 @@ export async function readStreamInventory(
     })) {
       for (const record of records) {
         const sequenceNumber = record.SequenceNumber ?? '';
-        if (!inventory.oldestRetained.has(shardId))
-          inventory.oldestRetained.set(shardId, BigInt(sequenceNumber));
+        if (!inventory.oldestRetained.has(shardId)) inventory.oldestRetained.set(shardId, sequenceNumber);
         const asLambdaRecord = {
           kinesis: {
             data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
@@ -38,7 +37,7 @@ export async function readStreamInventory(
       }
     }
     if (!inventory.oldestRetained.has(shardId))
-      inventory.oldestRetained.set(shardId, BigInt(startingSequenceNumber ?? '0'));
+      inventory.oldestRetained.set(shardId, startingSequenceNumber ?? '0');
   }
   return inventory;
 }

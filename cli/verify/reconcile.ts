@@ -1,3 +1,5 @@
+import { compareSequenceNumbers, isInSequenceRange } from '../../lambdas/shared/sequence';
+
 /**
  * The pure core of `shardline verify`: given what the stream holds and what each output holds, find
  * what is missing, duplicated or unexpected. Records are identified by `<shardId>:<sequenceNumber>`.
@@ -9,7 +11,7 @@ export interface StreamInventory {
   /** Records that do not: each must be in the DLQ (deduplicated on read). */
   invalid: Set<string>;
   /** Per shard, the oldest sequence number still retained; older outputs cannot be checked. */
-  oldestRetained: Map<string, bigint>;
+  oldestRetained: Map<string, string>;
 }
 
 /** How many times each record id occurs in one output. */
@@ -55,7 +57,7 @@ function isRetained(recordId: string, inventory: StreamInventory): boolean {
   const colon = recordId.lastIndexOf(':');
   const oldest = inventory.oldestRetained.get(recordId.slice(0, colon));
   if (oldest === undefined) return false;
-  return BigInt(recordId.slice(colon + 1)) >= oldest;
+  return compareSequenceNumbers(recordId.slice(colon + 1), oldest) >= 0;
 }
 
 /**
@@ -126,22 +128,18 @@ export function excuseFrom(
   redriven: ReadonlySet<string>,
   inFailureStore: ReadonlySet<string> = new Set(),
 ): Excuse {
-  const ranges = onFailureRanges.map((r) => ({
-    shardId: r.shardId,
-    start: BigInt(r.start),
-    end: BigInt(r.end),
-  }));
+  const ranges = onFailureRanges.map((r) => ({ shardId: r.shardId, first: r.start, last: r.end }));
   const redrivenRanges = [...redriven]
     .map((id) => /^(.+):(\d+)-(\d+)$/.exec(id))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ shardId: m[1] as string, start: BigInt(m[2] as string), end: BigInt(m[3] as string) }));
-  const within = (list: typeof ranges, shardId: string, seq: bigint) =>
-    list.some((r) => r.shardId === shardId && r.start <= seq && seq <= r.end);
+    .map((m) => ({ shardId: m[1] as string, first: m[2] as string, last: m[3] as string }));
+  const within = (list: typeof ranges, shardId: string, seq: string) =>
+    list.some((r) => r.shardId === shardId && isInSequenceRange(seq, r));
   return (recordId) => {
     if (redriven.has(recordId)) return 'redriven';
     const colon = recordId.lastIndexOf(':');
     const shardId = recordId.slice(0, colon);
-    const seq = BigInt(recordId.slice(colon + 1));
+    const seq = recordId.slice(colon + 1);
     if (within(redrivenRanges, shardId, seq)) return 'redriven';
     if (inFailureStore.has(recordId)) return 'failure-store';
     if (within(ranges, shardId, seq)) return 'on-failure';

@@ -1,6 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { ShardlineError } from '../shared/errors';
 import { COMMITS_PREFIX, commitRecordKey, commitRecordPrefix } from '../shared/lakeLayout';
+import { isInSequenceRange } from '../shared/sequence';
 import type { CommittedRows } from './checkpoint';
 
 /**
@@ -159,9 +160,9 @@ export function isCoveredByCommit(
   shardId: string,
   sequenceNumber: string,
 ): boolean {
-  const seq = BigInt(sequenceNumber);
   return records.some(
     (r) =>
-      r.shardId === shardId && BigInt(r.firstSequenceNumber) <= seq && seq <= BigInt(r.lastSequenceNumber),
+      r.shardId === shardId &&
+      isInSequenceRange(sequenceNumber, { first: r.firstSequenceNumber, last: r.lastSequenceNumber }),
   );
 }

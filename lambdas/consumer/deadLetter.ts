@@ -5,6 +5,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { chunkBySize } from '../shared/chunkBySize';
 import { ShardlineError } from '../shared/errors';
 import type { InvalidReason, ValidationIssue } from './decode';
 import type { RecordOrigin } from './transform';
@@ -143,18 +144,9 @@ export async function sendToDeadLetterQueue(
   }
 }
 
-function* sqsBatches(entries: SendMessageBatchRequestEntry[]) {
-  let batch: SendMessageBatchRequestEntry[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = Buffer.byteLength(entry.MessageBody ?? '') + 512;
-    if (batch.length === BATCH_ENTRIES || (batch.length > 0 && bytes + size > BATCH_BYTES)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(entry);
-    bytes += size;
-  }
-  if (batch.length > 0) yield batch;
-}
+const sqsBatches = (entries: SendMessageBatchRequestEntry[]) =>
+  chunkBySize(
+    entries,
+    { maxItems: BATCH_ENTRIES, maxBytes: BATCH_BYTES },
+    (entry) => Buffer.byteLength(entry.MessageBody ?? '') + 512,
+  );

@@ -4,6 +4,7 @@ import {
   type PutRecordsRequestEntry,
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
+import { chunkBySize } from '../shared/chunkBySize';
 
 /** Kinesis PutRecords limits: 500 records and 5 MiB (data plus partition keys) per call. */
 export const PUT_RECORDS_MAX_RECORDS = 500;
@@ -54,20 +55,11 @@ export function* chunkRecords<T extends StreamRecord>(
   records: Iterable<T>,
   maxRecords: number = PUT_RECORDS_MAX_RECORDS,
 ): Generator<T[]> {
-  const limit = Math.min(maxRecords, PUT_RECORDS_MAX_RECORDS);
-  let current: T[] = [];
-  let currentBytes = 0;
-  for (const record of records) {
-    const size = recordBytes(record);
-    if (current.length >= limit || (current.length > 0 && currentBytes + size > PUT_RECORDS_MAX_BYTES)) {
-      yield current;
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(record);
-    currentBytes += size;
-  }
-  if (current.length > 0) yield current;
+  yield* chunkBySize(
+    records,
+    { maxItems: Math.min(maxRecords, PUT_RECORDS_MAX_RECORDS), maxBytes: PUT_RECORDS_MAX_BYTES },
+    recordBytes,
+  );
 }
 
 /** Full-jitter exponential backoff: a random delay in [0, min(max, base * 2^attempt)). */

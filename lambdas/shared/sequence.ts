@@ -48,6 +48,18 @@ export function compareSequenceNumbers(a: string, b: string): number {
 export const isAfter = (a: string, b: string) => compareSequenceNumbers(a, b) > 0;
 
 /**
+ * Whether a sequence number lies in a range, both ends included.
+ *
+ * @example
+ * ```ts
+ * isInSequenceRange('10', { first: '9', last: '100' }); // true
+ * ```
+ */
+export const isInSequenceRange = (sequenceNumber: string, range: { first: string; last: string }) =>
+  compareSequenceNumbers(range.first, sequenceNumber) <= 0 &&
+  compareSequenceNumbers(sequenceNumber, range.last) <= 0;
+
+/**
  * The lowest of a list of sequence numbers (undefined for an empty list).
  *
  * @example

@@ -69,20 +69,23 @@ function temporaryPathFor(path: string): string {
 }
 
 /**
- * Writes a file as S3 makes an object visible: whole or not at all. The bytes go to a temporary file
- * in the same directory, then one rename (atomic within a file system) replaces the old file, so a
- * reader of the emulator's files (or a GET racing the PUT) never sees a truncated object.
+ * Replaces a file as S3 makes an object visible: whole or not at all. `fill` writes a temporary file in
+ * the same directory, then one rename (atomic within a file system) replaces the old file, so a reader
+ * of the emulator's files (or a GET racing the PUT) never sees a truncated object.
  */
-async function writeFileAtomic(path: string, content: Buffer | string): Promise<void> {
+async function replaceAtomically(path: string, fill: (temporary: string) => Promise<void>): Promise<void> {
   const temporary = temporaryPathFor(path);
   try {
-    await writeFile(temporary, content);
+    await fill(temporary);
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
   }
 }
+
+const writeFileAtomic = (path: string, content: Buffer | string) =>
+  replaceAtomically(path, (temporary) => writeFile(temporary, content));
 
 /*
  * s3rver's putObject makes the key's directory, then opens the file with no 'error' listener. A
@@ -152,12 +155,9 @@ FilesystemStore.prototype.copyObject = async function copyObject(
 };
 
 async function copyFileAtomic(source: string, destination: string, optional: boolean): Promise<void> {
-  const temporary = temporaryPathFor(destination);
   try {
-    await copyFile(source, temporary);
-    await rename(temporary, destination);
+    await replaceAtomically(destination, (temporary) => copyFile(source, temporary));
   } catch (error) {
-    await rm(temporary, { force: true });
     if (optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }

@@ -1,11 +1,12 @@
-import {
-  GetRecordsCommand,
-  type GetRecordsCommandOutput,
-  GetShardIteratorCommand,
-  type GetShardIteratorCommandInput,
-  type KinesisClient,
-} from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { ShardlineError } from '../../lambdas/shared/errors';
+import {
+  MAX_GET_RECORDS_LIMIT,
+  type RecordsPage,
+  readRecordsPage,
+  type ShardReadStart,
+  shardIterator,
+} from '../../lambdas/shared/kinesisShards';
 import type { StreamRecord } from './eventShape';
 
 /** Where a shard's reading starts. */
@@ -24,8 +25,8 @@ export interface PollResult {
   shardEnded: boolean;
 }
 
-/** GetRecords returns at most 10,000 records per call. */
-export const MAX_GET_RECORDS_LIMIT = 10_000;
+// The mapping's modules read the GetRecords cap from here.
+export { MAX_GET_RECORDS_LIMIT };
 
 export class InvalidCheckpointError extends ShardlineError {
   constructor(shardId: string, sequenceNumber: string, cause: string) {
@@ -83,15 +84,9 @@ export class ShardPoller {
    */
   async poll(limit: number, signal?: AbortSignal): Promise<PollResult> {
     this.iterator ??= await this.newIterator(signal);
-    let response: GetRecordsCommandOutput;
+    let page: RecordsPage;
     try {
-      response = await this.kinesis.send(
-        new GetRecordsCommand({
-          ShardIterator: this.iterator,
-          Limit: Math.min(limit, MAX_GET_RECORDS_LIMIT),
-        }),
-        { abortSignal: signal },
-      );
+      page = await readRecordsPage(this.kinesis, this.iterator, limit, signal);
     } catch (error) {
       if ((error as Error).name === 'ExpiredIteratorException') {
         this.iterator = undefined;
@@ -99,7 +94,7 @@ export class ShardPoller {
       }
       throw error;
     }
-    const raw = response.Records ?? [];
+    const raw = page.records;
     let records: StreamRecord[] = raw.map((record) => ({
       sequenceNumber: record.SequenceNumber as string,
       partitionKey: record.PartitionKey as string,
@@ -114,37 +109,31 @@ export class ShardPoller {
       records = firstKept === -1 ? [] : records.slice(firstKept);
       if (firstKept !== -1) this.skipBeforeMs = undefined;
     }
-    this.iterator = response.NextShardIterator ?? undefined;
+    this.iterator = page.nextIterator;
     const shardEnded = this.iterator === undefined;
     return {
       records,
-      millisBehindLatest: response.MillisBehindLatest ?? 0,
-      moreAvailable: !shardEnded && (raw.length >= limit || (response.MillisBehindLatest ?? 0) > 0),
+      millisBehindLatest: page.millisBehindLatest,
+      moreAvailable: !shardEnded && (raw.length >= limit || page.millisBehindLatest > 0),
       shardEnded,
     };
   }
 
   private async newIterator(signal?: AbortSignal): Promise<string> {
-    const input: GetShardIteratorCommandInput = {
-      StreamName: this.streamName,
-      ShardId: this.shardId,
-      ...this.iteratorPosition(),
-    };
+    const position = this.iteratorPosition();
     try {
-      const { ShardIterator } = await this.kinesis.send(new GetShardIteratorCommand(input), {
-        abortSignal: signal,
-      });
-      if (!ShardIterator) throw new Error(`GetShardIterator returned no iterator for ${this.shardId}`);
-      return ShardIterator;
+      const iterator = await shardIterator(this.kinesis, this.streamName, this.shardId, position, signal);
+      if (!iterator) throw new Error(`GetShardIterator returned no iterator for ${this.shardId}`);
+      return iterator;
     } catch (error) {
       if (
         (error as Error).name === 'InvalidArgumentException' &&
-        input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' &&
+        position.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' &&
         this.lastReadSequenceNumber === undefined
       ) {
         throw new InvalidCheckpointError(
           this.shardId,
-          input.StartingSequenceNumber ?? '',
+          position.StartingSequenceNumber,
           (error as Error).message,
         );
       }
@@ -152,10 +141,7 @@ export class ShardPoller {
     }
   }
 
-  private iteratorPosition(): Pick<
-    GetShardIteratorCommandInput,
-    'ShardIteratorType' | 'StartingSequenceNumber'
-  > {
+  private iteratorPosition(): ShardReadStart {
     if (this.lastReadSequenceNumber !== undefined) {
       return {
         ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { StatusReport } from '../../cli/commands/status';
 import type { RunningState } from '../../cli/dashboard/dashboardState';
+import type { StatusReport } from '../../cli/status/collectStatus';
 import { CLI, PROJECT_ROOT, runCli } from '../helpers/cli';
 import { startUp, type UpProcess } from '../helpers/upProcess';
 

@@ -1,4 +1,4 @@
-import type { ShardStatus, StatusReport } from '../../cli/commands/status';
+import type { ShardStatus, StatusReport } from '../../cli/status/collectStatus';
 
 /**
  * A `shardline status --json` report of a local pipeline with two shards, for the tests of what renders

@@ -19,9 +19,9 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { VerifyTargetReport } from '../../cli/commands/verify';
 import { readFailedBatches } from '../../cli/dlq/failureStore';
 import { redriveFailedBatches } from '../../cli/dlq/redrive';
+import type { VerifyTargetReport } from '../../cli/verify/verifyTarget';
 import { putCommitRecord } from '../../lambdas/consumer/commitRecord';
 import { dynamoClient, kinesisClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
 import { resourceNames } from '../../lambdas/shared/naming';

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { listShards, readShardToTip } from '../../lambdas/shared/kinesisShards';
+import { listShards, readSequenceRange, readShardToTip } from '../../lambdas/shared/kinesisShards';
 
 const kinesis = mockClient(KinesisClient);
 beforeEach(() => kinesis.reset());
@@ -118,5 +118,53 @@ describe('readShardToTip', () => {
 
     expect(pages).toEqual([1, 1]);
     expect(kinesis.commandCalls(GetRecordsCommand).map((call) => call.args[0].input.Limit)).toEqual([10, 5]);
+  });
+});
+
+describe('readSequenceRange', () => {
+  it('reads from the first sequence number and stops at the first record after the last, compared as numbers', async () => {
+    kinesis.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-0' });
+    kinesis
+      .on(GetRecordsCommand)
+      .resolvesOnce({
+        Records: [record('9'), record('10')],
+        NextShardIterator: 'it-1',
+        MillisBehindLatest: 5,
+      })
+      .resolvesOnce({
+        Records: [record('11'), record('100')],
+        NextShardIterator: 'it-2',
+        MillisBehindLatest: 0,
+      })
+      .resolves({ Records: [record('never')], NextShardIterator: 'it-3', MillisBehindLatest: 0 });
+
+    const records = await readSequenceRange(new KinesisClient({}), 'stream', 'shardId-000000000000', {
+      first: '9',
+      last: '11',
+    });
+
+    expect(records.map((r) => r.SequenceNumber)).toEqual(['9', '10', '11']);
+    expect(kinesis.commandCalls(GetShardIteratorCommand)[0]?.args[0].input).toEqual({
+      StreamName: 'stream',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+      StartingSequenceNumber: '9',
+    });
+    expect(kinesis.commandCalls(GetRecordsCommand)).toHaveLength(2);
+  });
+
+  it('returns what the shard still holds when the range runs past its tip', async () => {
+    kinesis.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-0' });
+    kinesis
+      .on(GetRecordsCommand)
+      .resolvesOnce({ Records: [record('5')], NextShardIterator: 'it-1', MillisBehindLatest: 0 })
+      .resolvesOnce({ Records: [], NextShardIterator: 'it-2', MillisBehindLatest: 0 });
+
+    const records = await readSequenceRange(new KinesisClient({}), 'stream', 'shardId-000000000000', {
+      first: '5',
+      last: '50',
+    });
+
+    expect(records.map((r) => r.SequenceNumber)).toEqual(['5']);
   });
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   compareSequenceNumbers,
+  isInSequenceRange,
   isSequenceNumber,
   lowestSequenceNumber,
   sortableSequenceNumber,
@@ -9,6 +10,14 @@ import {
 
 // Kinesis API reference: SequenceNumber is a string matching 0|([1-9]\d{0,128}); they exceed 2^53.
 describe('sequence numbers are decimal strings compared as BigInt', () => {
+  test('a range holds both its ends and compares its bounds as numbers', () => {
+    expect(isInSequenceRange('9', { first: '9', last: '100' })).toBe(true);
+    expect(isInSequenceRange('100', { first: '9', last: '100' })).toBe(true);
+    expect(isInSequenceRange('10', { first: '9', last: '100' })).toBe(true);
+    expect(isInSequenceRange('8', { first: '9', last: '100' })).toBe(false);
+    expect(isInSequenceRange('101', { first: '9', last: '100' })).toBe(false);
+  });
+
   test('numbers of different lengths compare numerically, not lexically', () => {
     expect(compareSequenceNumbers('9', '10')).toBeLessThan(0);
     expect('9' > '10').toBe(true);

@@ -8,8 +8,8 @@ const inventory = (): StreamInventory => ({
   valid: new Set(['s0:10', 's0:11', 's0:12', 's1:20']),
   invalid: new Set(['s0:13']),
   oldestRetained: new Map([
-    ['s0', 10n],
-    ['s1', 20n],
+    ['s0', '10'],
+    ['s1', '20'],
   ]),
 });
 const counts = (entries: Array<[string, number]>) => new Map(entries);

@@ -69,20 +69,12 @@ function cellText(value) {
 function renderRows(containerId, result, { missing, none }) {
   const container = byId(containerId);
   container.replaceChildren();
-  if (!result) {
+  if (!result || result.rows.length === 0) {
     const p = document.createElement('p');
     p.className = 'chart-empty';
-    p.textContent = missing;
+    p.textContent = result ? none : missing;
     container.append(p);
-    container.dataset.rendered = 'missing';
-    return;
-  }
-  if (result.rows.length === 0) {
-    const p = document.createElement('p');
-    p.className = 'chart-empty';
-    p.textContent = none;
-    container.append(p);
-    container.dataset.rendered = 'empty';
+    container.dataset.rendered = result ? 'empty' : 'missing';
     return;
   }
   const table = document.createElement('table');

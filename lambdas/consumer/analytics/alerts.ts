@@ -116,12 +116,15 @@ export function newUserAlertState(tenantId: string, userId: string, seenAt: numb
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
-/** Inserts in event-time order (after equal times, so stream order breaks ties) and keeps the last `keep`. */
-function remember(list: TimedEvent[], event: TimedEvent, keep: number, spanMs: number): TimedEvent[] {
+/**
+ * Inserts in event-time order (after equal times, so stream order breaks ties) and keeps the last `keep`
+ * within `spanMs` of the newest.
+ */
+function remember<T extends { at: number }>(list: T[], event: T, keep: number, spanMs: number): T[] {
   let index = list.length;
-  while (index > 0 && (list[index - 1] as TimedEvent).at > event.at) index--;
+  while (index > 0 && (list[index - 1] as T).at > event.at) index--;
   list.splice(index, 0, event);
-  const newest = (list[list.length - 1] as TimedEvent).at;
+  const newest = (list[list.length - 1] as T).at;
   const kept = list.filter((e) => e.at > newest - spanMs);
   return kept.slice(Math.max(0, kept.length - keep));
 }
@@ -214,17 +217,37 @@ export function checkAmount(
   };
 }
 
-function burst(
-  list: TimedEvent[],
+/**
+ * The rules that count events in a span ending at this one (rapid_fire, payment_failures,
+ * merchant_diversity): the events in the span, and whether the rule fires, at most once per span.
+ */
+function burst<T extends { at: number }>(
+  list: T[],
   event: AnalyticsEvent,
   threshold: number,
   withinMs: number,
   alertedAt: number | null,
-): { inSpan: TimedEvent[]; fires: boolean } {
+): { inSpan: T[]; fires: boolean } {
   const inSpan = list.filter((e) => e.at > event.occurredAt - withinMs && e.at <= event.occurredAt);
   const fires =
     inSpan.length >= threshold && (alertedAt === null || event.occurredAt >= alertedAt + withinMs);
   return { inSpan, fires };
+}
+
+/** The evidence of a {@link burst} alert: how many in the span (under `countName`), the rule, the span. */
+function burstEvidence(
+  countName: string,
+  inSpan: ReadonlyArray<{ at: number }>,
+  threshold: number,
+  withinMs: number,
+  event: AnalyticsEvent,
+): RaisedAlert['evidence'] {
+  return {
+    [countName]: inSpan.length,
+    threshold,
+    within_ms: withinMs,
+    span_ms: event.occurredAt - (inSpan[0] as { at: number }).at,
+  };
 }
 
 /**
@@ -246,17 +269,11 @@ export function checkRapidFire(
   const { inSpan, fires } = burst(user.recent, event, events, withinMs, user.rapidFireAlertedAt);
   if (!fires) return null;
   user.rapidFireAlertedAt = event.occurredAt;
-  const first = inSpan[0] as TimedEvent;
   return {
     pattern: 'rapid_fire',
     severity: 'high',
     eventIds: inSpan.map((e) => e.id),
-    evidence: {
-      events: inSpan.length,
-      threshold: events,
-      within_ms: withinMs,
-      span_ms: event.occurredAt - first.at,
-    },
+    evidence: burstEvidence('events', inSpan, events, withinMs, event),
   };
 }
 
@@ -280,17 +297,11 @@ export function checkPaymentFailures(
   const { inSpan, fires } = burst(user.failures, event, failures, withinMs, user.failuresAlertedAt);
   if (!fires) return null;
   user.failuresAlertedAt = event.occurredAt;
-  const first = inSpan[0] as TimedEvent;
   return {
     pattern: 'payment_failures',
     severity: 'high',
     eventIds: inSpan.map((e) => e.id),
-    evidence: {
-      failed_payments: inSpan.length,
-      threshold: failures,
-      within_ms: withinMs,
-      span_ms: event.occurredAt - first.at,
-    },
+    evidence: burstEvidence('failed_payments', inSpan, failures, withinMs, event),
   };
 }
 
@@ -376,29 +387,21 @@ export function checkMerchantDiversity(
   const { merchants: threshold, withinMs } = config.merchantDiversity;
   const known = user.merchants.find((m) => m.merchantId === event.merchantId);
   if (known && known.at > event.occurredAt) return null;
-  const visits = user.merchants.filter((m) => m.merchantId !== event.merchantId);
-  let index = visits.length;
-  while (index > 0 && (visits[index - 1] as MerchantVisit).at > event.occurredAt) index--;
-  visits.splice(index, 0, { at: event.occurredAt, merchantId: event.merchantId, id: event.eventId });
-  const newest = (visits[visits.length - 1] as MerchantVisit).at;
-  const kept = visits.filter((m) => m.at > newest - withinMs);
-  user.merchants = kept.slice(Math.max(0, kept.length - threshold));
-  const inSpan = user.merchants.filter((m) => m.at > event.occurredAt - withinMs && m.at <= event.occurredAt);
-  const fires =
-    inSpan.length >= threshold &&
-    (user.merchantsAlertedAt === null || event.occurredAt >= user.merchantsAlertedAt + withinMs);
+  user.merchants = remember(
+    user.merchants.filter((m) => m.merchantId !== event.merchantId),
+    { at: event.occurredAt, merchantId: event.merchantId, id: event.eventId },
+    threshold,
+    withinMs,
+  );
+  const { inSpan, fires } = burst(user.merchants, event, threshold, withinMs, user.merchantsAlertedAt);
   if (!fires) return null;
   user.merchantsAlertedAt = event.occurredAt;
-  const first = inSpan[0] as MerchantVisit;
   return {
     pattern: 'merchant_diversity',
     severity: 'medium',
     eventIds: inSpan.map((m) => m.id),
     evidence: {
-      merchants: inSpan.length,
-      threshold,
-      within_ms: withinMs,
-      span_ms: event.occurredAt - first.at,
+      ...burstEvidence('merchants', inSpan, threshold, withinMs, event),
       merchant_ids: inSpan.map((m) => m.merchantId).join(','),
     },
   };

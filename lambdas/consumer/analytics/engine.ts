@@ -99,15 +99,20 @@ export function emptyAnalyticsState(): AnalyticsState {
     sessions: new Map(),
     users: new Map(),
     tenants: new Map(),
-    counters: {
-      events: 0,
-      lateEvents: 0,
-      windowsClosed: 0,
-      sessionsClosed: 0,
-      alertsRaised: 0,
-      usersEvicted: 0,
-    },
+    counters: zeroCounters(),
   };
+}
+
+/**
+ * The counters of a shard that has seen no event.
+ *
+ * @example
+ * ```ts
+ * zeroCounters().events; // 0
+ * ```
+ */
+export function zeroCounters(): AnalyticsCounters {
+  return { events: 0, lateEvents: 0, windowsClosed: 0, sessionsClosed: 0, alertsRaised: 0, usersEvicted: 0 };
 }
 
 /**

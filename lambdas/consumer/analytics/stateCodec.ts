@@ -4,7 +4,7 @@ import { ShardlineError } from '../../shared/errors';
 import type { MerchantVisit, TimedEvent, UserAlertState, VelocityWindow } from './alerts';
 import { type DistinctUsers, hash32 } from './distinctUsers';
 import type { EngagementWindow } from './engagement';
-import type { AnalyticsCounters, AnalyticsState, TenantStats } from './engine';
+import { type AnalyticsCounters, type AnalyticsState, type TenantStats, zeroCounters } from './engine';
 import { AnalyticsStateTooLargeError, CorruptAnalyticsStateError } from './errors';
 import type { OpenSession } from './sessions';
 import { TouchedMap } from './touchedMap';
@@ -602,14 +602,7 @@ export function decodeState(items: ReadonlyMap<string, Uint8Array>): AnalyticsSt
     sessions: new TouchedMap(),
     users: new TouchedMap(),
     tenants: new TouchedMap(),
-    counters: meta?.c ?? {
-      events: 0,
-      lateEvents: 0,
-      windowsClosed: 0,
-      sessionsClosed: 0,
-      alertsRaised: 0,
-      usersEvicted: 0,
-    },
+    counters: meta?.c ?? zeroCounters(),
   };
   for (const part of STATE_PARTS) {
     const decode = CODECS[part].decode as (json: never) => PartValue[StatePart];
