@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
-import { describeStack, loadStackTemplate } from '../local/template';
+import { loadStackTemplate } from '../local/assembly';
+import { describeStack } from '../local/template';
 import { type Spread, spread } from './lib/stats';
 
 const run = promisify(execFile);

@@ -13,9 +13,6 @@ import { RESOURCE_TYPES } from './resources/registry';
 import type { BucketModel } from './resources/s3Bucket';
 import type { QueueModel } from './resources/sqsQueue';
 
-// Reading a stack is `loadStackTemplate` then `describeStack` (bench/packaging.ts imports both from here).
-export { loadStackTemplate } from './assembly';
-
 /** A JSON value of a CloudFormation template, intrinsic functions left in place. */
 export type CfnValue = string | number | boolean | null | CfnValue[] | { [key: string]: CfnValue };
 

@@ -4,6 +4,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type CommitRecord, isCoveredByCommit, readCommitRecords } from '../../lambdas/consumer/commitRecord';
 import type { DeadLetterMessage } from '../../lambdas/consumer/deadLetter';
+import { chunkRecords } from '../../lambdas/producer/putRecords';
 import { parseEvent } from '../../lambdas/shared/events';
 import { readSequenceRange } from '../../lambdas/shared/kinesisShards';
 import { type HeldDeadLetters, type OnFailureMessage, onFailureId } from '../deadLetters';
@@ -52,10 +53,16 @@ export interface RedriveReport {
   detail?: string;
 }
 
-async function putBack(context: RedriveContext, records: Array<{ data: Uint8Array; partitionKey: string }>) {
+/**
+ * Puts records back on the stream in PutRecords-sized calls (500 records and 5 MiB each, so a failed
+ * batch of large records still fits), and returns their new sequence numbers in order.
+ */
+export async function putBack(
+  context: Pick<RedriveContext, 'kinesis' | 'streamName'>,
+  records: Array<{ data: Uint8Array; partitionKey: string }>,
+) {
   const sequenceNumbers: string[] = [];
-  for (let i = 0; i < records.length; i += 500) {
-    const chunk = records.slice(i, i + 500);
+  for (const chunk of chunkRecords(records)) {
     const response = await context.kinesis.send(
       new PutRecordsCommand({
         StreamName: context.streamName,
