@@ -54,8 +54,11 @@ export interface PendingPublication {
   id: string;
   /** The staging key of its bundle, from which anyone can finish the publication. */
   bundle: string;
-  /** The snapshot the commit replaced, deleted once the publication is finished (null: none). */
-  previousState: string | null;
+  /**
+   * The state snapshots the commit made obsolete (the chain a full snapshot replaced), deleted once the
+   * publication is finished.
+   */
+  obsoleteStates: readonly string[];
   /** When the commit landed (epoch ms): the publisher reports the oldest. */
   committedAt: number;
 }
@@ -144,7 +147,9 @@ function parsePending(value: AttributeValue | undefined): PendingPublication | n
   return {
     id: m.id?.S ?? '',
     bundle: m.bundle?.S ?? '',
-    previousState: m.previousState?.S ?? null,
+    // `previousState`: one replaced snapshot, as commits wrote it before snapshot chains.
+    obsoleteStates:
+      m.obsoleteStates?.L?.map((k) => k.S ?? '') ?? (m.previousState?.S ? [m.previousState.S] : []),
     committedAt: Number(m.committedAt?.N ?? '0'),
   };
 }
@@ -211,7 +216,7 @@ export async function commitBatch(
   dynamo: DynamoDBClient,
   shard: ShardKey,
   expectedVersion: number,
-  previousStateKey: string | null,
+  obsoleteStates: readonly string[],
   commit: Commit,
   nowMs: number = Date.now(),
 ): Promise<number> {
@@ -221,9 +226,8 @@ export async function commitBatch(
     bundle: { S: commit.bundle },
     committedAt: { N: String(nowMs) },
   };
-  // The old snapshot is deleted only once nothing refers to it: when analytics wrote a new one.
-  if (previousStateKey !== null && commit.stateKey !== previousStateKey)
-    pending.previousState = { S: previousStateKey };
+  // Deleted once the publication is finished: nothing committed refers to them after this commit.
+  if (obsoleteStates.length > 0) pending.obsoleteStates = { L: obsoleteStates.map((key) => ({ S: key })) };
   const set = [
     'version = :next',
     'lastSeq = :last',

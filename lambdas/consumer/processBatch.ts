@@ -15,12 +15,12 @@ import type { EventRow } from '../shared/rows';
 import { isAfter } from '../shared/sequence';
 import {
   type AnalyticsOutputs,
-  encodeAnalyticsState,
-  encodeSnapshot,
   foldEvents,
   type LoadedAnalyticsState,
   loadAnalyticsState,
+  type PreparedSnapshot,
   planAnalyticsObjects,
+  prepareSnapshot,
   putStateSnapshot,
   SNAPSHOT_SIZING,
   type StateSizing,
@@ -77,6 +77,8 @@ export interface AnalyticsBatchSummary {
   objectsWritten: number;
   /** Bytes of the state snapshot this commit wrote. */
   snapshotBytes: number;
+  /** Whether that snapshot was a delta on the chain or a full one (the compaction). */
+  snapshotKind: 'full' | 'delta';
   /** Whether the warm state of this execution environment stood in for reading the snapshot. */
   warm: boolean;
   /** The largest event time seen on the shard after the batch (epoch ms); the watermark trails it. */
@@ -279,7 +281,7 @@ async function processShardBatch(
       }),
     ),
     analytics
-      ? putStateSnapshot(deps.s3, deps.config.bucketName, analytics.stateKey, analytics.snapshot)
+      ? putStateSnapshot(deps.s3, deps.config.bucketName, analytics.stateKey, analytics.snapshot.body)
       : null,
   ]);
   if (invalid.length > 0) {
@@ -307,8 +309,10 @@ async function processShardBatch(
     latestWindowEnd: latestWindowEnd(outputs),
   };
   const committedAt = now();
+  // A full snapshot makes the chain it replaces obsolete; a delta keeps building on it.
+  const obsoleteStates = analytics?.snapshot.obsolete ?? [];
   try {
-    await commitBatch(deps.dynamo, shard, checkpoint.version, checkpoint.stateKey, commit, committedAt);
+    await commitBatch(deps.dynamo, shard, checkpoint.version, obsoleteStates, commit, committedAt);
   } catch (error) {
     // A conflict is final: another attempt committed, and this one's commit can never land (its version
     // is gone), so nobody will ever refer to its snapshot. Anything else may still land: keep it.
@@ -317,9 +321,12 @@ async function processShardBatch(
   }
   result.committedSequenceNumber = batch.lastSequenceNumber;
   if (analytics) {
+    const { encoded, chain, layout } = analytics.snapshot;
     (deps.warmStates ?? warmStates).keep(shard, {
       stateKey: analytics.stateKey,
-      encoded: analytics.encoded,
+      encoded,
+      chain,
+      layout,
       state: analytics.loaded.state,
     });
     result.analytics = summarize(analytics, rows.length);
@@ -327,12 +334,11 @@ async function processShardBatch(
 
   // Committed: from here on nothing throws. What is not published now is published by the next
   // invocation of the shard or by the scheduled publisher, from the staged bundle.
-  const previousState = checkpoint.stateKey !== commit.stateKey ? checkpoint.stateKey : null;
   try {
     await publishBundle(
       deps,
       shard,
-      { id: attemptId, bundle: bundleKey, previousState, committedAt },
+      { id: attemptId, bundle: bundleKey, obsoleteStates, committedAt },
       bundle,
     );
     result.published = true;
@@ -417,9 +423,8 @@ interface PreparedAnalytics {
   loaded: LoadedAnalyticsState;
   outputs: AnalyticsOutputs;
   objects: BundledObject[];
-  encoded: ReturnType<typeof encodeAnalyticsState>;
   stateKey: string;
-  snapshot: Uint8Array;
+  snapshot: PreparedSnapshot;
 }
 
 /**
@@ -445,14 +450,13 @@ async function prepareAnalytics(
   if (loaded.warm) cache.reused++;
   // The loaded state is this attempt's own copy: fold into it rather than clone it.
   const outputs = foldEvents(loaded.state, rows.map(toAnalyticsEvent), config);
-  const encoded = encodeAnalyticsState(loaded, deps.analyticsStateSizing ?? SNAPSHOT_SIZING);
+  const stateKey = stateSnapshotKey(shard.shardId, attemptId);
   return {
     loaded,
     outputs,
     objects: planAnalyticsObjects(outputs, batch),
-    encoded,
-    stateKey: stateSnapshotKey(shard.shardId, attemptId),
-    snapshot: encodeSnapshot(encoded),
+    stateKey,
+    snapshot: prepareSnapshot(loaded, stateKey, deps.analyticsStateSizing ?? SNAPSHOT_SIZING),
   };
 }
 
@@ -465,7 +469,8 @@ function summarize(analytics: PreparedAnalytics, events: number): AnalyticsBatch
     alertsRaised: outputs.alerts.length,
     lateEvents: outputs.lateEvents.length,
     objectsWritten: objects.length,
-    snapshotBytes: snapshot.byteLength,
+    snapshotBytes: snapshot.body.byteLength,
+    snapshotKind: snapshot.kind,
     warm: loaded.warm,
     maxEventTime: loaded.state.maxEventTime,
   };

@@ -7,7 +7,7 @@ import { type CommitRecord, putCommitRecord } from './commitRecord';
 
 /**
  * Publication: after a commit, the final objects go to keys fixed by the shard and the committed range,
- * then the commit record, then the replaced state snapshot is deleted and `pending` cleared
+ * then the commit record, then the state snapshots the commit made obsolete are deleted and `pending` cleared
  * (docs/EXACTLY_ONCE.md). Every step writes the same bytes to the same keys however often it runs, so
  * anyone may finish a publication any number of times: the committing attempt from memory, the next
  * invocation of the shard or the scheduled publisher (lambdas/publisher/) from the staged bundle.
@@ -23,7 +23,7 @@ export interface PublisherDeps {
 }
 
 /**
- * Publishes a committed bundle: final objects, commit record, old snapshot deleted, pending cleared.
+ * Publishes a committed bundle: final objects, commit record, obsolete snapshots deleted, pending cleared.
  * Returns whether this call cleared `pending` (false: someone else finished it first).
  *
  * @example
@@ -59,8 +59,9 @@ export async function publishBundle(
   };
   await putCommitRecord(deps.s3, bucket, record);
   // Deleting a key that is already gone succeeds: a repeated publication is harmless here too.
-  if (pending.previousState)
-    await deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: pending.previousState }));
+  await allSettled(
+    pending.obsoleteStates.map((key) => deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))),
+  );
   return clearPending(deps.dynamo, shard, pending.id);
 }
 

@@ -12,6 +12,7 @@ import {
   canonicalState,
   emptyAnalyticsState,
   loadAnalyticsState,
+  type StateSizing,
   toAnalyticsEvent,
 } from '../../lambdas/consumer/analytics';
 import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
@@ -86,7 +87,7 @@ afterAll(async () => {
 });
 
 /** A fresh consumer "process" with analytics on: its own clients, optionally doomed to crash. */
-function consumerProcess(plan?: CrashPlan) {
+function consumerProcess(plan?: CrashPlan, stateSizing: StateSizing = sizing) {
   const s3 = s3Client(clientOptionsFor(running, 's3'));
   const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
   const sqs = sqsClient(clientOptionsFor(running, 'sqs'));
@@ -98,7 +99,7 @@ function consumerProcess(plan?: CrashPlan) {
       sqs,
       config,
       analytics,
-      analyticsStateSizing: sizing,
+      analyticsStateSizing: stateSizing,
     });
   return Object.assign(run, { crashed: () => crash?.dead ?? false });
 }
@@ -226,14 +227,15 @@ async function expectExactlyOnce(shardId: string, all: KinesisStreamRecord[]) {
     late_events: asRows(outputs.lateEvents),
     engagement: asRows(outputs.engagement),
   });
-  // Every snapshot a commit replaced is gone: what is left is the committed one and those of attempts
-  // that never committed (which no checkpoint refers to).
+  // Every committed snapshot that a compaction made obsolete is gone: what is left is the committed
+  // chain and the snapshots of attempts that never committed (which no checkpoint refers to).
   const commits = await readCommitRecords(s3, config.bucketName, shardId);
   const snapshots = await snapshotsOf(shardId);
-  expect(snapshots).toContain(checkpoint.stateKey);
-  for (const commit of commits)
-    if (`${STATE_PREFIX}/${shardId}/${commit.attemptId}.snapshot` !== checkpoint.stateKey)
-      expect(snapshots).not.toContain(`${STATE_PREFIX}/${shardId}/${commit.attemptId}.snapshot`);
+  for (const key of committed.chain.keys) expect(snapshots).toContain(key);
+  for (const commit of commits) {
+    const key = `${STATE_PREFIX}/${shardId}/${commit.attemptId}.snapshot`;
+    if (!committed.chain.keys.includes(key)) expect(snapshots).not.toContain(key);
+  }
   return { expected, committed };
 }
 
@@ -261,8 +263,8 @@ let shardNumber = 100;
 const nextShard = () => `shardId-${String(++shardNumber).padStart(12, '0')}`;
 
 /** Runs a process doomed to crash: before the commit it rejects, after it returns with its publication pending. */
-async function runToCrash(plan: CrashPlan, records: KinesisStreamRecord[]) {
-  const process = consumerProcess(plan);
+async function runToCrash(plan: CrashPlan, records: KinesisStreamRecord[], stateSizing = sizing) {
+  const process = consumerProcess(plan, stateSizing);
   try {
     const result = await process(records);
     expect(result.shards[0]?.published).toBe(false);
@@ -272,12 +274,19 @@ async function runToCrash(plan: CrashPlan, records: KinesisStreamRecord[]) {
   expect(process.crashed()).toBe(true);
 }
 
-async function crashThenReplay(plan: CrashPlan, replay: (typeof REPLAYS)[number]) {
+async function crashThenReplay(
+  plan: CrashPlan,
+  replay: (typeof REPLAYS)[number],
+  {
+    stateSizing = sizing,
+    before = [[0, 10]],
+  }: { stateSizing?: StateSizing; before?: [number, number][] } = {},
+) {
   const shardId = nextShard();
   const all = shardRecords(shardId);
-  await consumerProcess()(all.slice(0, 10));
-  await runToCrash(plan, all.slice(10, 30));
-  const restarted = consumerProcess();
+  for (const [from, to] of before) await consumerProcess(undefined, stateSizing)(all.slice(from, to));
+  await runToCrash(plan, all.slice(10, 30), stateSizing);
+  const restarted = consumerProcess(undefined, stateSizing);
   for (const batch of replay.batches(all)) await restarted(batch);
   await restarted(all); // Lambda eventually delivers everything up to the tip.
   return expectExactlyOnce(shardId, all);
@@ -306,6 +315,32 @@ describe.each(ANALYTICS_CRASH_POINTS)('a consumer with analytics that crashes $n
 describe.each(CRASH_POINTS)('a consumer with analytics that crashes $name', (plan) => {
   it('and is replayed from before the checkpoint commits state and outputs exactly once', async () => {
     await crashThenReplay(plan, REPLAYS[3] as (typeof REPLAYS)[number]);
+  });
+});
+
+describe('a consumer with analytics on a snapshot chain', () => {
+  it('that crashes after staging a delta, and is replayed from before the checkpoint, commits exactly once', async () => {
+    const { committed } = await crashThenReplay(
+      { name: 'after staging a delta', after: (call) => isPutUnder(call, `${STATE_PREFIX}/`) },
+      REPLAYS[3] as (typeof REPLAYS)[number],
+      { stateSizing: { ...sizing, maxDeltas: 8 } },
+    );
+    expect(committed.chain.keys.length).toBeGreaterThan(1);
+  });
+
+  it('that crashes after deleting the first snapshot of the chain it compacted, before the clear, commits exactly once', async () => {
+    // A full snapshot and one delta: the crashed batch compacts, and its publication deletes both.
+    await crashThenReplay(
+      { name: 'after the first obsolete snapshot is deleted', after: isSnapshotDelete },
+      REPLAYS[0] as (typeof REPLAYS)[number],
+      {
+        stateSizing: { ...sizing, maxDeltas: 1 },
+        before: [
+          [0, 5],
+          [5, 10],
+        ],
+      },
+    );
   });
 });
 

@@ -4,9 +4,8 @@ import { expect } from 'vitest';
 import {
   type AnalyticsOutputs,
   applyEvents,
+  assembleSnapshotChain,
   canonicalState,
-  decodeSnapshot,
-  decodeState,
   emptyAnalyticsState,
   toAnalyticsEvent,
 } from '../../lambdas/consumer/analytics';
@@ -15,7 +14,7 @@ import { parseCommitRecord } from '../../lambdas/consumer/commitRecord';
 import { decodeRecord } from '../../lambdas/consumer/decode';
 import { toRow } from '../../lambdas/consumer/transform';
 import { analyticsConfig } from '../../lambdas/shared/analyticsConfig';
-import { COMMITS_PREFIX } from '../../lambdas/shared/lakeLayout';
+import { COMMITS_PREFIX, stateSnapshotKey } from '../../lambdas/shared/lakeLayout';
 import { bigSequence, kinesisRecord } from '../helpers/kinesisEvents';
 import {
   DEFAULT_FAULTS,
@@ -49,8 +48,14 @@ const analytics = analyticsConfig({
   rapidFire: { events: 3, withinMs: 10_000 },
   paymentFailures: { failures: 2, withinMs: 10 * 60_000 },
 });
-// Tiny buckets: parts split into several items as the state grows.
-const sizing = { splitBytes: 250, maxBucketBytes: 180 * 1024, maxBuckets: 256 };
+// Tiny buckets: parts split into several items as the state grows. Chains of 0 to 3 deltas, by seed,
+// so that runs cover full snapshots only, frequent compactions and longer chains.
+const sizingFor = (seed: number) => ({
+  splitBytes: 250,
+  maxBucketBytes: 180 * 1024,
+  maxBuckets: 256,
+  maxDeltas: Math.abs(seed) % 4,
+});
 
 const EVENT_TYPES = [
   'page_view',
@@ -191,7 +196,7 @@ export async function runAndCheck({
     records,
     config,
     analytics: withAnalytics ? analytics : null,
-    sizing,
+    sizing: sizingFor(seed),
     faults,
     maxBatch: 8,
     faultyInvocations: 30,
@@ -235,14 +240,17 @@ export async function runAndCheck({
 
   if (withAnalytics) {
     const expected = applyEvents(emptyAnalyticsState(), validEvents(records), analytics);
-    const snapshot = result.world.s3.objects.get(checkpoint.stateKey as string);
-    expect(snapshot, context()).toBeDefined();
-    const state = decodeState(decodeSnapshot('snapshot', snapshot as Uint8Array));
+    const objects = result.world.s3.objects;
+    const { state, chain } = assembleSnapshotChain(checkpoint.stateKey as string, (key) => objects.get(key));
     expect(canonicalState(state), context()).toBe(canonicalState(expected.state));
-    expect(lakeAnalytics(result.world.s3.objects), context()).toEqual(canonicalOutputs(expected.outputs));
-    // Replaced snapshots are deleted once their successor's publication is finished.
-    const snapshots = [...result.world.s3.objects.keys()].filter((k) => k.startsWith('state/'));
-    expect(snapshots, context()).toContain(checkpoint.stateKey);
+    expect(lakeAnalytics(objects), context()).toEqual(canonicalOutputs(expected.outputs));
+    // Each committed snapshot outside the chain was made obsolete by a compaction and deleted once that
+    // publication finished; the chain's are all there (assembling read them).
+    expect(chain.keys.length, context()).toBeLessThanOrEqual(sizingFor(seed).maxDeltas + 1);
+    for (const commit of commits) {
+      const key = stateSnapshotKey(SHARD, commit.attemptId);
+      if (!chain.keys.includes(key)) expect(objects.has(key), `${context()}; ${key}`).toBe(false);
+    }
   }
   return result;
 }

@@ -103,7 +103,7 @@ describe('the metered fake AWS of the benchmarks', () => {
   it('counts the commit protocol: a consistent read, the commit and the clear, each 1 WRU', async () => {
     const aws = new MeteredAws();
     await readCheckpoint(aws.clients.dynamo, shard);
-    await commitBatch(aws.clients.dynamo, shard, 0, null, commit('a-1', '20'));
+    await commitBatch(aws.clients.dynamo, shard, 0, [], commit('a-1', '20'));
     await clearPending(aws.clients.dynamo, shard, 'a-1');
     expect(await readCheckpoint(aws.clients.dynamo, shard)).toMatchObject({
       version: 1,
@@ -120,10 +120,10 @@ describe('the metered fake AWS of the benchmarks', () => {
 
   it('bills a failed conditional write too, and keeps the real condition semantics', async () => {
     const aws = new MeteredAws();
-    await commitBatch(aws.clients.dynamo, shard, 0, null, commit('a-1', '20'));
+    await commitBatch(aws.clients.dynamo, shard, 0, [], commit('a-1', '20'));
     aws.resetUsage();
     // A stale version: DynamoDB refuses it and still bills the write.
-    await expect(commitBatch(aws.clients.dynamo, shard, 0, null, commit('a-2', '30'))).rejects.toThrow(
+    await expect(commitBatch(aws.clients.dynamo, shard, 0, [], commit('a-2', '30'))).rejects.toThrow(
       /another invocation owns the shard/,
     );
     expect(aws.usage.writeRequestUnits).toBe(1);

@@ -1,5 +1,6 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { SNAPSHOT_SIZING } from '../../lambdas/consumer/analytics';
 import { decodeBundle } from '../../lambdas/consumer/bundle';
 import {
   CheckpointConflictError,
@@ -81,6 +82,8 @@ function process(
     fault?: (label: string) => Fault | undefined;
     before?: (label: string) => Promise<void> | undefined;
     analytics?: boolean;
+    /** Deltas a snapshot chain may hold (the consumer's default when absent). */
+    maxDeltas?: number;
     id?: string;
   } = {},
 ): Process {
@@ -106,6 +109,9 @@ function process(
       now: () => Date.parse('2026-11-01T04:00:00Z'),
       newId: () => id,
       analytics: options.analytics ? analyticsConfig({}) : null,
+      ...(options.maxDeltas === undefined
+        ? {}
+        : { analyticsStateSizing: { ...SNAPSHOT_SIZING, maxDeltas: options.maxDeltas } }),
     },
   };
 }
@@ -200,10 +206,10 @@ describe('an attempt on a fresh shard', () => {
 });
 
 describe('analytics state snapshots', () => {
-  it('stages the new snapshot under the attempt id before the commit and deletes the replaced one before the clear', async () => {
-    await processKinesisEvent(batch(SHARD, 100), process({ id: 'a-1', analytics: true }).deps);
+  it('with full snapshots only, stages the new snapshot under the attempt id before the commit and deletes the replaced one before the clear', async () => {
+    await processKinesisEvent(batch(SHARD, 100), process({ id: 'a-1', analytics: true, maxDeltas: 0 }).deps);
     expect(checkpointOf().stateKey).toBe(stateSnapshotKey(SHARD, 'a-1'));
-    const second = process({ id: 'a-2', analytics: true });
+    const second = process({ id: 'a-2', analytics: true, maxDeltas: 0 });
     await processKinesisEvent(batch(SHARD, 200), second.deps);
 
     const snapshot = indexOf(second.calls, /^PutObject state\//);
@@ -214,6 +220,45 @@ describe('analytics state snapshots', () => {
     expect(deleted).toBeLessThan(indexOf(second.calls, /^UpdateItem clear$/));
     expect(keysUnder('state/')).toEqual([stateSnapshotKey(SHARD, 'a-2')]);
     expect(checkpointOf().stateKey).toBe(stateSnapshotKey(SHARD, 'a-2'));
+  });
+
+  it('reads a pending publication written before snapshot chains: its one replaced snapshot is obsolete', () => {
+    const checkpoint = parseCheckpoint(SHARD, {
+      ...checkpointKey(shardKey()),
+      version: { N: '3' },
+      pending: {
+        M: {
+          id: { S: 'a-3' },
+          bundle: { S: 'staging/x.bundle' },
+          previousState: { S: 'state/old.snapshot' },
+          committedAt: { N: '1' },
+        },
+      },
+    });
+    expect(checkpoint.pending?.obsoleteStates).toEqual(['state/old.snapshot']);
+  });
+
+  it('writes deltas on the chain, deleting nothing, until a full snapshot makes the whole chain obsolete', async () => {
+    const run = async (id: string, from: number) => {
+      const attempt = process({ id, analytics: true, maxDeltas: 1 });
+      const result = await processKinesisEvent(batch(SHARD, from), attempt.deps);
+      return { calls: attempt.calls, kind: result.shards[0]?.analytics?.snapshotKind };
+    };
+    expect((await run('a-1', 100)).kind).toBe('full');
+    const second = await run('a-2', 200);
+    expect(second.kind).toBe('delta');
+    expect(second.calls.filter((c) => c.startsWith('DeleteObject'))).toEqual([]);
+    expect(keysUnder('state/')).toEqual([stateSnapshotKey(SHARD, 'a-1'), stateSnapshotKey(SHARD, 'a-2')]);
+
+    // The chain is full (one delta): the third commit compacts, and its publication deletes the chain.
+    const third = await run('a-3', 300);
+    expect(third.kind).toBe('full');
+    for (const replaced of ['a-1', 'a-2']) {
+      const deleted = third.calls.indexOf(`DeleteObject ${stateSnapshotKey(SHARD, replaced)}`);
+      expect(deleted).toBeGreaterThan(indexOf(third.calls, /^PutObject _commits\//));
+      expect(deleted).toBeLessThan(indexOf(third.calls, /^UpdateItem clear$/));
+    }
+    expect(keysUnder('state/')).toEqual([stateSnapshotKey(SHARD, 'a-3')]);
   });
 });
 
@@ -287,7 +332,7 @@ describe('a commit whose publication was left unfinished', () => {
     await processKinesisEvent(batch(), process({ id: 'a-1', fault: failFinalPuts }).deps);
     const { dynamo } = process().deps;
     await expect(
-      commitBatch(dynamo, shardKey(), 1, null, {
+      commitBatch(dynamo, shardKey(), 1, [], {
         attemptId: 'rival',
         lastSequenceNumber: '300',
         bundle: stagingKey(SHARD, 'rival'),

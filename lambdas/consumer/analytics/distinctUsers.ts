@@ -128,3 +128,49 @@ export function estimateDistinct(users: DistinctUsers): { count: number; exact: 
     raw <= 2.5 * HLL_REGISTERS && zeros > 0 ? HLL_REGISTERS * Math.log(HLL_REGISTERS / zeros) : raw;
   return { count: Math.round(estimate), exact: false };
 }
+
+/**
+ * What of each counter is already in a committed snapshot: for the exact set, how many of its hashes
+ * (sets iterate in insertion order and only grow, so those are its first ones); for the sketch, a copy
+ * of its registers. Recorded when a snapshot is decoded or encoded (stateCodec.ts, stateDelta.ts), so
+ * that a delta snapshot carries only the hashes added since. A counter with no record is written whole.
+ */
+const persisted = new WeakMap<DistinctUsers, number | Uint8Array>();
+
+/**
+ * Records that a snapshot now holds the counter as it is.
+ *
+ * @example
+ * ```ts
+ * markPersisted(window.users);
+ * ```
+ */
+export function markPersisted(users: DistinctUsers): void {
+  persisted.set(users, users.kind === 'exact' ? users.hashes.size : users.registers.slice());
+}
+
+/** A counter's change since it was last persisted: hashes appended to the exact set, or the whole sketch. */
+export type DistinctChange = { from: number; add: string[] } | { registers: Uint8Array };
+
+/**
+ * What changed in a counter since {@link markPersisted}: null when nothing did. A counter never persisted
+ * (new, or just turned into a sketch) comes whole.
+ *
+ * @example
+ * ```ts
+ * changeSincePersisted(window.users); // { from: 3, add: ['0123456789abcdef'] }
+ * ```
+ */
+export function changeSincePersisted(users: DistinctUsers): DistinctChange | null {
+  const before = persisted.get(users);
+  if (users.kind === 'sketch') {
+    if (before instanceof Uint8Array && Buffer.from(before).equals(users.registers)) return null;
+    return { registers: users.registers };
+  }
+  const from = typeof before === 'number' ? before : 0;
+  if (from === users.hashes.size) return before === undefined ? { from: 0, add: [] } : null;
+  const add: string[] = [];
+  let index = 0;
+  for (const hash of users.hashes) if (index++ >= from) add.push(hash);
+  return { from, add };
+}

@@ -180,6 +180,10 @@ function emitSession(
   outputs.sessions.push(sessionRow(closed, event.shardId, event.sequenceNumber));
 }
 
+/** A map's entries, read without a TouchedMap recording the reads. */
+const untracked = <K, V>(map: Map<K, V>): MapIterator<[K, V]> =>
+  Map.prototype.entries.call(map) as MapIterator<[K, V]>;
+
 /** Closes every window and session the watermark has passed and expires idle users, in a fixed order. */
 function runTimers(
   state: AnalyticsState,
@@ -191,8 +195,10 @@ function runTimers(
   if (state.nextTimerAt === null || watermark < state.nextTimerAt) return;
   let next = Number.POSITIVE_INFINITY;
 
+  // The sweep reads every entry but changes few: it iterates without recording (see touchedMap.ts) and
+  // records each entry it changes, so that the next snapshot can be a delta of those (stateDelta.ts).
   const closedWindows: [string, WindowAggregate][] = [];
-  for (const [key, window] of state.windows) {
+  for (const [key, window] of untracked(state.windows)) {
     const at = closesAt(window.end, config.allowedLatenessMs);
     if (watermark >= at) closedWindows.push([key, window]);
     else next = Math.min(next, at);
@@ -207,7 +213,7 @@ function runTimers(
   }
 
   const idleSessions: [string, OpenSession][] = [];
-  for (const [key, session] of state.sessions) {
+  for (const [key, session] of untracked(state.sessions)) {
     if (isInactive(session, watermark, config.sessionGapMs)) idleSessions.push([key, session]);
     else next = Math.min(next, onGrid(session.last + config.sessionGapMs));
   }
@@ -220,14 +226,18 @@ function runTimers(
   // Users are visited in map order, which differs between a state built in memory and one decoded
   // from storage: the engagement windows they close are sorted before they are emitted.
   const closedEngagement: [string, { user: UserAlertState; window: EngagementWindow }][] = [];
-  for (const [key, user] of state.users) {
+  for (const [key, user] of untracked(state.users)) {
+    const velocityBefore = user.velocity.length;
     const expiry = expireUserState(user, watermark, config);
-    for (const window of takeClosedEngagement(user.engagement, watermark, config, expiry.evict))
-      closedEngagement.push([key, { user, window }]);
+    const closed = takeClosedEngagement(user.engagement, watermark, config, expiry.evict);
+    for (const window of closed) closedEngagement.push([key, { user, window }]);
     if (expiry.evict) {
       state.users.delete(key);
       state.counters.usersEvicted++;
-    } else next = Math.min(next, onGrid(expiry.nextTimerAt));
+    } else {
+      if (closed.length > 0 || user.velocity.length !== velocityBefore) state.users.get(key);
+      next = Math.min(next, onGrid(expiry.nextTimerAt));
+    }
   }
   closedEngagement.sort(byTimeThenKey((c) => c.window.end));
   for (const [, { user, window }] of closedEngagement)

@@ -7,6 +7,7 @@ export * from './input';
 export * from './outputs';
 export * from './sessions';
 export * from './stateCodec';
+export * from './stateDelta';
 export * from './stateSnapshot';
 export * from './touchedMap';
 export * from './warmStateCache';

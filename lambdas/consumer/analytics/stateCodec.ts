@@ -2,7 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { WindowKind } from '../../shared/analyticsRows';
 import { ShardlineError } from '../../shared/errors';
 import type { MerchantVisit, TimedEvent, UserAlertState, VelocityWindow } from './alerts';
-import { type DistinctUsers, hash32 } from './distinctUsers';
+import { type DistinctUsers, hash32, markPersisted } from './distinctUsers';
 import type { EngagementWindow } from './engagement';
 import { type AnalyticsCounters, type AnalyticsState, type TenantStats, zeroCounters } from './engine';
 import { AnalyticsStateTooLargeError, CorruptAnalyticsStateError } from './errors';
@@ -33,6 +33,8 @@ export interface StateSizing {
   /** No bucket may exceed this: with its previous version beside it, the item stays under 400 KB. */
   maxBucketBytes: number;
   maxBuckets: number;
+  /** Deltas a snapshot chain may hold before a full snapshot (stateSnapshot.ts); absent or 0: none. */
+  maxDeltas?: number;
 }
 
 export const DEFAULT_SIZING: StateSizing = {
@@ -75,11 +77,13 @@ const EMPTY = new Uint8Array(0);
  */
 const DEFLATE = { level: 1 };
 
-function compress(value: unknown): Uint8Array {
+/** Compact JSON, raw-deflated: the bytes of every stored part of the state. */
+export function compress(value: unknown): Uint8Array {
   return new Uint8Array(deflateRawSync(Buffer.from(JSON.stringify(value), 'utf8'), DEFLATE));
 }
 
-function decompress(sk: string, bytes: Uint8Array): unknown {
+/** The value {@link compress} made; `sk` names the item in the error when the bytes are not one. */
+export function decompress(sk: string, bytes: Uint8Array): unknown {
   try {
     return JSON.parse(inflateRawSync(bytes).toString('utf8'));
   } catch (error) {
@@ -90,7 +94,7 @@ function decompress(sk: string, bytes: Uint8Array): unknown {
 // Compact JSON shapes of the entries. Short names: every byte is stored twice (data and prev).
 
 type DistinctJson = { x: string } | { h: string };
-type WindowJson = {
+export type WindowJson = {
   k: WindowKind;
   t: string;
   y: string;
@@ -129,7 +133,7 @@ function distinctToJson(users: DistinctUsers): DistinctJson {
   return { h: Buffer.from(users.registers).toString('base64') };
 }
 
-function distinctFromJson(json: DistinctJson): DistinctUsers {
+export function distinctFromJson(json: DistinctJson): DistinctUsers {
   if ('h' in json) return { kind: 'sketch', registers: new Uint8Array(Buffer.from(json.h, 'base64')) };
   const hashes = new Set<string>();
   for (let i = 0; i < json.x.length; i += 16) hashes.add(json.x.slice(i, i + 16));
@@ -170,7 +174,8 @@ const engagementFromJson = ([
 const timed = (list: TimedEvent[]): [number, string][] => list.map((e) => [e.at, e.id]);
 const untimed = (list: [number, string][]): TimedEvent[] => list.map(([at, id]) => ({ at, id }));
 
-const CODECS = {
+/** Each part's entry codec: the compact JSON of one value. */
+export const CODECS = {
   windows: {
     encode: (w: WindowAggregate): WindowJson => ({
       k: w.kind,
@@ -283,14 +288,14 @@ const CODECS = {
   },
 } as const;
 
-type PartValue = {
+export type PartValue = {
   windows: WindowAggregate;
   sessions: OpenSession;
   users: UserAlertState;
   tenants: TenantStats;
 };
 
-interface MetaJson {
+export interface MetaJson {
   v: number;
   max: number | null;
   next: number | null;
@@ -318,6 +323,7 @@ export interface PreparedEntry {
 
 function prepareEntry<P extends StatePart>(part: P, key: string, value: PartValue[P]): PreparedEntry {
   const encode = CODECS[part].encode as (value: PartValue[P]) => unknown;
+  if (part === 'windows') markPersisted((value as WindowAggregate).users);
   return { hash: hash32(key), text: JSON.stringify([key, encode(value)]) };
 }
 
@@ -614,6 +620,8 @@ export function decodeState(items: ReadonlyMap<string, Uint8Array>): AnalyticsSt
       for (const [key, json] of decompress(sk, bytes) as [string, never][]) target.set(key, decode(json));
     }
   }
+  for (const window of Map.prototype.values.call(state.windows) as MapIterator<WindowAggregate>)
+    markPersisted(window.users);
   untouchState(state);
   return state;
 }

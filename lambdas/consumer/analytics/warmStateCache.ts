@@ -1,6 +1,7 @@
 import type { ShardKey } from '../checkpoint';
 import type { AnalyticsState } from './engine';
-import type { EncodedState } from './stateCodec';
+import type { EncodedState, StateLayout } from './stateCodec';
+import type { SnapshotChain } from './stateSnapshot';
 
 /**
  * A warm execution environment keeps each shard's analytics state after a confirmed commit, under the key
@@ -14,8 +15,12 @@ import type { EncodedState } from './stateCodec';
 export interface WarmAnalyticsState {
   /** The snapshot this state was committed as. */
   stateKey: string;
-  /** The state as encoded into that snapshot. */
-  encoded: EncodedState;
+  /** The state's full encoding, when that snapshot is a full one (null: a delta). */
+  encoded: EncodedState | null;
+  /** The chain of snapshots the state is read from, that snapshot last. */
+  chain: SnapshotChain;
+  /** The layout of the chain's full snapshot. */
+  layout: StateLayout;
   state: AnalyticsState;
 }
 
@@ -31,7 +36,7 @@ const MAX_SHARDS = 4;
  * ```ts
  * const loaded = await loadAnalyticsState(s3, bucket, checkpoint.stateKey, warmStates.take(shard));
  * // … fold, encode, snapshot, commit confirmed …
- * warmStates.keep(shard, { stateKey, encoded, state: loaded.state });
+ * warmStates.keep(shard, { stateKey, encoded, chain, layout, state: loaded.state });
  * ```
  */
 export class WarmStateCache {

@@ -4,12 +4,11 @@ import {
   checkEncodingReuse,
   decodeSnapshot,
   decodeState,
-  encodeAnalyticsState,
-  encodeSnapshot,
   encodeState,
   foldEvents,
   loadAnalyticsState,
   MissingStateSnapshotError,
+  prepareSnapshot,
   putStateSnapshot,
   ReusedEncodingMismatchError,
   TouchedMap,
@@ -22,7 +21,7 @@ import { config, event, MINUTE, SECOND } from './fixtures';
 const settings = config({ distinctExactLimit: 3 });
 const BUCKET = 'lake';
 const SHARD = { tableName: 'state', streamName: 'events', shardId: 'shardId-000000000000' };
-// Small buckets, so that a batch leaves some of them untouched.
+// Small buckets, so that a batch leaves some of them untouched; full snapshots only (no maxDeltas).
 const sizing = { splitBytes: 200, maxBucketBytes: 180 * 1024, maxBuckets: 64 };
 
 const events = (fromMinute: number, users: number[]) =>
@@ -51,10 +50,17 @@ async function batch(
 ) {
   const loaded = await loadAnalyticsState(s3, BUCKET, committed, warm);
   const outputs = foldEvents(loaded.state, batchEvents, settings);
-  const encoded = encodeAnalyticsState(loaded, sizing);
   const stateKey = `state/${SHARD.shardId}/attempt-${++attempts}.snapshot`;
-  await putStateSnapshot(s3, BUCKET, stateKey, encodeSnapshot(encoded));
-  const kept: WarmAnalyticsState = { stateKey, encoded, state: loaded.state };
+  const prepared = prepareSnapshot(loaded, stateKey, sizing);
+  await putStateSnapshot(s3, BUCKET, stateKey, prepared.body);
+  const encoded = prepared.encoded as NonNullable<typeof prepared.encoded>;
+  const kept: WarmAnalyticsState = {
+    stateKey,
+    encoded,
+    chain: prepared.chain,
+    layout: prepared.layout,
+    state: loaded.state,
+  };
   return { loaded, outputs, encoded, stateKey, kept };
 }
 
@@ -125,7 +131,9 @@ describe('a warm analytics state', () => {
     const loaded = await loadAnalyticsState(s3, BUCKET, first.stateKey, first.kept);
     const user = Map.prototype.get.call(loaded.state.users, 'acme#u-2') as { lastSeen: number };
     user.lastSeen += 1;
-    expect(() => encodeAnalyticsState(loaded, sizing)).toThrow(ReusedEncodingMismatchError);
+    expect(() => prepareSnapshot(loaded, 'state/x/next.snapshot', sizing)).toThrow(
+      ReusedEncodingMismatchError,
+    );
   });
 });
 
