@@ -1,16 +1,23 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type CommitRecord, isCoveredByCommit, readCommitRecords } from '../../lambdas/consumer/commitRecord';
 import type { DeadLetterMessage } from '../../lambdas/consumer/deadLetter';
-import { chunkRecords } from '../../lambdas/producer/putRecords';
+import {
+  chunkRecords,
+  DEFAULT_RETRY_POLICY,
+  putChunk,
+  type RetryPolicy,
+  type StreamRecord,
+} from '../../lambdas/producer/putRecords';
+import { ShardlineError } from '../../lambdas/shared/errors';
 import { parseEvent } from '../../lambdas/shared/events';
 import { readSequenceRange } from '../../lambdas/shared/kinesisShards';
 import { type HeldDeadLetters, type OnFailureMessage, onFailureId } from '../deadLetters';
 import type { FailedBatch } from './failureStore';
 import { type FixResult, runFixScript } from './fixProcess';
-import { claimRedrive, ledgerStatus, markRedriven } from './redriveLedger';
+import { claimRedrive, ledgerStatus, markRedriven, notedPartialPuts, notePartialPut } from './redriveLedger';
 
 /**
  * DLQ redrive. Invalid records are decoded, passed through an optional fix script (in a child process
@@ -30,6 +37,8 @@ export interface RedriveContext {
   tableName: string;
   bucketName: string;
   dlqUrl: string;
+  /** How PutRecords retries refused entries and throttled calls: DEFAULT_RETRY_POLICY unless a test waits less. */
+  retryPolicy?: RetryPolicy;
 }
 
 export type RedriveOutcome =
@@ -54,28 +63,91 @@ export interface RedriveReport {
 }
 
 /**
+ * Kinesis did not accept every record of a put back, after every attempt (or the put failed outright:
+ * `cause`). The entry is not marked redriven, so a rerun puts back what is missing. `sequenceNumbers`
+ * holds, in record order, the sequence number of each record Kinesis did accept, `undefined` for the rest.
+ */
+export class RecordsNotAcceptedError extends ShardlineError {
+  constructor(
+    readonly sequenceNumbers: ReadonlyArray<string | undefined>,
+    cause?: unknown,
+  ) {
+    const missing = sequenceNumbers.filter((sequenceNumber) => sequenceNumber === undefined).length;
+    const why = cause instanceof Error ? ` (${cause.name}: ${cause.message})` : '';
+    super(
+      `${missing} of ${sequenceNumbers.length} record(s) were not accepted by Kinesis${why}; the ledger was ` +
+        'not marked redriven, so run the redrive again',
+      { cause },
+    );
+  }
+}
+
+/**
  * Puts records back on the stream in PutRecords-sized calls (500 records and 5 MiB each, so a failed
- * batch of large records still fits), and returns their new sequence numbers in order.
+ * batch of large records still fits), with the producer's retries: only the entries Kinesis refused are
+ * sent again, never one it accepted. Returns their new sequence numbers in record order, or
+ * throws RecordsNotAcceptedError at the first call that still has refused entries once the retry policy
+ * is spent, without sending the calls after it.
+ *
+ * @example
+ * ```ts
+ * const sequenceNumbers = await putBack({ kinesis, streamName }, records);
+ * ```
  */
 export async function putBack(
-  context: Pick<RedriveContext, 'kinesis' | 'streamName'>,
-  records: Array<{ data: Uint8Array; partitionKey: string }>,
-) {
-  const sequenceNumbers: string[] = [];
-  for (const chunk of chunkRecords(records)) {
-    const response = await context.kinesis.send(
-      new PutRecordsCommand({
-        StreamName: context.streamName,
-        Records: chunk.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })),
-      }),
-    );
-    if (response.FailedRecordCount)
-      throw new Error(
-        `${response.FailedRecordCount} record(s) were not accepted by Kinesis; run the redrive again`,
-      );
-    sequenceNumbers.push(...(response.Records ?? []).map((r) => r.SequenceNumber ?? ''));
+  context: Pick<RedriveContext, 'kinesis' | 'streamName' | 'retryPolicy'>,
+  records: readonly StreamRecord[],
+): Promise<string[]> {
+  const retryPolicy = context.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const sequenceNumbers = new Array<string | undefined>(records.length).fill(undefined);
+  let offset = 0;
+  let failed = 0;
+  try {
+    for (const chunk of chunkRecords(records)) {
+      const chunkOffset = offset;
+      const onAccepted = (index: number, sequenceNumber: string) => {
+        sequenceNumbers[chunkOffset + index] = sequenceNumber;
+      };
+      ({ failed } = await putChunk(context.kinesis, context.streamName, chunk, retryPolicy, onAccepted));
+      if (failed > 0) break;
+      offset += chunk.length;
+    }
+  } catch (error) {
+    throw new RecordsNotAcceptedError(sequenceNumbers, error);
   }
-  return sequenceNumbers;
+  if (failed > 0) throw new RecordsNotAcceptedError(sequenceNumbers);
+  return sequenceNumbers as string[];
+}
+
+/**
+ * Puts back the records of a claimed ledger entry (a failed batch or an on-failure range), leaving out
+ * those an earlier run that failed part way got onto the stream, and noting the ones this run gets on if
+ * it fails part way too: a rerun then sends each record once. Only a crash between a put and its note (or
+ * a failed write of the note) can still send a record twice. Records are known by their original sequence
+ * numbers, which do not change between runs (indices would, as commits cover more records). Returns the
+ * new sequence numbers of the records this run put.
+ */
+async function putBackEntry(
+  context: RedriveContext,
+  id: string,
+  status: string | null,
+  records: ReadonlyArray<StreamRecord & { sequenceNumber: string }>,
+): Promise<string[]> {
+  const alreadyPut = status === 'putting' ? await notedPartialPuts(context, id) : new Set<string>();
+  const remaining = records.filter((record) => !alreadyPut.has(record.sequenceNumber));
+  try {
+    return await putBack(context, remaining);
+  } catch (error) {
+    if (error instanceof RecordsNotAcceptedError) {
+      const accepted = remaining.filter((_, i) => error.sequenceNumbers[i] !== undefined);
+      await notePartialPut(
+        context,
+        id,
+        accepted.map((record) => record.sequenceNumber),
+      );
+    }
+    throw error;
+  }
 }
 
 /** The raw bytes of an invalid record: inline, or from the claim-check object in S3. */
@@ -178,14 +250,14 @@ async function redriveOnFailure(
     records,
     ...(detail ? { detail } : {}),
   });
-  if ((await ledgerStatus(context, id)) === 'done')
-    return report('already-redriven', message.KinesisBatchInfo.batchSize);
+  const status = await ledgerStatus(context, id);
+  if (status === 'done') return report('already-redriven', message.KinesisBatchInfo.batchSize);
   const records = await readRange(context.kinesis, context.streamName, message.KinesisBatchInfo);
   if (records.length === 0)
     return report('left: records no longer in the stream', 0, 'past the stream retention');
   if (dryRun) return report('would redrive', records.length);
   await claimRedrive(context, id);
-  await markRedriven(context, id, await putBack(context, records));
+  await markRedriven(context, id, await putBackEntry(context, id, status, records));
   return report('redriven', records.length);
 }
 
@@ -286,7 +358,8 @@ export async function redriveFailedBatches(
       ...(committed > 0 ? { committed } : {}),
       ...(detail ? { detail } : {}),
     });
-    if ((await ledgerStatus(context, batch.id)) === 'done') {
+    const status = await ledgerStatus(context, batch.id);
+    if (status === 'done') {
       reports.push(report('already-redriven', batch.records.length, 0));
       continue;
     }
@@ -307,11 +380,14 @@ export async function redriveFailedBatches(
       continue;
     }
     await claimRedrive(context, batch.id);
-    const sequenceNumbers = await putBack(
+    const sequenceNumbers = await putBackEntry(
       context,
+      batch.id,
+      status,
       uncommitted.map((record) => ({
         data: Buffer.from(record.kinesis.data, 'base64'),
         partitionKey: record.kinesis.partitionKey,
+        sequenceNumber: record.kinesis.sequenceNumber,
       })),
     );
     await markRedriven(context, batch.id, sequenceNumbers);

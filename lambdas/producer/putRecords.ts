@@ -144,6 +144,15 @@ export function isRetryablePutError(error: unknown): boolean {
 const describeError = (error: unknown) =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
+/** Hears of each record Kinesis accepts: its index in the chunk and the sequence number it was given. */
+export type OnAccepted = (index: number, sequenceNumber: string) => void;
+
+/** A record still to put, with its index in the chunk. */
+interface PendingRecord {
+  record: StreamRecord;
+  index: number;
+}
+
 /**
  * Sends one PutRecords call for `pending` and tallies what it accepted into `outcome`; returns the
  * records still to put. A retryable failure of the whole call leaves all of them pending.
@@ -151,12 +160,13 @@ const describeError = (error: unknown) =>
 async function putAttempt(
   kinesis: KinesisClient,
   streamName: string,
-  pending: readonly StreamRecord[],
+  pending: readonly PendingRecord[],
   outcome: PutOutcome,
-): Promise<readonly StreamRecord[]> {
-  const entries: PutRecordsRequestEntry[] = pending.map((r) => ({
-    Data: r.data,
-    PartitionKey: r.partitionKey,
+  onAccepted: OnAccepted,
+): Promise<readonly PendingRecord[]> {
+  const entries: PutRecordsRequestEntry[] = pending.map(({ record }) => ({
+    Data: record.data,
+    PartitionKey: record.partitionKey,
   }));
   let results: PutRecordsResultEntry[];
   try {
@@ -168,14 +178,15 @@ async function putAttempt(
     outcome.lastWholeCallError = describeError(error);
     return pending;
   }
-  const stillFailing: StreamRecord[] = [];
-  pending.forEach((record, index) => {
-    const result = results[index];
+  const stillFailing: PendingRecord[] = [];
+  pending.forEach((entry, position) => {
+    const result = results[position];
     if (result?.SequenceNumber && !result.ErrorCode && result.ShardId) {
       outcome.sent++;
       outcome.shards[result.ShardId] = (outcome.shards[result.ShardId] ?? 0) + 1;
+      onAccepted(entry.index, result.SequenceNumber);
     } else {
-      stillFailing.push(record);
+      stillFailing.push(entry);
     }
   });
   return stillFailing;
@@ -187,10 +198,15 @@ async function putAttempt(
  * them, within the same `policy.maxAttempts`. What is still unsent then is counted in `failed`. A
  * non-retryable error (ValidationException, ResourceNotFoundException, AccessDenied) is thrown at once.
  * Kinesis answers entry by entry, in request order, so a failed entry's index maps back to its record.
+ * `onAccepted` hears of each record as Kinesis accepts it, with its index in `chunk`, so a caller that
+ * needs the sequence numbers has them in the chunk's order, even for a chunk that ends in an error.
  *
  * @example
  * ```ts
- * const outcome = await putChunk(kinesis, 'shardline-dev-events', chunk);
+ * const sequenceNumbers: string[] = [];
+ * const outcome = await putChunk(kinesis, 'shardline-dev-events', chunk, DEFAULT_RETRY_POLICY, (i, seq) => {
+ *   sequenceNumbers[i] = seq;
+ * });
  * ```
  */
 export async function putChunk(
@@ -198,15 +214,16 @@ export async function putChunk(
   streamName: string,
   chunk: readonly StreamRecord[],
   policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  onAccepted: OnAccepted = () => {},
 ): Promise<PutOutcome> {
   const outcome: PutOutcome = { sent: 0, failed: 0, shards: {}, retried: 0 };
-  let pending = chunk;
+  let pending: readonly PendingRecord[] = chunk.map((record, index) => ({ record, index }));
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt > 0) {
       outcome.retried += pending.length;
       await sleep(backoffDelayMs(attempt, policy));
     }
-    pending = await putAttempt(kinesis, streamName, pending, outcome);
+    pending = await putAttempt(kinesis, streamName, pending, outcome, onAccepted);
     if (attempt + 1 >= policy.maxAttempts) break;
   }
   outcome.failed = pending.length;

@@ -1,7 +1,8 @@
 /**
  * The failure store end to end on the real emulators: failed batches written by the event source mapping
  * to the S3 on-failure destination (records included), `dlq list`, `dlq redrive` (idempotent, `--dry-run`,
- * `--since`, never a record a commit covers) and `verify`'s failure-store category.
+ * `--since`, never a record a commit covers, each record once across a put that fails part way and its
+ * rerun) and `verify`'s failure-store category.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -15,12 +16,16 @@ import {
   GetShardIteratorCommand,
   type KinesisClient,
   ListShardsCommand,
+  type PutRecordsCommandInput,
+  type PutRecordsCommandOutput,
+  type PutRecordsRequestEntry,
   ResourceNotFoundException,
 } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFailedBatches } from '../../cli/dlq/failureStore';
 import { redriveFailedBatches } from '../../cli/dlq/redrive';
+import { ledgerStatus, redrivenIds } from '../../cli/dlq/redriveLedger';
 import type { VerifyTargetReport } from '../../cli/verify/verifyTarget';
 import { putCommitRecord } from '../../lambdas/consumer/commitRecord';
 import { dynamoClient, kinesisClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
@@ -84,66 +89,117 @@ async function recreateStream(kinesis: KinesisClient, streamName: string, shardC
   }
 }
 
+/**
+ * Refuses, as a throttled shard does, every PutRecords entry whose partition key `refused` holds (the
+ * others go to the emulator), while it holds any.
+ */
+function refuseEntries(kinesis: KinesisClient, refused: Set<string>) {
+  kinesis.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as PutRecordsCommandInput;
+      if (context.commandName !== 'PutRecordsCommand' || refused.size === 0) return next(args);
+      const isRefused = (entry: PutRecordsRequestEntry) => refused.has(entry.PartitionKey ?? '');
+      const sent = (input.Records ?? []).filter((entry) => !isRefused(entry));
+      const result =
+        sent.length > 0
+          ? await next({ ...args, input: { ...input, Records: sent } })
+          : { response: {}, output: { Records: [], $metadata: {} } };
+      const output = result.output as PutRecordsCommandOutput;
+      const accepted = [...(output.Records ?? [])];
+      const Records = (input.Records ?? []).map((entry) =>
+        isRefused(entry)
+          ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' }
+          : (accepted.shift() ?? {}),
+      );
+      const FailedRecordCount = Records.filter((entry) => entry.ErrorCode).length;
+      return { ...result, output: { ...output, FailedRecordCount, Records } };
+    },
+    { step: 'initialize', name: 'refuseEntries' },
+  );
+}
+
+/** The emulators with the stack of `stage` provisioned, a context to redrive with, and failed batches to store. */
+async function provisionedStage(stage: string) {
+  const running = await startEmulators({ dataDir: join(root, `emulators-${stage}`) });
+  const kinesis = kinesisClient(clientOptionsFor(running, 'kinesis'));
+  const s3 = s3Client(clientOptionsFor(running, 's3'));
+  const outdir = join(root, 'cdk.out');
+  const names = resourceNames(stage);
+  const stack = buildApp({ stage, outdir, bundling: false, validation: false })
+    .app.synth()
+    .getStackByName(names.stackName);
+  const resolved = await provision(describeStack(stack.template, { cdkOutDir: outdir }), running);
+  const bucketOf = (prefix: string) =>
+    Object.values(resolved).find((r) => r.type === 'AWS::S3::Bucket' && r.ref.startsWith(prefix))?.ref ?? '';
+  const lakeBucket = bucketOf(names.bucketNamePrefix);
+  const failuresBucket = bucketOf(`${names.prefix}-fail-`);
+  const streamArn = `arn:aws:kinesis:us-east-1:000000000000:stream/${names.streamName}`;
+  const shardId = 'shardId-000000000000';
+  const source = { shardId, streamArn, awsRegion: 'us-east-1', invokeIdentityArn: 'arn:aws:iam::0:role/r' };
+  // Records the stream no longer has: only the failure store does (sequence numbers of a past stream).
+  const recordsNumbered = (...numbers: number[]) =>
+    numbers.map((n) =>
+      prepareEventRecord(
+        {
+          sequenceNumber: `4960000000000000000000000000000000000000000000000000${n}`,
+          partitionKey: `k${n}`,
+          data: new TextEncoder().encode(`{"n":${n}}`),
+          approximateArrivalTimestampMs: Date.parse('2026-11-01T00:00:00Z') + n,
+        },
+        source,
+      ),
+    );
+  const storeBatch = async (batch: ReturnType<typeof recordsNumbered>, failedAt: Date) => {
+    const message = buildOnFailureMessage({
+      functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:consumer',
+      condition: 'RecordAgeExceeded',
+      approximateInvokeCount: 1,
+      discardedAt: failedAt,
+      shardId,
+      streamArn,
+      records: batch.map((record) => record.source),
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: failuresBucket,
+        Key: s3OnFailureObjectKey('mapping-uuid', shardId, failedAt),
+        Body: JSON.stringify(
+          s3OnFailureObject(
+            message,
+            batch.map((record) => record.event),
+          ),
+        ),
+      }),
+    );
+  };
+  const context = {
+    kinesis,
+    dynamo: dynamoClient(clientOptionsFor(running, 'dynamodb')),
+    s3,
+    sqs: sqsClient(clientOptionsFor(running, 'sqs')),
+    streamName: names.streamName,
+    tableName: names.tableName,
+    bucketName: lakeBucket,
+    dlqUrl: '',
+  };
+  const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: names.streamName }));
+  const onStream = async () =>
+    (await Promise.all(Shards.map((s) => shardRecords(kinesis, names.streamName, s.ShardId ?? '')))).flat();
+  const stop = async () => {
+    kinesis.destroy();
+    s3.destroy();
+    await running.stop();
+  };
+  return { names, shardId, lakeBucket, failuresBucket, recordsNumbered, storeBatch, context, onStream, stop };
+}
+
 describe('redriving from the failure store', () => {
   it('puts back only the records no commit covers, once, with --dry-run and --since honoured', async () => {
-    const running = await startEmulators({ dataDir: join(root, 'emulators') });
-    const kinesis = kinesisClient(clientOptionsFor(running, 'kinesis'));
-    const s3 = s3Client(clientOptionsFor(running, 's3'));
+    const stage = await provisionedStage('fstore');
+    const { names, shardId, lakeBucket, failuresBucket, storeBatch, context, onStream } = stage;
+    const { s3 } = context;
     try {
-      const outdir = join(root, 'cdk.out');
-      const names = resourceNames('fstore');
-      const stack = buildApp({ stage: 'fstore', outdir, bundling: false, validation: false })
-        .app.synth()
-        .getStackByName(names.stackName);
-      const resolved = await provision(describeStack(stack.template, { cdkOutDir: outdir }), running);
-      const bucketOf = (prefix: string) =>
-        Object.values(resolved).find((r) => r.type === 'AWS::S3::Bucket' && r.ref.startsWith(prefix))?.ref ??
-        '';
-      const lakeBucket = bucketOf(names.bucketNamePrefix);
-      const failuresBucket = bucketOf(`${names.prefix}-fail-`);
-      const streamArn = `arn:aws:kinesis:us-east-1:000000000000:stream/${names.streamName}`;
-      const shardId = 'shardId-000000000000';
-      // Records the stream no longer has: only the failure store does (sequence numbers of a past stream).
-      const source = {
-        shardId,
-        streamArn,
-        awsRegion: 'us-east-1',
-        invokeIdentityArn: 'arn:aws:iam::0:role/r',
-      };
-      const records = [11, 12, 13, 14].map((n) =>
-        prepareEventRecord(
-          {
-            sequenceNumber: `4960000000000000000000000000000000000000000000000000${n}`,
-            partitionKey: `k${n}`,
-            data: new TextEncoder().encode(`{"n":${n}}`),
-            approximateArrivalTimestampMs: Date.parse('2026-11-01T00:00:00Z') + n,
-          },
-          source,
-        ),
-      );
-      const storeBatch = async (batch: typeof records, failedAt: Date) => {
-        const message = buildOnFailureMessage({
-          functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:consumer',
-          condition: 'RecordAgeExceeded',
-          approximateInvokeCount: 1,
-          discardedAt: failedAt,
-          shardId,
-          streamArn,
-          records: batch.map((record) => record.source),
-        });
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: failuresBucket,
-            Key: s3OnFailureObjectKey('mapping-uuid', shardId, failedAt),
-            Body: JSON.stringify(
-              s3OnFailureObject(
-                message,
-                batch.map((record) => record.event),
-              ),
-            ),
-          }),
-        );
-      };
+      const records = stage.recordsNumbered(11, 12, 13, 14);
       await storeBatch(records, new Date('2026-12-01T10:00:00Z'));
       await storeBatch(records.slice(0, 1), new Date('2026-11-20T10:00:00Z'));
       // The consumer committed records 11 and 12 after the mapping gave up on them (the response was lost).
@@ -159,21 +215,6 @@ describe('redriving from the failure store', () => {
         rows: { events: 2, invalid: 0, windows: 0, sessions: 0, alerts: 0, lateEvents: 0, engagement: 0 },
         committedAt: Date.now(),
       });
-      const context = {
-        kinesis,
-        dynamo: dynamoClient(clientOptionsFor(running, 'dynamodb')),
-        s3,
-        sqs: sqsClient(clientOptionsFor(running, 'sqs')),
-        streamName: names.streamName,
-        tableName: names.tableName,
-        bucketName: lakeBucket,
-        dlqUrl: '',
-      };
-      const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: names.streamName }));
-      const onStream = async () =>
-        (
-          await Promise.all(Shards.map((s) => shardRecords(kinesis, names.streamName, s.ShardId ?? '')))
-        ).flat();
 
       const since = new Date('2026-11-25T00:00:00Z');
       const recent = await readFailedBatches(s3, failuresBucket, { since });
@@ -193,9 +234,35 @@ describe('redriving from the failure store', () => {
       expect(second.map((r) => r.outcome).sort()).toEqual(['already-redriven', 'skipped: already committed']);
       expect((await onStream()).sort()).toEqual(['{"n":13}', '{"n":14}']);
     } finally {
-      kinesis.destroy();
-      s3.destroy();
-      await running.stop();
+      await stage.stop();
+    }
+  }, 120_000);
+
+  it('marks nothing after a put that fails part way, and the rerun puts back only what is missing', async () => {
+    const stage = await provisionedStage('fpartial');
+    const { failuresBucket, storeBatch, onStream } = stage;
+    const context = { ...stage.context, retryPolicy: { maxAttempts: 3, baseDelayMs: 0, maxDelayMs: 0 } };
+    try {
+      await storeBatch(stage.recordsNumbered(21, 22, 23, 24), new Date('2026-12-01T10:00:00Z'));
+      const batches = await readFailedBatches(context.s3, failuresBucket);
+      const refused = new Set(['k22', 'k24']);
+      refuseEntries(context.kinesis, refused);
+
+      await expect(redriveFailedBatches(context, batches)).rejects.toThrow(
+        /^2 of 4 record\(s\) were not accepted by Kinesis; the ledger was not marked redriven/,
+      );
+      expect((await onStream()).sort()).toEqual(['{"n":21}', '{"n":23}']);
+      const ledger = { dynamo: context.dynamo, tableName: context.tableName };
+      expect(await ledgerStatus(ledger, batches[0]?.id ?? '')).toBe('putting');
+      expect(await redrivenIds(ledger)).toEqual(new Set());
+
+      refused.clear();
+      const rerun = await redriveFailedBatches(context, batches);
+      expect(rerun.map((r) => [r.outcome, r.records])).toEqual([['redriven', 4]]);
+      expect((await onStream()).sort()).toEqual(['{"n":21}', '{"n":22}', '{"n":23}', '{"n":24}']);
+      expect(await redrivenIds(ledger)).toEqual(new Set([batches[0]?.id]));
+    } finally {
+      await stage.stop();
     }
   }, 120_000);
 });

@@ -129,6 +129,26 @@ describe('PutRecords partial-failure retry', () => {
     expect(outcome).toEqual({ sent: 4, failed: 0, retried: 2, shards: { 'shardId-0': 2, 'shardId-1': 2 } });
   });
 
+  it('tells the caller the sequence number of each accepted record, by its index in the chunk', async () => {
+    kinesis
+      .on(PutRecordsCommand)
+      .resolvesOnce({
+        FailedRecordCount: 1,
+        Records: [
+          { SequenceNumber: '1', ShardId: 'shardId-0' },
+          { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' },
+          { SequenceNumber: '2', ShardId: 'shardId-1' },
+          { SequenceNumber: '3', ShardId: 'shardId-1' },
+        ],
+      })
+      .resolvesOnce({ FailedRecordCount: 0, Records: [{ SequenceNumber: '4', ShardId: 'shardId-0' }] });
+    const sequenceNumbers: string[] = [];
+    await putChunk(new KinesisClient({}), 'stream', records, fastPolicy, (index, sequenceNumber) => {
+      sequenceNumbers[index] = sequenceNumber;
+    });
+    expect(sequenceNumbers).toEqual(['1', '4', '2', '3']);
+  });
+
   it('reports entries as failed after the bounded number of attempts', async () => {
     kinesis.on(PutRecordsCommand).resolves({
       FailedRecordCount: 1,
