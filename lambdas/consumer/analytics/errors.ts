@@ -16,21 +16,8 @@ export class AnalyticsStateTooLargeError extends ShardlineError {
 export class CorruptAnalyticsStateError extends ShardlineError {
   constructor(sk: string, reason: string) {
     super(
-      `analytics state item ${sk} cannot be read (${reason}); inspect it in the state table before retrying`,
+      `analytics state ${sk} cannot be read (${reason}); inspect the snapshot under state/ in the lake bucket before retrying`,
     );
     this.name = 'CorruptAnalyticsStateError';
-  }
-}
-
-/**
- * Another invocation wrote an analytics item after this one read it: this one must not commit. Lambda
- * retries the batch, and the retry reads the item again.
- */
-export class AnalyticsStateConflictError extends ShardlineError {
-  constructor(shardId: string, sk: string) {
-    super(
-      `analytics state item ${sk} of ${shardId} changed since it was read: another invocation owns the shard`,
-    );
-    this.name = 'AnalyticsStateConflictError';
   }
 }
