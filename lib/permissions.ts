@@ -87,7 +87,7 @@ export interface FunctionGrants {
 const PROTOCOL_WRITES = [...FINAL_PREFIXES, STAGING_PREFIX, STATE_PREFIX, COMMITS_PREFIX];
 /** Staged bundles are read back to publish them; snapshots to restore the analytics state. */
 const PROTOCOL_READS = [STAGING_PREFIX, STATE_PREFIX];
-/** The previous snapshot is deleted after a confirmed commit; nothing else is ever deleted. */
+/** Snapshots a compaction replaced, and those of attempts that never committed; nothing else is deleted. */
 const PROTOCOL_DELETES = [STATE_PREFIX];
 
 /** The grants of each function of the stack, by the name of its bundle (scripts/auditBundles/bundles.ts). */
@@ -111,7 +111,8 @@ export const FUNCTION_GRANTS = {
       's3:GetObject': PROTOCOL_READS,
       's3:DeleteObject': PROTOCOL_DELETES,
     },
-    lakeListPrefixes: [COMMITS_PREFIX],
+    // state/: the hourly sweep lists each shard's snapshots to find those no commit names.
+    lakeListPrefixes: [COMMITS_PREFIX, STATE_PREFIX],
   },
 } as const satisfies Record<string, FunctionGrants>;
 

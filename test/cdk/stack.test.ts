@@ -626,11 +626,15 @@ describe('IAM', () => {
     );
   });
 
-  it('lets the publisher do what the consumer does in the lake, except writing DLQ payloads', () => {
+  it('lets the publisher do what the consumer does in the lake, except writing DLQ payloads, and list state/ for its sweep', () => {
+    const isList = (grant: string) => grant.startsWith('s3:ListBucket');
     const consumer = lakeGrants(names.consumerFunctionName);
-    expect(lakeGrants(names.publisherFunctionName).sort()).toEqual(
-      consumer.filter((grant) => !grant.includes('dlq-payloads')).sort(),
+    const publisher = lakeGrants(names.publisherFunctionName);
+    expect(publisher.filter((grant) => !isList(grant)).sort()).toEqual(
+      consumer.filter((grant) => !isList(grant) && !grant.includes('dlq-payloads')).sort(),
     );
+    expect(consumer.filter(isList)).toEqual([expect.stringContaining('"_commits/*"')]);
+    expect(publisher.filter(isList)).toEqual([expect.stringContaining('["_commits/*","state/*"]')]);
   });
 
   it('lets the mapping only write failed batches (s3:PutObject, s3:ListBucket): no read, no delete', () => {

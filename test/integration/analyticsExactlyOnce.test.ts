@@ -13,6 +13,7 @@ import {
   emptyAnalyticsState,
   loadAnalyticsState,
   type StateSizing,
+  snapshotChainKeys,
   toAnalyticsEvent,
 } from '../../lambdas/consumer/analytics';
 import { readCheckpoint } from '../../lambdas/consumer/checkpoint';
@@ -20,6 +21,7 @@ import { readCommitRecords } from '../../lambdas/consumer/commitRecord';
 import { decodeRecord } from '../../lambdas/consumer/decode';
 import { processKinesisEvent } from '../../lambdas/consumer/processBatch';
 import { toRow } from '../../lambdas/consumer/transform';
+import { ORPHAN_MIN_AGE_MS, sweepOrphanedSnapshots } from '../../lambdas/publisher/sweepSnapshots';
 import { analyticsConfig } from '../../lambdas/shared/analyticsConfig';
 import { ANALYTICS_DATASET_NAMES, ANALYTICS_DATASETS } from '../../lambdas/shared/analyticsRows';
 import { dynamoClient, s3Client, sqsClient } from '../../lambdas/shared/clients';
@@ -341,6 +343,40 @@ describe('a consumer with analytics on a snapshot chain', () => {
         ],
       },
     );
+  });
+});
+
+describe('the hourly sweep of orphaned snapshots', () => {
+  it("deletes a crashed attempt's snapshot once it is old, and never the committed chain", async () => {
+    const stateSizing = { ...sizing, maxDeltas: 8 };
+    const shardId = nextShard();
+    const all = shardRecords(shardId);
+    await consumerProcess(undefined, stateSizing)(all.slice(0, 10));
+    // Crashes after staging its snapshot: an orphan no commit will ever name.
+    await runToCrash(
+      { name: 'after staging', after: (call) => isPutUnder(call, `${STATE_PREFIX}/`) },
+      all.slice(10, 30),
+      stateSizing,
+    );
+    const restarted = consumerProcess(undefined, stateSizing);
+    await restarted(all.slice(10, 30));
+    await restarted(all);
+    const s3 = s3Client(clientOptionsFor(running, 's3'));
+    const dynamo = dynamoClient(clientOptionsFor(running, 'dynamodb'));
+    const checkpoint = await readCheckpoint(dynamo, { ...config, shardId });
+    const chain = await snapshotChainKeys(s3, config.bucketName, checkpoint.stateKey as string);
+    expect(chain.length).toBeGreaterThan(1);
+    const before = await snapshotsOf(shardId);
+    expect(before.filter((key) => !chain.includes(key)).length).toBeGreaterThan(0);
+
+    // Now, nothing is old enough: the sweep keeps everything.
+    const deps = { s3, dynamo, config };
+    await sweepOrphanedSnapshots(deps);
+    expect((await snapshotsOf(shardId)).sort()).toEqual([...before].sort());
+    // Eight days on (s3rver's LastModified, a ranged GET of the head): only the chain is left.
+    await sweepOrphanedSnapshots({ ...deps, now: () => Date.now() + ORPHAN_MIN_AGE_MS + 86_400_000 });
+    expect((await snapshotsOf(shardId)).sort()).toEqual([...chain].sort());
+    await expectExactlyOnce(shardId, all);
   });
 });
 

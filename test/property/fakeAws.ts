@@ -196,6 +196,8 @@ const bodyOf = (bytes: Uint8Array) => ({
 
 export class FakeS3 {
   readonly objects = new Map<string, Uint8Array>();
+  /** When each object was last written (epoch ms): its LastModified. Tests may set it to age one. */
+  readonly writtenAt = new Map<string, number>();
   /** Requests by command name, for the cost figures. */
   readonly requests = new Map<string, number>();
 
@@ -210,14 +212,19 @@ export class FakeS3 {
           key,
           typeof body === 'string' ? new TextEncoder().encode(body) : (body as Uint8Array),
         );
+        this.writtenAt.set(key, Date.now());
         return {};
       }
       case 'DeleteObjectCommand':
         this.objects.delete(key);
+        this.writtenAt.delete(key);
         return {};
       case 'GetObjectCommand': {
         const bytes = this.objects.get(key);
         if (!bytes) throw noSuchKey(key);
+        // `bytes=first-last`, inclusive, as S3 takes it; a range past the end is cut at the end.
+        const range = /^bytes=(\d+)-(\d+)$/.exec(String(input.Range ?? ''));
+        if (range) return { Body: bodyOf(bytes.subarray(Number(range[1]), Number(range[2]) + 1)) };
         return { Body: bodyOf(bytes) };
       }
       case 'ListObjectsV2Command': {
@@ -225,7 +232,11 @@ export class FakeS3 {
         const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
         const limited = keys.slice(0, Number(input.MaxKeys ?? 1000));
         return {
-          Contents: limited.map((Key) => ({ Key, Size: this.objects.get(Key)?.byteLength })),
+          Contents: limited.map((Key) => ({
+            Key,
+            Size: this.objects.get(Key)?.byteLength,
+            LastModified: new Date(this.writtenAt.get(Key) ?? 0),
+          })),
           KeyCount: limited.length,
           IsTruncated: limited.length < keys.length,
         };

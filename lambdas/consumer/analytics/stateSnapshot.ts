@@ -205,9 +205,11 @@ export class MissingStateSnapshotError extends ShardlineError {
   }
 }
 
-async function getSnapshot(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+async function getSnapshot(s3: S3Client, bucket: string, key: string, range?: string): Promise<Uint8Array> {
   try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
+    );
     return (await object.Body?.transformToByteArray()) ?? new Uint8Array(0);
   } catch (error) {
     if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey')
@@ -250,6 +252,28 @@ export async function loadAnalyticsState(
   for (const [index, key] of earlierKeys.entries()) fetched.set(key, bodies[index] as Uint8Array);
   const { state, chain, layout } = assembleSnapshotChain(stateKey, (key) => fetched.get(key));
   return { state, earlier: null, warm: false, layout, chain };
+}
+
+/** The first bytes of a snapshot: enough for the header of any chain (33 keys). */
+const HEADER_PROBE_BYTES = 64 * 1024;
+
+/**
+ * The keys of the chain a committed snapshot heads, itself last, from its header alone: a ranged GET of
+ * its first 64 KiB, and the whole object only when the header is longer (a full snapshot of thousands of
+ * buckets).
+ *
+ * @example
+ * ```ts
+ * const keep = new Set(await snapshotChainKeys(s3, bucket, checkpoint.stateKey));
+ * ```
+ */
+export async function snapshotChainKeys(s3: S3Client, bucket: string, key: string): Promise<string[]> {
+  const probe = await getSnapshot(s3, bucket, key, `bytes=0-${HEADER_PROBE_BYTES - 1}`);
+  const complete =
+    probe.byteLength >= 8 &&
+    8 + Buffer.from(probe.buffer, probe.byteOffset, probe.byteLength).readUInt32BE(4) <= probe.byteLength;
+  const bytes = complete ? probe : await getSnapshot(s3, bucket, key);
+  return [...snapshotPredecessors(key, bytes), key];
 }
 
 /** A snapshot ready to write under `key`, and what committing it changes. */
