@@ -254,6 +254,13 @@ export async function loadAnalyticsState(
   return { state, earlier: null, warm: false, layout, chain };
 }
 
+/**
+ * A chain's deltas may add up to this many times its full snapshot's bytes, so that a cold start reads at
+ * most five times the state, and a state whose batches rewrite most of it compacts often, which for a
+ * small state is cheap (docs/ANALYTICS.md, "Snapshots").
+ */
+const MAX_DELTA_BYTES_PER_BASE_BYTE = 4;
+
 /** The first bytes of a snapshot: enough for the header of any chain (33 keys). */
 const HEADER_PROBE_BYTES = 64 * 1024;
 
@@ -310,7 +317,10 @@ export function prepareSnapshot(
   const deltas = chain.keys.length - 1;
   if (deltas >= 0 && deltas < (sizing.maxDeltas ?? 0)) {
     const delta = encodeDelta(loaded.state);
-    if (delta !== null && chain.deltaBytes + delta.byteLength <= 4 * chain.baseBytes) {
+    if (
+      delta !== null &&
+      chain.deltaBytes + delta.byteLength <= MAX_DELTA_BYTES_PER_BASE_BYTE * chain.baseBytes
+    ) {
       untouchState(loaded.state);
       return {
         body: frame({ format: 2, chain: [...chain.keys] }, [delta]),
