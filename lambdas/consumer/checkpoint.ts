@@ -3,6 +3,7 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
+  paginateScan,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ShardlineError } from '../shared/errors';

@@ -1,6 +1,5 @@
-import { paginateScan } from '@aws-sdk/client-dynamodb';
-import { CHECKPOINT_SK, parseCheckpoint } from '../consumer/checkpoint';
 import { finishPublication, type PublisherDeps } from '../consumer/publish';
+import { streamCheckpoints } from './streamCheckpoints';
 
 export interface PublishSummary {
   /** Shards whose checkpoint carried an unfinished publication. */
@@ -24,34 +23,20 @@ export interface PublishSummary {
  */
 export async function publishPendingCommits(deps: PublisherDeps): Promise<PublishSummary> {
   const now = (deps.now ?? Date.now)();
-  const prefix = `${deps.config.streamName}#`;
   const summary: PublishSummary = { pending: 0, finished: 0, oldestPendingAgeSeconds: 0 };
   const failures: Error[] = [];
-  const pages = paginateScan(
-    { client: deps.dynamo },
-    {
-      TableName: deps.config.tableName,
-      FilterExpression: 'sk = :sk AND attribute_exists(pending) AND begins_with(pk, :prefix)',
-      ExpressionAttributeValues: { ':sk': { S: CHECKPOINT_SK }, ':prefix': { S: prefix } },
-      ConsistentRead: true,
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) {
-      const shardId = (item.pk?.S ?? '').slice(prefix.length);
-      const checkpoint = parseCheckpoint(shardId, item);
-      if (!checkpoint.pending) continue;
-      summary.pending++;
-      const age = Math.max(0, Math.round((now - checkpoint.pending.committedAt) / 1000));
-      summary.oldestPendingAgeSeconds = Math.max(summary.oldestPendingAgeSeconds, age);
-      const shard = { tableName: deps.config.tableName, streamName: deps.config.streamName, shardId };
-      try {
-        if (await finishPublication(deps, shard, checkpoint.pending)) summary.finished++;
-        deps.log?.('finished a publication', { shardId, attemptId: checkpoint.pending.id, ageSeconds: age });
-      } catch (error) {
-        failures.push(error as Error);
-        deps.log?.('could not finish a publication', { shardId, error: (error as Error).message });
-      }
+  const stream = { tableName: deps.config.tableName, streamName: deps.config.streamName };
+  for await (const { shardId, checkpoint } of streamCheckpoints(deps.dynamo, stream, { withPending: true })) {
+    if (!checkpoint.pending) continue;
+    summary.pending++;
+    const age = Math.max(0, Math.round((now - checkpoint.pending.committedAt) / 1000));
+    summary.oldestPendingAgeSeconds = Math.max(summary.oldestPendingAgeSeconds, age);
+    try {
+      if (await finishPublication(deps, { ...stream, shardId }, checkpoint.pending)) summary.finished++;
+      deps.log?.('finished a publication', { shardId, attemptId: checkpoint.pending.id, ageSeconds: age });
+    } catch (error) {
+      failures.push(error as Error);
+      deps.log?.('could not finish a publication', { shardId, error: (error as Error).message });
     }
   }
   if (failures.length > 0)

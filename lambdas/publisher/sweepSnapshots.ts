@@ -1,9 +1,8 @@
-import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { snapshotChainKeys } from '../consumer/analytics/stateSnapshot';
-import { CHECKPOINT_SK, parseCheckpoint } from '../consumer/checkpoint';
 import type { PublisherDeps } from '../consumer/publish';
 import { STATE_PREFIX } from '../shared/lakeLayout';
+import { streamCheckpoints } from './streamCheckpoints';
 
 /**
  * Deletes the state snapshots nothing will ever read: those of attempts that crashed, or whose commit
@@ -41,33 +40,20 @@ export async function sweepOrphanedSnapshots(
   minAgeMs: number = ORPHAN_MIN_AGE_MS,
 ): Promise<SweepSummary> {
   const now = (deps.now ?? Date.now)();
-  const prefix = `${deps.config.streamName}#`;
   const summary: SweepSummary = { shards: 0, deleted: 0, kept: 0 };
   const failures: Error[] = [];
-  const checkpoints = paginateScan(
-    { client: deps.dynamo },
-    {
-      TableName: deps.config.tableName,
-      FilterExpression: 'sk = :sk AND begins_with(pk, :prefix)',
-      ExpressionAttributeValues: { ':sk': { S: CHECKPOINT_SK }, ':prefix': { S: prefix } },
-      ConsistentRead: true,
-    },
-  );
-  for await (const page of checkpoints) {
-    for (const item of page.Items ?? []) {
-      const shardId = (item.pk?.S ?? '').slice(prefix.length);
-      const { stateKey } = parseCheckpoint(shardId, item);
-      summary.shards++;
-      try {
-        await sweepShard(deps, shardId, stateKey, { now, minAgeMs, summary });
-      } catch (error) {
-        // A committed snapshot that cannot be read is worth an alarm; the other shards are still swept.
-        failures.push(error as Error);
-        deps.log?.('could not sweep the state snapshots of a shard', {
-          shardId,
-          error: (error as Error).message,
-        });
-      }
+  const stream = { tableName: deps.config.tableName, streamName: deps.config.streamName };
+  for await (const { shardId, checkpoint } of streamCheckpoints(deps.dynamo, stream)) {
+    summary.shards++;
+    try {
+      await sweepShard(deps, shardId, checkpoint.stateKey, { now, minAgeMs, summary });
+    } catch (error) {
+      // A committed snapshot that cannot be read is worth an alarm; the other shards are still swept.
+      failures.push(error as Error);
+      deps.log?.('could not sweep the state snapshots of a shard', {
+        shardId,
+        error: (error as Error).message,
+      });
     }
   }
   if (failures.length > 0)
