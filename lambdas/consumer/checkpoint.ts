@@ -3,7 +3,6 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
-  paginateScan,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ShardlineError } from '../shared/errors';

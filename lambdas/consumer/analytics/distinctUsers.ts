@@ -54,6 +54,19 @@ export function hash32(text: string): number {
 }
 
 /**
+ * Adds hashes stored joined, as snapshots store an exact set's (16 hex digits each, no separator).
+ *
+ * @example
+ * ```ts
+ * addJoinedHashes(new Set(), '0123456789abcdeffedcba9876543210'); // two hashes
+ * ```
+ */
+export function addJoinedHashes(hashes: Set<string>, joined: string): Set<string> {
+  for (let i = 0; i < joined.length; i += 16) hashes.add(joined.slice(i, i + 16));
+  return hashes;
+}
+
+/**
  * An empty distinct-user counter.
  *
  * @example

@@ -2,7 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { WindowKind } from '../../shared/analyticsRows';
 import { ShardlineError } from '../../shared/errors';
 import type { MerchantVisit, TimedEvent, UserAlertState, VelocityWindow } from './alerts';
-import { type DistinctUsers, hash32, markPersisted } from './distinctUsers';
+import { addJoinedHashes, type DistinctUsers, hash32, markPersisted } from './distinctUsers';
 import type { EngagementWindow } from './engagement';
 import { type AnalyticsCounters, type AnalyticsState, type TenantStats, zeroCounters } from './engine';
 import { AnalyticsStateTooLargeError, CorruptAnalyticsStateError } from './errors';
@@ -133,11 +133,9 @@ function distinctToJson(users: DistinctUsers): DistinctJson {
   return { h: Buffer.from(users.registers).toString('base64') };
 }
 
-export function distinctFromJson(json: DistinctJson): DistinctUsers {
+function distinctFromJson(json: DistinctJson): DistinctUsers {
   if ('h' in json) return { kind: 'sketch', registers: new Uint8Array(Buffer.from(json.h, 'base64')) };
-  const hashes = new Set<string>();
-  for (let i = 0; i < json.x.length; i += 16) hashes.add(json.x.slice(i, i + 16));
-  return { kind: 'exact', hashes };
+  return { kind: 'exact', hashes: addJoinedHashes(new Set(), json.x) };
 }
 
 type EngagementJson = NonNullable<UserJson['g']>[number];
@@ -295,7 +293,7 @@ export type PartValue = {
   tenants: TenantStats;
 };
 
-export interface MetaJson {
+interface MetaJson {
   v: number;
   max: number | null;
   next: number | null;

@@ -1,4 +1,4 @@
-import { changeSincePersisted, type DistinctUsers, markPersisted } from './distinctUsers';
+import { addJoinedHashes, changeSincePersisted, type DistinctUsers, markPersisted } from './distinctUsers';
 import type { AnalyticsState } from './engine';
 import { CorruptAnalyticsStateError } from './errors';
 import {
@@ -21,8 +21,9 @@ import type { WindowAggregate } from './windows';
  * counters change with every event, its set rarely, and the set is most of its bytes.
  *
  * Deltas are the cheap commit; a full snapshot (stateCodec.ts) is the compaction. A delta exists only
- * when each map can say what it touched: once a map was iterated (the engine's timer sweep does that) the
- * commit writes a full snapshot.
+ * when each map can say what it touched: once a map was iterated or cleared through its own methods, the
+ * commit writes a full snapshot (the engine's timer sweep iterates without recording, and records each
+ * entry it changes).
  */
 
 /** A window's distinct users in a delta: absent (unchanged), hashes appended, or the whole sketch. */
@@ -109,8 +110,7 @@ function applyWindow(key: string, json: WindowDeltaJson, earlier: WindowAggregat
     if (delta.f !== 0 && (before?.kind !== 'exact' || before.hashes.size !== delta.f))
       throw new CorruptAnalyticsStateError(name, `window ${key} does not hold ${delta.f} user hashes`);
     users = before ?? { kind: 'exact', hashes: new Set() };
-    const hashes = (users as Extract<DistinctUsers, { kind: 'exact' }>).hashes;
-    for (let i = 0; i < delta.a.length; i += 16) hashes.add(delta.a.slice(i, i + 16));
+    addJoinedHashes((users as Extract<DistinctUsers, { kind: 'exact' }>).hashes, delta.a);
   }
   markPersisted(users);
   const window = CODECS.windows.decode({ ...json, u: { x: '' } });

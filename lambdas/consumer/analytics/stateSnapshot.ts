@@ -35,8 +35,8 @@ import type { WarmAnalyticsState } from './warmStateCache';
 
 /**
  * Buckets split for cheap partial re-encoding, not to fit DynamoDB items: a snapshot has no item limit.
- * A chain holds at most 32 deltas, and no more delta bytes than its full snapshot has: a cold start reads
- * at most 33 objects and about twice the state's size.
+ * A chain holds at most 32 deltas (and {@link MAX_DELTA_BYTES_PER_BASE_BYTE} bounds their bytes): a cold
+ * start reads at most 33 objects.
  */
 export const SNAPSHOT_SIZING: StateSizing = {
   splitBytes: 64 * 1024,
@@ -128,7 +128,7 @@ export function decodeSnapshot(key: string, bytes: Uint8Array): Map<string, Uint
  * const earlier = snapshotPredecessors(key, bytes); // fetch these, then assembleSnapshotChain
  * ```
  */
-export function snapshotPredecessors(key: string, bytes: Uint8Array): readonly string[] {
+function snapshotPredecessors(key: string, bytes: Uint8Array): readonly string[] {
   const { header } = parseSnapshot(key, bytes);
   return header.format === 2 ? header.chain : [];
 }
